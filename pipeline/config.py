@@ -1,0 +1,284 @@
+"""Settings: one object built from the ``NEWSMON_*`` environment variables (+ optional .env).
+
+A bad value fails at start with one line that names the variable (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = PACKAGE_DIR / "data"
+DEFAULT_FEEDS_FILE = DATA_DIR / "feeds.yaml"
+DEFAULT_EMBED_MODEL = "paraphrase-multilingual-MiniLM-L12-v2"
+BASE_THEMES = ("chips", "open_source", "sanctions", "other")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class UserError(Exception):
+    """A problem the user can fix (settings, feed list, database, model): one line, exit 2."""
+
+
+class ConfigError(UserError, ValueError):
+    """A setting is missing or malformed. The message is one line naming the variable."""
+
+
+def known_themes() -> tuple[str, ...]:
+    """Theme keys from the taxonomy file when present, else the contract's four."""
+    path = DATA_DIR / "themes.yaml"
+    if path.exists():
+        try:
+            import yaml
+
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            items = data.get("themes", data) if isinstance(data, dict) else data
+            keys = list(items.keys()) if isinstance(items, dict) else [t["key"] for t in items]
+            return tuple(dict.fromkeys([*keys, "other"]))
+        except Exception:  # a broken taxonomy is reported by themes.py, not here
+            pass
+    return BASE_THEMES
+
+
+def mask_url(url: str | None) -> str:
+    """The URL with any password replaced by ***, safe for logs and error messages."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    userinfo = netloc[0].split(":", 1)[0] + ":***"
+    return parts._replace(netloc=f"{userinfo}@{netloc[1]}").geturl()
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = field(default=None, repr=False)
+    home: Path = Path(".newsmon")
+    feeds_file: Path = DEFAULT_FEEDS_FILE
+    embed_model: str = DEFAULT_EMBED_MODEL
+    allow_private_networks: bool = False
+    smtp_url: str | None = field(default=None, repr=False)
+    digest_from: str | None = None
+    digest_to: tuple[str, ...] = ()
+    timezone: str = "Europe/Berlin"
+    digest_themes: tuple[str, ...] = ("chips", "open_source", "sanctions")
+    http_concurrency: int = 16
+    per_host_concurrency: int = 2
+    host_delay_s: float = 0.25
+    http_timeout_s: float = 20.0
+    max_feed_bytes: int = 5 * 1024 * 1024
+    max_page_bytes: int = 10 * 1024 * 1024
+    contact_url: str = "https://github.com/newsmon/newsmon"
+    extract_workers: int = 0  # 0: one per core
+    story_window_days: int = 7
+    hf_api_url: str = "https://huggingface.co"
+    github_api_url: str = "https://api.github.com"
+    hf_token: str | None = field(default=None, repr=False)
+    github_token: str | None = field(default=None, repr=False)
+    app_password: str | None = field(default=None, repr=False)
+    analyst_password: str | None = field(default=None, repr=False)
+    pool_max_size: int = 8
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def digests_dir(self) -> Path:
+        return self.home / "digests"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    def describe(self) -> dict[str, str]:
+        """Settings for display: secrets masked."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in {"hf_token", "github_token", "app_password", "analyst_password"}:
+                value = "***" if value else ""
+            elif f.name in {"database_url", "smtp_url"}:
+                value = mask_url(value)
+            out[f.name] = str(value)
+        return out
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> "Settings":
+        env = dict(os.environ if environ is None else environ)
+        if dotenv and environ is None:
+            env = {**_read_dotenv(Path(env.get("NEWSMON_HOME", ".newsmon")).parent / ".env"), **env}
+        return _parse(env)
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if k.startswith("NEWSMON_") and v is not None}
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _int(env, name, default, minimum=0) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: must be >= {minimum}, got {value}")
+    return value
+
+
+def _float(env, name, default, minimum=0.0) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: must be >= {minimum}, got {value}")
+    return value
+
+
+def _bool(env, name, default) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    low = raw.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _http_url(env, name, default) -> str:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"{name}: expected an http(s) URL, got {mask_url(raw)!r}")
+    return raw.rstrip("/")
+
+
+def validate_database_url(raw: str, name: str = "NEWSMON_DATABASE_URL") -> str:
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises on a non-numeric port
+    except ValueError as exc:
+        raise ConfigError(f"{name}: malformed URL {mask_url(raw)!r} ({exc})") from None
+    if parts.scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
+        raise ConfigError(f"{name}: expected a postgresql:// URL, got {mask_url(raw)!r}")
+    if not parts.hostname and "host=" not in (parts.query or ""):
+        raise ConfigError(f"{name}: URL has no host: {mask_url(raw)!r}")
+    return raw.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def validate_smtp_url(raw: str, name: str = "NEWSMON_SMTP_URL") -> str:
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018
+    except ValueError as exc:
+        raise ConfigError(f"{name}: malformed URL {mask_url(raw)!r} ({exc})") from None
+    if parts.scheme not in {"smtp", "smtps", "smtp+starttls"} or not parts.hostname:
+        raise ConfigError(
+            f"{name}: expected smtp://, smtp+starttls:// or smtps://host[:port], got {mask_url(raw)!r}"
+        )
+    return raw
+
+
+def _addresses(env, name) -> tuple[str, ...]:
+    raw = _get(env, name)
+    if raw is None:
+        return ()
+    out = tuple(a.strip() for a in raw.replace(";", ",").split(",") if a.strip())
+    for addr in out:
+        if "@" not in addr or " " in addr.split("<")[-1]:
+            raise ConfigError(f"{name}: not an email address: {addr!r}")
+    return out
+
+
+def _parse(env: Mapping[str, str]) -> Settings:
+    kwargs: dict = {}
+    db = _get(env, "NEWSMON_DATABASE_URL")
+    if db:
+        kwargs["database_url"] = validate_database_url(db)
+    kwargs["home"] = Path(_get(env, "NEWSMON_HOME") or ".newsmon").expanduser().absolute()
+    feeds = _get(env, "NEWSMON_FEEDS")
+    if feeds:
+        kwargs["feeds_file"] = Path(feeds).expanduser()
+    model = _get(env, "NEWSMON_EMBED_MODEL")
+    if model:
+        kwargs["embed_model"] = model
+    kwargs["allow_private_networks"] = _bool(env, "NEWSMON_ALLOW_PRIVATE_NETWORKS", False)
+    smtp = _get(env, "NEWSMON_SMTP_URL")
+    if smtp:
+        kwargs["smtp_url"] = validate_smtp_url(smtp)
+    sender = _addresses(env, "NEWSMON_DIGEST_FROM")
+    if len(sender) > 1:
+        raise ConfigError("NEWSMON_DIGEST_FROM: expected one address")
+    kwargs["digest_from"] = sender[0] if sender else None
+    kwargs["digest_to"] = _addresses(env, "NEWSMON_DIGEST_TO")
+    tz = _get(env, "NEWSMON_TIMEZONE")
+    if tz:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"NEWSMON_TIMEZONE: unknown time zone {tz!r}") from None
+        kwargs["timezone"] = tz
+    themes = _get(env, "NEWSMON_DIGEST_THEMES")
+    if themes:
+        chosen = tuple(t.strip() for t in themes.split(",") if t.strip())
+        valid = known_themes()
+        for theme in chosen:
+            if theme not in valid:
+                raise ConfigError(
+                    f"NEWSMON_DIGEST_THEMES: unknown theme {theme!r} (known: {', '.join(valid)})"
+                )
+        kwargs["digest_themes"] = chosen
+    kwargs["http_concurrency"] = _int(env, "NEWSMON_HTTP_CONCURRENCY", 16, minimum=1)
+    kwargs["per_host_concurrency"] = _int(env, "NEWSMON_PER_HOST_CONCURRENCY", 2, minimum=1)
+    kwargs["host_delay_s"] = _float(env, "NEWSMON_HOST_DELAY", 0.25)
+    kwargs["http_timeout_s"] = _float(env, "NEWSMON_HTTP_TIMEOUT", 20.0, minimum=0.1)
+    kwargs["max_feed_bytes"] = _int(env, "NEWSMON_MAX_FEED_BYTES", 5 * 1024 * 1024, minimum=1024)
+    kwargs["max_page_bytes"] = _int(env, "NEWSMON_MAX_PAGE_BYTES", 10 * 1024 * 1024, minimum=1024)
+    kwargs["contact_url"] = _http_url(env, "NEWSMON_CONTACT_URL", Settings.contact_url)
+    kwargs["extract_workers"] = _int(env, "NEWSMON_EXTRACT_WORKERS", 0)
+    kwargs["story_window_days"] = _int(env, "NEWSMON_STORY_WINDOW_DAYS", 7, minimum=1)
+    kwargs["hf_api_url"] = _http_url(env, "NEWSMON_HF_API_URL", Settings.hf_api_url)
+    kwargs["github_api_url"] = _http_url(env, "NEWSMON_GITHUB_API_URL", Settings.github_api_url)
+    kwargs["hf_token"] = _get(env, "NEWSMON_HF_TOKEN")
+    kwargs["github_token"] = _get(env, "NEWSMON_GITHUB_TOKEN")
+    kwargs["app_password"] = _get(env, "NEWSMON_APP_PASSWORD")
+    kwargs["analyst_password"] = _get(env, "NEWSMON_ANALYST_PASSWORD")
+    kwargs["pool_max_size"] = _int(env, "NEWSMON_POOL_SIZE", 8, minimum=1)
+    return Settings(**kwargs)

@@ -127,6 +127,9 @@ def cmd_db(settings: Settings, action: str) -> int:
     if action == "upgrade":
         url = db.database_url(settings)
         print(db.upgrade(url).summary())
+        from .roles import apply_role_passwords
+
+        print(apply_role_passwords(url, settings).summary())
     elif action == "start":
         url = db.database_url(settings)
         print(url)

@@ -1,0 +1,89 @@
+"""Shared definitions of the newsmon DAGs: defaults, assets, pools, schedules.
+
+Parse-time code only reads environment variables (no database, no network, no Airflow
+Variables, whose lookup would hit the metadata database on every parse). The runtime glue
+(connections -> settings -> Runtime) is ``plugins/newsmon_airflow.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from airflow.sdk import Asset
+
+OWNER = "newsmon"
+TAGS = ["newsmon"]
+
+# Every DAG run of newsmon touches the same rows: one run per DAG at a time.
+START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+# Embedding loads a sentence-transformers model (~0.5-1 GB per process): this pool caps how
+# many such tasks run at once across all workers. Create it before the first run:
+#   airflow pools set newsmon_embed 1 "newsmon: concurrent embedding tasks"
+EMBED_POOL = "newsmon_embed"
+
+# Assets: the ingest DAG publishes "articles are stored, embedded and themed"; the stories
+# DAG is scheduled on it and publishes "stories are up to date".
+ARTICLES_ASSET = Asset(name="newsmon_articles", uri="x-newsmon://articles", group="newsmon")
+STORIES_ASSET = Asset(name="newsmon_stories", uri="x-newsmon://stories", group="newsmon")
+INDICATORS_ASSET = Asset(name="newsmon_indicators", uri="x-newsmon://indicators", group="newsmon")
+
+DEFAULT_ARGS = {
+    "owner": OWNER,
+    # A failed task is a systemic fault (database down, bad config): retry with backoff.
+    "retries": 3,
+    "retry_delay": dt.timedelta(minutes=2),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": dt.timedelta(minutes=30),
+    "execution_timeout": dt.timedelta(minutes=30),
+}
+
+
+def env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def ingest_schedule() -> str:
+    """Cron expression or preset for newsmon_ingest (``NEWSMON_INGEST_SCHEDULE``, default hourly)."""
+    return env("NEWSMON_INGEST_SCHEDULE", "@hourly")
+
+
+def local_timezone() -> str:
+    """The digest's time zone (``NEWSMON_TIMEZONE``, default Europe/Berlin)."""
+    return env("NEWSMON_TIMEZONE", "Europe/Berlin")
+
+
+def feed_batch_size() -> int:
+    """Feeds per mapped fetch task (``NEWSMON_FEED_BATCH_SIZE``, default 10); read at run time."""
+    raw = env("NEWSMON_FEED_BATCH_SIZE", "10")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"NEWSMON_FEED_BATCH_SIZE: expected a positive integer, got {raw!r}")
+    return int(raw)
+
+
+def interval_end(context) -> dt.datetime:
+    """The end of the run's data interval; for runs without one, the time the run was due.
+
+    Stage time windows come from here, never from ``now()``.
+    """
+    end = context.get("data_interval_end")
+    if end is None:
+        dag_run = context.get("dag_run")
+        end = getattr(dag_run, "run_after", None) or context.get("logical_date")
+    if end is None:
+        raise ValueError("this DAG run has neither a data interval nor a run time")
+    return end
+
+
+def digest_day(context, timezone: str) -> dt.date:
+    """The day a digest run covers: the ``day`` param when given, else the local calendar day
+    before the end of the data interval (the run at 07:00 on the 28th covers the 27th)."""
+    params = context.get("params") or {}
+    if params.get("day"):
+        return dt.date.fromisoformat(str(params["day"]))
+    from zoneinfo import ZoneInfo
+
+    end = interval_end(context).astimezone(ZoneInfo(timezone))
+    return end.date() - dt.timedelta(days=1)

@@ -1,0 +1,57 @@
+"""
+### newsmon_digest
+
+Builds the daily digest (yesterday's volume per theme, top stories in German and English,
+new figures, feed problems) and mails it to `NEWSMON_DIGEST_TO`.
+
+Runs daily at 07:00 Europe/Berlin (`NEWSMON_TIMEZONE`) and covers the previous local day,
+taken from the run's data interval: the run at 07:00 on the 28th covers the 27th, also when
+it runs late or is re-run. Trigger it with the param `day` (`YYYY-MM-DD`) to rebuild or
+re-send one day. Sending is idempotent per (day, recipient): a retry or a re-run does not mail
+anyone twice.
+
+SMTP: Airflow connection `newsmon_smtp` (fallback `NEWSMON_SMTP_URL`); without one the digest
+is written to `$NEWSMON_HOME/digests/` only. Database: connection `newsmon_db`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+from newsmon_common import DEFAULT_ARGS, START_DATE, TAGS, digest_day, local_timezone
+
+
+@dag(
+    dag_id="newsmon_digest",
+    schedule=CronTriggerTimetable("0 7 * * *", timezone=local_timezone(), interval=dt.timedelta(days=1)),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=dt.timedelta(hours=1),
+    default_args=DEFAULT_ARGS,
+    tags=[*TAGS, "digest"],
+    doc_md=__doc__,
+    params={
+        "day": Param(
+            None, type=["null", "string"], format="date",
+            description="Digest for this day (YYYY-MM-DD) instead of the day before the run.",
+        ),
+    },
+)
+def newsmon_digest():
+    @task(execution_timeout=dt.timedelta(minutes=20))
+    def send_digest() -> dict:
+        """Render the previous day's digest and send it (or write it when SMTP is not set)."""
+        from newsmon_airflow import open_runtime, stage_output
+        from pipeline.digest import run_digest
+
+        context = get_current_context()
+        with open_runtime() as rt:
+            day = digest_day(context, rt.settings.timezone)
+            return stage_output(run_digest(rt, day=day, send=rt.settings.smtp_url is not None))
+
+    send_digest()
+
+
+newsmon_digest()

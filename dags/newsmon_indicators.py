@@ -1,0 +1,48 @@
+"""
+### newsmon_indicators
+
+Extracts the tracked figures from the stored articles (self-sufficiency targets, performance
+ratios, market shares, investments; German and English) and collects API readings (model
+downloads, repository stars). Observations land in `analytics.indicator_observations`.
+
+Runs daily at 05:30 (`NEWSMON_TIMEZONE`, default Europe/Berlin), before the digest at 07:00.
+Articles and readings up to the end of the run's data interval are considered; already
+processed articles are not read again. Publishes `x-newsmon://indicators`.
+
+Database: Airflow connection `newsmon_db` (fallback `NEWSMON_DATABASE_URL`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from newsmon_common import DEFAULT_ARGS, INDICATORS_ASSET, START_DATE, TAGS, interval_end, local_timezone
+
+
+@dag(
+    dag_id="newsmon_indicators",
+    schedule=CronTriggerTimetable("30 5 * * *", timezone=local_timezone(), interval=dt.timedelta(days=1)),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=dt.timedelta(hours=2),
+    default_args=DEFAULT_ARGS,
+    tags=[*TAGS, "indicators"],
+    doc_md=__doc__,
+)
+def newsmon_indicators():
+    @task(outlets=[INDICATORS_ASSET], execution_timeout=dt.timedelta(minutes=45))
+    def collect_indicators() -> dict:
+        """Figures from article text and public APIs, up to the data interval's end."""
+        from newsmon_airflow import open_runtime, stage_output
+        from pipeline.indicators import run_indicators
+
+        until = interval_end(get_current_context())
+        with open_runtime() as rt:
+            return stage_output(run_indicators(rt, until=until))
+
+    collect_indicators()
+
+
+newsmon_indicators()

@@ -1,0 +1,172 @@
+"""The daily digest: gather (SQL -> dataclasses) -> render (Jinja2 + chart) -> send (SMTP).
+
+``run_digest`` is the stage function (CLI ``newsmon digest``, ``run --digest``, the demo and
+the Airflow DAG). It always writes the HTML to ``$NEWSMON_HOME/digests/digest-YYYY-MM-DD.html``
+and then, depending on the mode:
+
+- ``demo=True``: the day is the latest one with articles; the ``.eml`` goes next to the HTML;
+  nothing is sent.
+- ``out=PATH``: ``PATH.html`` and ``PATH.eml`` are written; nothing is sent.
+- ``send=True``: one message per recipient in ``NEWSMON_DIGEST_TO``. Idempotent per (day,
+  recipient) through ``digest_sends``: a recipient already sent to is skipped; a failed send
+  is recorded (status ``failed``, ``last_error``, ``attempts``) and retried by the next run.
+  Delivery is at-least-once: a crash between the server's OK and the ledger update re-sends
+  on the next run, with the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+
+from .config import ConfigError, Settings
+from .digest_chart import render_chart
+from .digest_gather import gather
+from .digest_mail import (
+    DEFAULT_SENDER,
+    DigestSendError,
+    SmtpTarget,
+    build_message,
+    deliver,
+    message_id_for,
+    parse_smtp_url,
+)
+from .digest_model import DigestData
+from .digest_render import RenderedDigest, render
+from .runs import StageResult, record_stage
+from .store import digests as store
+
+__all__ = ["run_digest", "build_digest", "resolve_day", "DigestSendError", "output_paths"]
+
+log = logging.getLogger(__name__)
+
+
+def resolve_day(day: dt.date | dt.datetime | str | None, settings: Settings, as_of: dt.datetime) -> dt.date:
+    """The local date to summarise: given (date, ISO string, or datetime converted to the digest's
+    time zone), else yesterday relative to ``as_of``."""
+    if day is None:
+        return as_of.astimezone(settings.tz).date() - dt.timedelta(days=1)
+    if isinstance(day, dt.datetime):
+        return (day.astimezone(settings.tz) if day.tzinfo else day).date()
+    if isinstance(day, dt.date):
+        return day
+    try:
+        return dt.date.fromisoformat(str(day).strip()[:10])
+    except ValueError:
+        raise ConfigError(f"digest day: expected a date like 2026-11-27, got {day!r}") from None
+
+
+def build_digest(data: DigestData) -> RenderedDigest:
+    """Chart + templates for gathered data (no database, no network)."""
+    chart = render_chart(data.series) if data.series and data.series.counts else None
+    return render(data, chart, chart_cid=f"chart-{data.day.isoformat()}@newsmon")
+
+
+def output_paths(out: Path) -> tuple[Path, Path]:
+    """``--out FILE``: FILE.html and FILE.eml (a given .html/.htm/.eml suffix is replaced)."""
+    out = Path(out)
+    base = out.with_suffix("") if out.suffix.lower() in {".html", ".htm", ".eml"} else out
+    return base.with_name(base.name + ".html"), base.with_name(base.name + ".eml")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder, so a reader never sees half a digest."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _check_send_settings(settings: Settings) -> SmtpTarget:
+    if not settings.smtp_url:
+        raise ConfigError("NEWSMON_SMTP_URL is not set: cannot send the digest (use --out FILE to write it)")
+    if not settings.digest_to:
+        raise ConfigError("NEWSMON_DIGEST_TO is not set: nobody to send the digest to")
+    return parse_smtp_url(settings.smtp_url)
+
+
+def run_digest(rt, day=None, send: bool = False, out: Path | None = None, demo: bool = False, *,
+               as_of: dt.datetime | None = None) -> StageResult:
+    """Build the digest for ``day`` and write / send it (see the module docstring)."""
+    settings: Settings = rt.settings
+    as_of = as_of or dt.datetime.now(dt.timezone.utc)
+    sending = send and not demo and out is None
+    target = _check_send_settings(settings) if sending else None  # fail before doing any work
+    sender = settings.digest_from or DEFAULT_SENDER
+
+    with record_stage(rt.pool, "digest") as result:
+        with rt.pool.connection() as conn:
+            if demo and day is None:
+                day = store.latest_article_day(conn, settings.timezone, as_of)
+            the_day = resolve_day(day, settings, as_of)
+            with rt.progress.task("digest: gather", total=None):
+                data = gather(conn, the_day, timezone=settings.timezone, themes=settings.digest_themes,
+                              as_of=as_of)
+        rendered = build_digest(data)
+        result.add("articles", data.total_articles)
+        result.add("stories", data.story_count)
+        result.add("observations", len(data.observations) + data.more_observations)
+
+        html_path = settings.digests_dir / f"digest-{the_day.isoformat()}.html"
+        _write(html_path, rendered.html_file.encode("utf-8"))
+        result.notes.append(f"digest: {html_path}")
+        if data.empty:
+            result.notes.append(f"no articles for {the_day.isoformat()}: the digest says so")
+
+        if demo or out is not None:
+            eml_path = html_path.with_suffix(".eml")
+            if out is not None:
+                out_html, eml_path = output_paths(out)
+                _write(out_html, rendered.html_file.encode("utf-8"))
+                result.notes.append(f"html: {out_html}")
+            to = ", ".join(settings.digest_to) or "undisclosed-recipients:;"
+            msg = build_message(rendered, sender=sender, to=to,
+                                message_id=message_id_for(the_day, to, sender), date=as_of, day=the_day)
+            _write(eml_path, msg.as_bytes())
+            result.notes.append(f"eml: {eml_path}")
+        elif sending:
+            _send(rt, the_day, rendered, target, sender, list(settings.digest_to), as_of, result)
+        else:
+            result.notes.append("not sent (use --send, or --out FILE for the .eml)")
+    return result
+
+
+def _send(rt, day: dt.date, rendered: RenderedDigest, target: SmtpTarget, sender: str,
+          recipients: list[str], as_of: dt.datetime, result: StageResult) -> None:
+    with rt.pool.connection() as conn:
+        store.lock_day(conn, day)
+        try:
+            done = store.sent_recipients(conn, day)
+            pending = [r for r in dict.fromkeys(recipients) if r not in done]
+            result.add("already_sent", len(recipients) - len(pending))
+            if not pending:
+                result.notes.append(f"already sent to all {len(recipients)} recipient(s) for {day.isoformat()}")
+                return
+
+            def message_for(recipient: str):
+                return build_message(rendered, sender=sender, to=recipient,
+                                     message_id=message_id_for(day, recipient, sender),
+                                     date=dt.datetime.now(dt.timezone.utc), day=day)
+
+            outcome = deliver(
+                target, sender, pending, message_for,
+                on_attempt=lambda r, msg: store.record_attempt(conn, day, r, msg["Message-ID"]),
+                on_sent=lambda r: store.record_sent(conn, day, r, dt.datetime.now(dt.timezone.utc)),
+                on_failed=lambda r, why: store.record_failed(conn, day, r, why),
+            )
+        finally:
+            try:
+                store.unlock_day(conn, day)
+            except Exception:  # a broken connection drops its session locks anyway
+                log.debug("could not release the digest send lock", exc_info=True)
+    result.add("sent", len(outcome.sent))
+    result.add("failed", len(outcome.failed))
+    if outcome.sent:
+        result.notes.append(f"sent to {len(outcome.sent)} recipient(s) via {target.describe()}")
+    for recipient, reason in outcome.failed.items():
+        result.notes.append(f"send to {recipient} failed (retried next run): {reason}")
+    if outcome.unreachable:
+        # systemic: the run fails (Airflow retries); what failed is already in digest_sends
+        raise DigestSendError(outcome.unreachable)

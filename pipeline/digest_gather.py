@@ -1,0 +1,316 @@
+"""Gather: the day's numbers, stories, indicators and ops problems, from SQL into plain dataclasses.
+
+Ranking of stories (per theme): coverage first, recency as a tie-breaker::
+
+    score = articles + 2 * distinct outlets + 3 * (reported in both German and English)
+            + fraction of the day elapsed at the story's latest article (0..1)
+
+Articles that belong to no story (the stories stage has not run, or left them alone) are
+treated as one-article stories, so the digest is still useful before clustering.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections import Counter
+from decimal import Decimal
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from .digest_model import (
+    DailySeries,
+    DigestData,
+    FeedProblem,
+    Headline,
+    Observation,
+    StageProblem,
+    StoryItem,
+    TargetProgress,
+    ThemeSummary,
+)
+from .store import digests as store
+
+CHART_DAYS = 14
+TRAILING_DAYS = 7
+TOP_STORIES = 5
+MAX_OBSERVATIONS = 30
+LANGUAGE_ORDER = ("de", "en")
+# Stages whose absence on the day is worth telling the readers (the digest itself is not one).
+WATCHED_STAGES = ("ingest", "embed", "themes", "stories", "indicators")
+THEME_TITLES = {"chips": "Chips", "open_source": "Open source", "sanctions": "Sanctions", "other": "Other"}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACE = re.compile(r"\s+")
+# A sentence ends at . ! ? (or … and closing quotes after them) followed by space and an uppercase
+# letter, digit or opening quote. Good enough for news prose in German and English.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])(?P<quote>[\"'”“»«]?)\s+(?=[\"'„“«»(]?[A-ZÄÖÜ0-9])")
+_ABBREVIATION = re.compile(r"(?:\b(?:z\.B|d\.h|u\.a|bzw|ca|Nr|Dr|Prof|Mr|Mrs|Ms|St|vs|etc|Inc|Corp|Co)|\b[A-Z])\.$")
+
+
+# --------------------------------------------------------------------------- cleaning
+
+
+def clean_text(value: Any, max_chars: int = 300) -> str:
+    """Untrusted text for display: no control/bidi characters, single spaces, at most ``max_chars``."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFC", str(value))
+    text = _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
+    if len(text) > max_chars:
+        cut = text[: max_chars - 1]
+        if " " in cut[max_chars // 2:]:
+            cut = cut.rsplit(" ", 1)[0]
+        text = cut.rstrip(" ,;:-") + "…"
+    return text
+
+
+def safe_url(value: Any) -> str | None:
+    """The link if it is an absolute http(s) URL with a host and no whitespace; otherwise None."""
+    if not value or not isinstance(value, str):
+        return None
+    url = value.strip()
+    if len(url) > 2048 or _CONTROL.search(url) or any(c.isspace() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return None
+    return url
+
+
+def _same_words(a: str, b: str) -> bool:
+    def words(s: str) -> str:
+        return " ".join(re.findall(r"\w+", s.casefold()))
+    return bool(a) and words(a) == words(b)
+
+
+def first_sentences(text: Any, max_sentences: int = 2, max_chars: int = 280, *, title: str = "") -> str:
+    """One or two sentences from the start of an article body, capped at ``max_chars``; a first
+    sentence that only repeats the headline is skipped."""
+    body = clean_text(text, max_chars=4 * max_chars)
+    if title and body:
+        head = clean_text(title, 400)
+        if _same_words(body[: len(head) + 1], head):
+            body = body[len(head):].lstrip(" .:!?-–—")
+    if not body:
+        return ""
+    out: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(body):
+        if _ABBREVIATION.search(body[: match.start()]):
+            continue  # "z.B. Nvidia" or "U.S. export": not a sentence end
+        piece = body[start:match.end("quote")].strip()
+        out.append(piece)
+        start = match.end()
+        if len(out) >= max_sentences or sum(map(len, out)) >= max_chars // 2:
+            break
+    else:
+        out.append(body[start:].strip())
+    while len(out) > 1 and len(" ".join(out)) > max_chars:
+        out.pop()
+    return clean_text(" ".join(out), max_chars=max_chars)
+
+
+def outlet_name(row: dict[str, Any]) -> str:
+    for candidate in (row.get("source"), row.get("site_name")):
+        name = clean_text(candidate, 80)
+        if name:
+            return name
+    for link in (row.get("final_url"), row.get("url"), row.get("canonical_url")):
+        host = urlsplit(link or "").hostname if safe_url(link) else None
+        if host:
+            return host.removeprefix("www.")
+    return "unknown outlet"
+
+
+def theme_title(theme: str) -> str:
+    return THEME_TITLES.get(theme, theme.replace("_", " ").capitalize())
+
+
+def format_value(value: Decimal | float | int, unit: str) -> str:
+    v = float(value)
+    if unit == "percent":
+        return f"{v:.4g} %"
+    if unit == "usd":
+        for factor, suffix in ((1e12, " trn"), (1e9, " bn"), (1e6, " M")):
+            if abs(v) >= factor:
+                return f"USD {v / factor:.3g}{suffix}"
+        return f"USD {v:,.0f}"
+    if unit == "count":
+        for factor, suffix in ((1e9, " bn"), (1e6, " M")):
+            if abs(v) >= factor:
+                return f"{v / factor:.3g}{suffix}"
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+# --------------------------------------------------------------------------- time
+
+
+def day_bounds(day: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a local calendar day as aware datetimes (23 or 25 hours on DST changes)."""
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    return start, end
+
+
+# --------------------------------------------------------------------------- stories
+
+
+def _language_key(lang: str) -> tuple[int, str]:
+    return (LANGUAGE_ORDER.index(lang) if lang in LANGUAGE_ORDER else len(LANGUAGE_ORDER), lang)
+
+
+def build_story(key: str, rows: list[dict[str, Any]], start: dt.datetime, day: dt.date,
+                tz: ZoneInfo) -> StoryItem:
+    """One story of the day from its member articles (rows ordered by time)."""
+    first = rows[0]
+    themes = Counter(r["theme"] for r in rows)
+    theme = first.get("story_theme") or max(themes, key=lambda t: (themes[t], t == first["theme"]))
+    outlets = tuple(dict.fromkeys(outlet_name(r) for r in rows))
+    languages = tuple(sorted({r["language"] or "other" for r in rows}, key=_language_key))
+    headlines, representatives = [], []
+    for lang in languages:
+        article = next(r for r in rows if (r["language"] or "other") == lang)
+        representatives.append(article)
+        title = clean_text(article["title"], 200) or "(untitled)"
+        link = safe_url(article.get("final_url")) or safe_url(article["url"]) or safe_url(article["canonical_url"])
+        headlines.append(Headline(lang, title, link, outlet_name(article)))
+    extract = next((e for e in (first_sentences(r["body"], title=r["title"] or "") for r in representatives)
+                    if e), "")
+    label = clean_text(first.get("story_label"), 160) or headlines[0].title
+    latest = max(r["ts"] for r in rows)
+    first_seen = first.get("story_first_seen")
+    first_day = first_seen.astimezone(tz).date() if first_seen else None
+    both = {"de", "en"} <= set(languages)
+    elapsed = min(max((latest - start).total_seconds() / 86400, 0.0), 1.0)
+    score = len(rows) + 2 * len(outlets) + (3 if both else 0) + elapsed
+    return StoryItem(
+        key=key, label=label, theme=theme, articles=len(rows), outlets=outlets, languages=languages,
+        headlines=tuple(headlines), extract=extract, latest=latest.astimezone(tz),
+        first_seen=first_day if first_day and first_day < day else None,
+        total_articles=max(int(first.get("story_article_count") or 0), len(rows)), score=round(score, 3),
+    )
+
+
+def group_stories(rows: Iterable[dict[str, Any]], start: dt.datetime, day: dt.date,
+                  tz: ZoneInfo) -> list[StoryItem]:
+    """The day's articles grouped by live story (unclustered articles on their own), best first."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        key = f"s{row['story_id']}" if row.get("story_id") is not None else f"a{row['article_id']}"
+        groups.setdefault(key, []).append(row)
+    stories = [build_story(key, members, start, day, tz) for key, members in groups.items()]
+    stories.sort(key=lambda s: (-s.score, -s.latest.timestamp(), s.key))
+    return stories
+
+
+# --------------------------------------------------------------------------- the rest
+
+
+def _observation(row: dict[str, Any]) -> Observation:
+    url = safe_url(row["article_url"]) if row["source_kind"] == "article" else None
+    return Observation(
+        indicator=clean_text(row["indicator"], 80),
+        description=clean_text(row["description"], 160),
+        subject=clean_text(row["subject"], 80),
+        value=format_value(row["value"], row["unit"]),
+        target_year=row["target_year"],
+        approximate=bool(row["approximate"]),
+        observed_at=row["observed_at"],
+        quote=clean_text(row["quote"], 300),
+        url=url or safe_url(row["source_url"]) or safe_url(row["article_url"]),
+        source_kind=row["source_kind"],
+    )
+
+
+def _progress(row: dict[str, Any]) -> TargetProgress | None:
+    target = row["target_value"]
+    if not target:
+        return None
+    previous = row["previous"]
+    return TargetProgress(
+        indicator=clean_text(row["indicator"], 80),
+        description=clean_text(row["description"], 160),
+        subject=clean_text(row["subject"], 80),
+        value=format_value(row["value"], row["unit"]),
+        target=format_value(target, row["unit"]),
+        target_year=row["target_year"],
+        progress_pct=round(100 * float(row["value"]) / float(target)),
+        previous=format_value(previous, row["unit"]) if previous is not None and previous != row["value"] else None,
+        observed_at=row["observed_at"],
+    )
+
+
+def stage_problems(runs: list[dict[str, Any]], start: dt.datetime, tz: ZoneInfo) -> list[StageProblem]:
+    """Watched stages with no successful run since the day began (runs: newest first)."""
+    problems = []
+    for stage in WATCHED_STAGES:
+        mine = [r for r in runs if r["stage"] == stage]
+        if any(r["status"] == "ok" for r in mine):
+            continue
+        if not mine:
+            problems.append(StageProblem(stage, "did not run", f"no run since {start:%Y-%m-%d %H:%M %Z}"))
+        elif mine[0]["status"] == "failed":
+            problems.append(StageProblem(stage, "failed", clean_text(mine[0]["error"], 200) or "no error recorded"))
+        else:
+            started = mine[0]["started_at"].astimezone(tz)
+            problems.append(StageProblem(stage, "did not finish", f"started {started:%Y-%m-%d %H:%M %Z}"))
+    return problems
+
+
+def gather(conn: psycopg.Connection, day: dt.date, *, timezone: str, themes: tuple[str, ...],
+           as_of: dt.datetime, top_stories: int = TOP_STORIES,
+           max_observations: int = MAX_OBSERVATIONS) -> DigestData:
+    """Everything the digest shows for ``day`` (a local date in ``timezone``), as of ``as_of``."""
+    tz = ZoneInfo(timezone)
+    start, end = day_bounds(day, tz)
+    window_start, _ = day_bounds(day - dt.timedelta(days=CHART_DAYS - 1), tz)
+    trailing_start = min(window_start, day_bounds(day - dt.timedelta(days=TRAILING_DAYS), tz)[0])
+
+    per_day: dict[tuple[dt.date, str], int] = {}
+    by_language: dict[str, dict[str, int]] = {}
+    for d, theme, lang, n in store.daily_theme_counts(conn, timezone, trailing_start, end):
+        per_day[(d, theme)] = per_day.get((d, theme), 0) + n
+        if d == day:
+            by_language.setdefault(theme, {})
+            by_language[theme][lang] = by_language[theme].get(lang, 0) + n
+    total = sum(n for (d, _), n in per_day.items() if d == day)
+
+    stories = group_stories(store.day_articles(conn, start, end), start, day, tz)
+    summaries = []
+    for theme in themes:
+        mine = [s for s in stories if s.theme == theme]
+        trailing = [per_day.get((day - dt.timedelta(days=k), theme), 0) for k in range(1, TRAILING_DAYS + 1)]
+        summaries.append(ThemeSummary(
+            theme=theme, title=theme_title(theme), count=per_day.get((day, theme), 0),
+            by_language=dict(sorted(by_language.get(theme, {}).items(), key=lambda kv: _language_key(kv[0]))),
+            trailing_mean=round(sum(trailing) / TRAILING_DAYS, 1),
+            stories=tuple(mine[:top_stories]), more_stories=max(len(mine) - top_stories, 0),
+        ))
+
+    days = tuple(day - dt.timedelta(days=k) for k in range(CHART_DAYS - 1, -1, -1))
+    series = DailySeries(days, {t: tuple(per_day.get((d, t), 0) for d in days) for t in themes})
+
+    obs_rows, obs_total = store.day_observations(conn, start, end, max_observations)
+    observations = [_observation(r) for r in obs_rows]
+    progress = [p for p in map(_progress, store.target_progress(conn, start, end)) if p]
+
+    feeds = [
+        FeedProblem(clean_text(r["name"], 80), r["consecutive_failures"], r["last_success_at"],
+                    clean_text(r["last_error"], 200))
+        for r in store.failing_feeds(conn, as_of)
+    ]
+    runs = store.stage_runs_between(conn, WATCHED_STAGES, start, as_of)
+    return DigestData(
+        day=day, timezone=timezone, as_of=as_of, total_articles=total, themes=summaries, series=series,
+        observations=observations, more_observations=max(obs_total - len(observations), 0),
+        progress=progress, failing_feeds=feeds, stage_problems=stage_problems(runs, start, tz),
+    )

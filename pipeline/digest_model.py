@@ -1,0 +1,133 @@
+"""Plain data the digest is built from: ``gather`` fills these, the templates read them.
+
+Everything here is already cleaned (control characters removed, lengths capped, links
+checked to be http(s) or ``None``), so the renderers never see raw database text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Headline:
+    language: str
+    title: str
+    url: str | None  # http(s) only; None when the stored link was unsafe or missing
+    outlet: str
+
+
+@dataclass(frozen=True)
+class StoryItem:
+    key: str  # "s<story_id>" for a clustered story, "a<article_id>" for an article on its own
+    label: str
+    theme: str
+    articles: int  # articles of the day in this story
+    outlets: tuple[str, ...]
+    languages: tuple[str, ...]
+    headlines: tuple[Headline, ...]  # one per language
+    extract: str
+    latest: dt.datetime
+    first_seen: dt.date | None  # earlier than the day: a continuing story
+    total_articles: int  # all articles of the story so far (>= articles)
+    score: float
+
+
+@dataclass(frozen=True)
+class ThemeSummary:
+    theme: str
+    title: str
+    count: int
+    by_language: dict[str, int]
+    trailing_mean: float  # mean daily count over the 7 days before the day
+    stories: tuple[StoryItem, ...]
+    more_stories: int  # stories of the day beyond the ones shown
+
+    @property
+    def change_pct(self) -> int | None:
+        if self.trailing_mean <= 0:
+            return None
+        return round(100 * (self.count - self.trailing_mean) / self.trailing_mean)
+
+
+@dataclass(frozen=True)
+class Observation:
+    indicator: str
+    description: str
+    subject: str
+    value: str  # formatted with unit
+    target_year: int | None
+    approximate: bool
+    observed_at: dt.datetime
+    quote: str
+    url: str | None
+    source_kind: str
+
+
+@dataclass(frozen=True)
+class TargetProgress:
+    indicator: str
+    description: str
+    subject: str
+    value: str
+    target: str
+    target_year: int | None
+    progress_pct: int  # latest value as a percentage of the target
+    previous: str | None  # latest value before the day, when it differs
+    observed_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class FeedProblem:
+    name: str
+    failures: int
+    last_success_at: dt.datetime | None
+    last_error: str
+
+
+@dataclass(frozen=True)
+class StageProblem:
+    stage: str
+    problem: str  # "did not run", "failed", "still running"
+    detail: str
+
+
+@dataclass(frozen=True)
+class DailySeries:
+    """Articles per theme and day, for the chart."""
+
+    days: tuple[dt.date, ...]
+    counts: dict[str, tuple[int, ...]]  # theme -> one count per day
+
+
+@dataclass
+class DigestData:
+    day: dt.date
+    timezone: str
+    as_of: dt.datetime
+    total_articles: int  # all themes, 'other' included
+    themes: list[ThemeSummary] = field(default_factory=list)
+    series: DailySeries | None = None
+    observations: list[Observation] = field(default_factory=list)
+    more_observations: int = 0
+    progress: list[TargetProgress] = field(default_factory=list)
+    failing_feeds: list[FeedProblem] = field(default_factory=list)
+    stage_problems: list[StageProblem] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.total_articles == 0
+
+    @property
+    def story_count(self) -> int:
+        return sum(len(t.stories) for t in self.themes)
+
+    @property
+    def top_story(self) -> StoryItem | None:
+        stories = [s for t in self.themes for s in t.stories]
+        return max(stories, key=lambda s: s.score) if stories else None
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.failing_feeds or self.stage_problems)

@@ -1,0 +1,172 @@
+"""``newsmon export VIEW``: one analytics view to a CSV or Parquet file.
+
+The view name is checked against the views that exist in the ``analytics`` schema (and is
+then quoted with ``sql.Identifier``), so nothing else in the database can be exported.
+``since`` keeps the rows whose date column (``EXPORT_DATE_COLUMNS``, else the view's first
+date/timestamp column) is on or after that day, midnight in ``NEWSMON_TIMEZONE``.
+Timestamps are written in UTC. Rows are streamed, never held in memory all at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from psycopg import sql
+
+from .config import UserError
+
+FORMATS = ("csv", "parquet")
+BATCH_ROWS = 10_000
+
+# The column --since filters on, for the views of DESIGN.md's contract.
+EXPORT_DATE_COLUMNS = {
+    "articles": "published_at",
+    "stories": "last_seen",
+    "theme_daily": "day",
+    "indicator_observations": "observed_at",
+    "feed_health": "last_checked_at",
+}
+_DATE_TYPES = ("date", "timestamp with time zone", "timestamp without time zone")
+
+
+class ExportError(UserError):
+    """The export cannot be done as asked (unknown view, no date column for --since)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    data_type: str  # information_schema's data_type ("ARRAY", "USER-DEFINED" for vector)
+    udt_name: str   # e.g. "_text", "vector", "numeric"
+
+
+def list_views(conn) -> list[str]:
+    """Names of the relations analysts can export: views (and tables) in ``analytics``."""
+    rows = conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics' ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def view_columns(conn, view: str) -> list[Column]:
+    rows = conn.execute(
+        "SELECT column_name, data_type, udt_name FROM information_schema.columns "
+        "WHERE table_schema = 'analytics' AND table_name = %s ORDER BY ordinal_position",
+        (view,),
+    ).fetchall()
+    return [Column(*r) for r in rows]
+
+
+def date_column(view: str, columns: list[Column]) -> str | None:
+    names = {c.name for c in columns}
+    preferred = EXPORT_DATE_COLUMNS.get(view)
+    if preferred in names:
+        return preferred
+    for c in columns:
+        if c.data_type in _DATE_TYPES:
+            return c.name
+    return None
+
+
+def export_view(rt, view: str, fmt: str = "csv", since: dt.date | None = None, out: Path | None = None) -> Path:
+    """Write ``analytics.<view>`` (rows on/after ``since``) to ``out`` (default ``VIEW.FORMAT``)."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r} (use {' or '.join(FORMATS)})")
+    name = view.removeprefix("analytics.")
+    out = Path(out) if out is not None else Path(f"{name}.{fmt}")
+    with rt.pool.connection() as conn:
+        available = list_views(conn)
+        if name not in available:
+            raise ExportError(f"no analytics view named {view!r} (available: {', '.join(available)})")
+        columns = view_columns(conn, name)
+        query = sql.SQL("SELECT * FROM analytics.{}").format(sql.Identifier(name))
+        if since is not None:
+            column = date_column(name, columns)
+            if column is None:
+                raise ExportError(f"analytics.{name} has no date column, so --since cannot filter it")
+            kind = next(c.data_type for c in columns if c.name == column)
+            if kind == "timestamp with time zone":
+                # the day starts at midnight in the configured time zone, not the server's
+                query += sql.SQL(" WHERE {} >= ({}::date)::timestamp AT TIME ZONE {}").format(
+                    sql.Identifier(column), sql.Literal(since.isoformat()), sql.Literal(rt.settings.timezone))
+            else:
+                query += sql.SQL(" WHERE {} >= {}::date").format(sql.Identifier(column), sql.Literal(since.isoformat()))
+        query += sql.SQL(" ORDER BY 1")  # the same data gives the same file
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".part")
+        with conn.transaction():
+            conn.execute("SET LOCAL TIME ZONE 'UTC'")
+            if fmt == "csv":
+                _write_csv(conn, query, tmp)
+            else:
+                _write_parquet(conn, query, columns, tmp)
+        tmp.replace(out)  # a half-written file never carries the final name
+    return out
+
+
+def _write_csv(conn, query, path: Path) -> None:
+    # COPY takes no bind parameters: the query is fully composed (identifiers and literals quoted)
+    copy_sql = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)
+    with path.open("wb") as fh, conn.cursor().copy(copy_sql) as copy:
+        for chunk in copy:
+            fh.write(chunk)
+
+
+# --------------------------------------------------------------------------- parquet
+
+
+def _arrow_type(col: Column):
+    import pyarrow as pa
+
+    scalar = {
+        "int2": pa.int16(), "int4": pa.int32(), "int8": pa.int64(),
+        "float4": pa.float32(), "float8": pa.float64(), "numeric": pa.float64(),
+        "bool": pa.bool_(), "date": pa.date32(),
+        "timestamptz": pa.timestamp("us", tz="UTC"), "timestamp": pa.timestamp("us"),
+        "vector": pa.list_(pa.float32()),
+    }
+    if col.udt_name.startswith("_"):
+        inner = scalar.get(col.udt_name[1:], pa.string())
+        return pa.list_(inner)
+    return scalar.get(col.udt_name, pa.string())
+
+
+def _to_python(value, arrow_type):
+    """One cell as pyarrow expects it for the column's type."""
+    import pyarrow as pa
+
+    if value is None:
+        return None
+    if pa.types.is_floating(arrow_type) and isinstance(value, Decimal):
+        return float(value)
+    if pa.types.is_list(arrow_type):
+        inner = arrow_type.value_type
+        return [_to_python(v, inner) for v in value]
+    if pa.types.is_string(arrow_type) and not isinstance(value, str):
+        return json.dumps(value, default=str) if isinstance(value, (dict, list)) else str(value)
+    if hasattr(value, "tolist"):  # pgvector / numpy
+        return value.tolist()
+    return value
+
+
+def _write_parquet(conn, query, columns: list[Column], path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([pa.field(c.name, _arrow_type(c)) for c in columns])
+    with conn.cursor(name="newsmon_export") as cur, pq.ParquetWriter(path, schema) as writer:
+        cur.itersize = BATCH_ROWS
+        cur.execute(query)
+        while True:
+            rows = cur.fetchmany(BATCH_ROWS)
+            if not rows:
+                break
+            arrays = [
+                pa.array([_to_python(r[i], f.type) for r in rows], type=f.type)
+                for i, f in enumerate(schema)
+            ]
+            writer.write_batch(pa.record_batch(arrays, schema=schema))

@@ -1,0 +1,316 @@
+"""Main text and metadata of an article page (trafilatura), decoding, language, fingerprints.
+
+``extract_page`` is the unit of work of the extraction process pool: it takes the stored
+(compressed) raw page and returns plain data, so it can run in another process. trafilatura
+is not thread-safe (heap corruption seen with threads), hence processes, never threads.
+
+Also the text-cleaning helpers used at every boundary with the web (``clean_text``,
+``clean_title``) and a small stop-word language detector (de/en/other, no network, no model).
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+import unicodedata
+import zlib
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+__all__ = [
+    "clean_text", "clean_title", "decode_html", "detect_language", "fingerprint", "simhash",
+    "shingle_containment", "ExtractJob", "Extracted", "extract_page", "compress", "decompress", "MIN_WORDS",
+]
+
+MAX_TITLE_LENGTH = 500
+MAX_AUTHOR_LENGTH = 300
+MIN_WORDS = 20  # below this a page is a teaser, a paywall or a list, not an article
+MAX_FUTURE = timedelta(days=1)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe\uffff]")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+
+
+def clean_text(value: str | None) -> str:
+    """Text safe for Postgres: no NUL or other control characters, NFC, tidy spaces per line."""
+    if not value:
+        return ""
+    value = unicodedata.normalize("NFC", _CONTROL.sub("", str(value)))
+    lines = (_SPACES.sub(" ", line).strip() for line in value.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def clean_title(value: str | None, limit: int = MAX_TITLE_LENGTH) -> str | None:
+    """One line, trimmed to ``limit`` characters at a word boundary (titles can be 100 KB)."""
+    text = clean_text(value).replace("\n", " ")
+    text = _SPACES.sub(" ", text).strip()
+    if len(text) > limit:
+        cut = text[: limit - 1]
+        text = (cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut) + "…"
+    return text or None
+
+
+def compress(body: bytes) -> bytes:
+    return zlib.compress(body, 6)
+
+
+def decompress(blob: bytes) -> bytes:
+    return zlib.decompress(blob)
+
+
+# --------------------------------------------------------------------------- decoding
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]+)""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_\-.]+)""", re.IGNORECASE)
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().lower()).name
+    except LookupError:
+        return None
+    # WHATWG: the latin-1 and ascii labels mean windows-1252 on the web.
+    return "cp1252" if name in {"latin-1", "iso8859-1", "ascii"} else name
+
+
+def decode_html(body: bytes, declared: str | None = None) -> tuple[str, str]:
+    """(text, charset used). Valid UTF-8 wins (servers often mislabel UTF-8 as ISO-8859-1),
+    then the header's charset, the page's <meta charset>, a detector, and windows-1252."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[3:].decode("utf-8", "replace"), "utf-8"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return body.decode("utf-16", "replace"), "utf-16"
+    try:
+        return body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    candidates = [_codec(declared)]
+    head = body[:4096]
+    for pattern in (_META_CHARSET, _XML_ENCODING):
+        match = pattern.search(head)
+        if match:
+            candidates.append(_codec(match.group(1).decode("ascii", "ignore")))
+    for name in candidates:
+        if name and name not in {"utf-8", "utf-16"}:
+            try:
+                return body.decode(name), name
+            except (UnicodeDecodeError, LookupError):
+                continue
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(body[:200_000]).best()
+        if best is not None and best.encoding:
+            return body.decode(best.encoding, "replace"), best.encoding
+    except Exception:  # the detector is a nicety; windows-1252 below always works
+        pass
+    return body.decode("cp1252", "replace"), "cp1252"
+
+
+# --------------------------------------------------------------------------- language
+
+_STOPWORDS = {
+    "de": frozenset(
+        "der die das und ist nicht ein eine einen einem einer eines mit von den dem des zu auf für "
+        "sich im auch als es an wie bei nach aus wird werden wurde sind hat haben noch um über "
+        "oder aber vor zum zur bis durch mehr nur so kann soll sagte dass diese dieser dieses "
+        "sein seine ihre ihr er sie wir uns am vom schon wenn weil gegen unter zwischen sowie".split()
+    ),
+    "en": frozenset(
+        "the and of to in is that for it on with as was at by be this are from has have had "
+        "not but or an its their which will would said were been they he she we who more than "
+        "also after about into over can could new one two his her there what when all out up "
+        "than so if our other while such these those".split()
+    ),
+}
+# Frequent words of other European languages: enough to say "neither German nor English".
+_OTHER_STOPWORDS = frozenset(
+    "le la les des est une dans pour pas sur qui que du au aux avec sont ce il elle nous "
+    "el los las del por una con para es su al lo como más pero sus "
+    "il di che non per una sono della nel alla gli "
+    "het een van en ik je dat niet zijn op te voor met".split()
+)
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+
+
+def detect_language(text: str, fallback: str | None = None) -> str:
+    """'de', 'en' or 'other' from stop-word frequencies; ``fallback`` (the feed's language)
+    when the text is too short or too mixed to tell."""
+    words = [w.lower() for w in _WORD.findall(text[:20000])]
+    if len(words) < 8:
+        return fallback or "other"
+    de = sum(1 for w in words if w in _STOPWORDS["de"])
+    en = sum(1 for w in words if w in _STOPWORDS["en"])
+    other = sum(1 for w in words if w in _OTHER_STOPWORDS)
+    best, score = ("de", de) if de >= en else ("en", en)
+    if score / len(words) < 0.08 or other > score:
+        # Few German/English function words: another language (or a list of names).
+        return "other" if len(words) >= 40 or other > score else (fallback or "other")
+    runner_up = min(de, en)
+    if score < 1.5 * runner_up and fallback in ("de", "en"):
+        return fallback
+    return best
+
+
+# --------------------------------------------------------------------------- duplicates
+
+_NORMALISE = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in _NORMALISE.split(text.lower()) if t]
+
+
+def fingerprint(text: str) -> str:
+    """Hash of the text with case, punctuation and spacing ignored: exact syndicated copies."""
+    return hashlib.blake2b(" ".join(_tokens(text)).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def shingle_containment(a: str, b: str, shingle: int = 3) -> float:
+    """Share of the shorter text's word 3-grams that also occur in the other text (0..1)."""
+    def grams(text: str) -> set[str]:
+        t = _tokens(text)
+        return {" ".join(t[i : i + shingle]) for i in range(max(len(t) - shingle + 1, 1))}
+
+    ga, gb = grams(a), grams(b)
+    if not ga or not gb:
+        return 0.0
+    return len(ga & gb) / min(len(ga), len(gb))
+
+
+def simhash(text: str, shingle: int = 3) -> int:
+    """64-bit SimHash over word 3-grams, as a signed int (Postgres bigint). Copies with small
+    edits (a different byline, an added sentence) differ in only a few bits."""
+    tokens = _tokens(text)
+    if len(tokens) < shingle:
+        tokens = tokens + [""] * (shingle - len(tokens))
+    weights = [0] * 64
+    for i in range(len(tokens) - shingle + 1):
+        h = int.from_bytes(hashlib.blake2b(" ".join(tokens[i : i + shingle]).encode("utf-8"), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += 1 if h >> bit & 1 else -1
+    value = sum(1 << bit for bit in range(64) if weights[bit] > 0)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+@dataclass
+class ExtractJob:
+    article_id: int
+    url: str
+    body_gz: bytes
+    charset: str | None
+    feed_language: str | None
+    feed_title: str | None
+    feed_published_at: datetime | None
+    fetched_at: datetime
+
+
+@dataclass
+class Extracted:
+    article_id: int
+    status: str  # ok | failed
+    error: str | None = None
+    title: str | None = None
+    author: str | None = None
+    site_name: str | None = None
+    language: str | None = None
+    published_at: datetime | None = None
+    body_text: str | None = None
+    word_count: int | None = None
+    fingerprint: str | None = None
+    simhash: int | None = None
+    charset: str | None = None
+
+
+def _page_date(value: str | None) -> tuple[datetime | None, bool]:
+    """(UTC datetime, has a time of day). htmldate gives a bare day as midnight without zone;
+    that becomes noon UTC, which keeps it on the same calendar day in Europe and America."""
+    if not value:
+        return None, False
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        try:
+            parsed = datetime.combine(date.fromisoformat(value.strip()[:10]), time(0, 0))
+        except ValueError:
+            return None, False
+    if parsed.tzinfo is None:
+        if parsed.time() == time(0, 0):
+            return parsed.replace(hour=12, tzinfo=timezone.utc), False
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc), True
+
+
+def choose_published(
+    page: datetime | None, feed: datetime | None, fetched_at: datetime, page_has_time: bool = True
+) -> datetime | None:
+    """The page's own timestamp; the feed's when the page gives only a day and the feed's time
+    falls on (about) that day, or when the page gives nothing. Nothing more than a day after
+    the fetch is accepted."""
+    limit = fetched_at + MAX_FUTURE
+    page = page if page and page <= limit else None
+    feed = feed if feed and feed <= limit else None
+    if page and feed and not page_has_time and abs(page - feed) <= timedelta(hours=14):
+        return feed
+    return page or feed
+
+
+_DATE_PARAMS = {"extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+
+
+def extract_page(job: ExtractJob) -> Extracted:
+    """Decode, extract, and describe one stored page. Never raises for a bad page."""
+    try:
+        html, charset = decode_html(decompress(job.body_gz), job.charset)
+    except (zlib.error, ValueError) as exc:
+        return Extracted(job.article_id, "failed", f"stored page unreadable: {exc}")
+    try:
+        import trafilatura
+
+        doc = trafilatura.bare_extraction(
+            html,
+            url=job.url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            date_extraction_params={**_DATE_PARAMS, "max_date": (job.fetched_at + MAX_FUTURE).strftime("%Y-%m-%d")},
+        )
+    except Exception as exc:  # trafilatura/lxml raise many types on hostile markup
+        return Extracted(job.article_id, "failed", f"extractor error: {type(exc).__name__}: {exc}"[:500], charset=charset)
+    if doc is None:
+        return Extracted(job.article_id, "failed", "no main text found", charset=charset)
+    data = doc if isinstance(doc, dict) else doc.as_dict()
+    text = clean_text(data.get("text"))
+    words = len(text.split())
+    if words < MIN_WORDS:
+        return Extracted(
+            job.article_id, "failed", f"main text too short ({words} words)", charset=charset,
+            title=clean_title(data.get("title")) or job.feed_title, word_count=words,
+        )
+    page_date, has_time = _page_date(data.get("date"))
+    published = choose_published(page_date, job.feed_published_at, job.fetched_at, has_time)
+    return Extracted(
+        job.article_id,
+        "ok",
+        title=clean_title(data.get("title")) or job.feed_title,
+        author=clean_title(data.get("author"), MAX_AUTHOR_LENGTH),
+        site_name=clean_title(data.get("sitename"), 200),
+        language=detect_language(text, job.feed_language),
+        published_at=published,
+        body_text=text,
+        word_count=words,
+        fingerprint=fingerprint(text),
+        simhash=simhash(text),
+        charset=charset,
+    )
+
+
+def extract_payload(job: ExtractJob) -> dict:
+    """``extract_page`` as a plain dict (cheap to pickle back from a worker process)."""
+    return asdict(extract_page(job))

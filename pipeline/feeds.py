@@ -1,0 +1,207 @@
+"""Feed list loading (``load_feed_list``) and feed parsing (``parse_feed``, feedparser).
+
+The list is a YAML list of ``{name, url, language, tags?, enabled?}``; anything else is a
+``FeedListError`` naming the entry. ``parse_feed`` turns a fetched body into entries with
+cleaned absolute links, a stable entry key and a publication time that is not in the future.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from .config import UserError
+from .extract import clean_text, clean_title
+from .urls import canonical_url, safe_link
+
+__all__ = [
+    "FeedSpec", "FeedListError", "FeedParseError", "FeedEntry", "ParsedFeed", "load_feed_list",
+    "parse_feed", "LANGUAGES",
+]
+
+LANGUAGES = ("de", "en")
+ALLOWED_KEYS = ("name", "url", "language", "tags", "enabled")
+MAX_NAME_LENGTH = 100
+MAX_ENTRY_KEY_LENGTH = 1000
+MAX_SUMMARY_LENGTH = 4000
+MAX_FUTURE = timedelta(days=1)
+
+
+class FeedListError(UserError):
+    """The feed list file is missing or malformed; the message names the entry."""
+
+
+class FeedParseError(Exception):
+    """A fetched body is not a usable feed (HTML page, broken XML without entries)."""
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    name: str
+    url: str
+    language: str
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+def _entry_label(index: int, raw) -> str:
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return f"entry {index}" + (f" ({name!r})" if isinstance(name, str) and name.strip() else "")
+
+
+def load_feed_list(path: str | Path) -> list[FeedSpec]:
+    """Read and validate a feed list file; raises FeedListError with one line naming the entry."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FeedListError(f"{path}: feed list not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FeedListError(f"{path}: cannot read feed list ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise FeedListError(f"{path}: not valid YAML{where}") from None
+    if isinstance(data, dict) and set(data) == {"feeds"}:
+        data = data["feeds"]
+    if not isinstance(data, list):
+        raise FeedListError(f"{path}: expected a YAML list of feeds, got {type(data).__name__}")
+    feeds: list[FeedSpec] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(data, start=1):
+        label = _entry_label(index, raw)
+        if not isinstance(raw, dict):
+            raise FeedListError(f"{path}: {label}: expected a mapping with name, url, language")
+        unknown = [str(k) for k in raw if k not in ALLOWED_KEYS]
+        if unknown:
+            raise FeedListError(
+                f"{path}: {label}: unknown key {unknown[0]!r} (allowed: {', '.join(ALLOWED_KEYS)})"
+            )
+        for key in ("name", "url", "language"):
+            if raw.get(key) in (None, ""):
+                raise FeedListError(f"{path}: {label}: missing {key!r}")
+        name = raw["name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+            raise FeedListError(f"{path}: {label}: name must be a non-empty string of at most {MAX_NAME_LENGTH} characters")
+        name = name.strip()
+        if name in seen:
+            raise FeedListError(f"{path}: {label}: duplicate name {name!r} (first used by entry {seen[name]})")
+        seen[name] = index
+        url = raw["url"]
+        link = safe_link(url) if isinstance(url, str) else None
+        if link is None or link != url.strip():
+            raise FeedListError(f"{path}: {label}: url must be an absolute http(s) URL, got {str(url)[:200]!r}")
+        language = str(raw["language"]).strip().lower()
+        if language not in LANGUAGES:
+            raise FeedListError(f"{path}: {label}: language must be one of {', '.join(LANGUAGES)}, got {raw['language']!r}")
+        tags = raw.get("tags") or []
+        if isinstance(tags, str):
+            tags = [t.strip() for t in tags.split(",")]
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise FeedListError(f"{path}: {label}: tags must be a list of strings")
+        enabled = raw.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise FeedListError(f"{path}: {label}: enabled must be true or false, got {enabled!r}")
+        feeds.append(FeedSpec(name, link, language, tuple(t for t in tags if t), enabled))
+    return feeds
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class FeedEntry:
+    entry_key: str
+    link: str
+    canonical_url: str
+    title: str | None
+    summary: str | None
+    published_at: datetime | None
+
+
+@dataclass
+class ParsedFeed:
+    title: str | None
+    entries: list[FeedEntry]
+    warning: str | None  # feedparser's bozo message when the feed was recoverably malformed
+    skipped: int = 0  # entries without a usable link
+
+
+_TAG = re.compile(r"<[^>]+>")
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
+_FEED_START = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)\b", re.IGNORECASE)
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:4096].lstrip(b"\xef\xbb\xbf")
+    return bool(_HTML_START.match(head)) and not _FEED_START.search(body[:65536])
+
+
+def _entry_time(entry, now: datetime) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                when = datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+            except (OverflowError, ValueError, TypeError):
+                continue
+            return when if when <= now + MAX_FUTURE else None
+    return None
+
+
+def parse_feed(body: bytes, url: str, *, content_type: str | None = None, now: datetime | None = None) -> ParsedFeed:
+    """Entries of an RSS 0.9x/1.0/2.0 or Atom document. Raises FeedParseError when the body is
+    an HTML page or XML so broken that no entry could be recovered."""
+    import feedparser
+
+    now = now or datetime.now(timezone.utc)
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    # A stream, never a str: feedparser would fetch a str that looks like a URL by itself.
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True)
+    warning = None
+    if parsed.get("bozo"):
+        exc = parsed.get("bozo_exception")
+        warning = clean_text(f"{type(exc).__name__}: {exc}")[:500] if exc else "malformed feed"
+    if not parsed.entries:
+        if _looks_like_html(body):
+            raise FeedParseError("expected a feed, got an HTML page")
+        if warning or not parsed.get("version"):
+            raise FeedParseError(f"not a feed: broken XML ({warning or 'no RSS/Atom root element'})")
+    entries: list[FeedEntry] = []
+    keys: set[str] = set()
+    skipped = 0
+    for raw in parsed.entries:
+        link = None
+        for candidate in [raw.get("link")] + [l.get("href") for l in raw.get("links", []) if l.get("rel") == "alternate"]:
+            link = safe_link(candidate, url)
+            if link:
+                break
+        if not link:
+            skipped += 1
+            continue
+        try:
+            canon = canonical_url(link)
+        except ValueError:
+            skipped += 1
+            continue
+        key = clean_text(str(raw.get("id") or raw.get("guid") or link))[:MAX_ENTRY_KEY_LENGTH] or link
+        if key in keys:
+            continue
+        keys.add(key)
+        summary = raw.get("summary") or ""
+        summary = clean_text(_TAG.sub(" ", summary))[:MAX_SUMMARY_LENGTH] or None
+        entries.append(
+            FeedEntry(key, link, canon, clean_title(raw.get("title")), summary, _entry_time(raw, now))
+        )
+    title = clean_title(parsed.feed.get("title")) if parsed.get("feed") else None
+    return ParsedFeed(title, entries, warning, skipped)

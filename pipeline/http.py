@@ -1,0 +1,430 @@
+"""The one HTTP client: User-Agent with contact URL, timeouts and an overall deadline, at most
+5 redirects, body caps enforced while streaming, content-type checks, robots.txt per host,
+per-host and global concurrency limits with a minimum delay per host, Retry-After deferral,
+and an SSRF guard that checks the address every connection (every redirect hop) really uses.
+
+Thread-safe: one ``HttpClient`` is shared by the fetch threads of a run.
+
+``fetch()`` returns a ``FetchResult`` for 200 and 304, and raises a ``FetchError`` subclass for
+anything else; ``FetchError.permanent`` says whether retrying later could help.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import logging
+import socket
+import threading
+import time
+import urllib.robotparser
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+from httpcore._backends.sync import SyncBackend, SyncStream
+
+from . import __version__ as _version
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "HttpClient", "FetchResult", "FetchError", "BlockedAddress", "RobotsDisallowed", "TooLarge",
+    "UnsupportedContent", "HttpStatusError", "NetworkError", "TooManyRedirects", "HostDeferred",
+    "is_public_address",
+]
+
+MAX_REDIRECTS = 5
+ROBOTS_MAX_BYTES = 512 * 1024
+ROBOTS_TTL_S = 3600.0
+MAX_RETRY_AFTER_S = 86400.0
+MAX_INLINE_WAIT_S = 5.0  # a host deferred for longer than this is skipped for this run
+MAX_CRAWL_DELAY_S = 10.0
+# Cloud metadata endpoints: refused even when private networks are allowed.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+)
+PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+REFUSED_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip", "font/")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class FetchError(Exception):
+    """A fetch that did not produce a usable body. ``reason`` is one line for the record."""
+
+    permanent = False
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason[:1000]
+        self.status = status
+        self.retry_after = retry_after
+
+
+class BlockedAddress(FetchError):
+    permanent = True
+
+
+class RobotsDisallowed(FetchError):
+    permanent = True
+
+
+class TooLarge(FetchError):
+    permanent = True
+
+
+class UnsupportedContent(FetchError):
+    permanent = True
+
+
+class TooManyRedirects(FetchError):
+    permanent = True
+
+
+class NetworkError(FetchError):
+    """Timeouts, refused connections, resets, bad TLS: may work next time."""
+
+
+class HostDeferred(FetchError):
+    """The host asked us (429/503 Retry-After) to come back later."""
+
+
+class HttpStatusError(FetchError):
+    def __init__(self, status: int, reason: str, retry_after: float | None = None):
+        super().__init__(reason, status=status, retry_after=retry_after)
+        # 408/429 and 5xx are worth retrying; other 4xx (404, 410, 403) are not.
+        self.permanent = 400 <= status < 500 and status not in (408, 425, 429)
+
+
+# --------------------------------------------------------------------------- SSRF guard
+
+
+def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class _GuardedBackend(SyncBackend):
+    """httpcore backend that resolves the host itself, vets every address, and connects to
+    the vetted address (no second DNS lookup an attacker could answer differently)."""
+
+    def __init__(self, allow_private: bool):
+        self.allow_private = allow_private
+
+    def _vet(self, host: str, port: int) -> list[tuple]:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise NetworkError(f"DNS lookup failed for {host}: {exc.strerror or exc}") from None
+        allowed, refused = [], []
+        for family, _type, proto, _canon, sockaddr in infos:
+            ip = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+            ok = ip not in METADATA_ADDRESSES and (self.allow_private or is_public_address(ip))
+            (allowed if ok else refused).append((family, proto, sockaddr, ip))
+        if refused:
+            # One private answer is enough to refuse: a host that resolves to both is suspect.
+            raise BlockedAddress(
+                f"{host} resolves to a non-public address ({refused[0][3]}); "
+                "set NEWSMON_ALLOW_PRIVATE_NETWORKS=true to allow it"
+            )
+        return allowed
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        last_exc: Exception | None = None
+        for family, proto, sockaddr, _ip in self._vet(host, port):
+            sock = socket.socket(family, socket.SOCK_STREAM, proto)
+            try:
+                for option in socket_options or ():
+                    sock.setsockopt(*option)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.settimeout(timeout)
+                sock.connect(sockaddr)
+                return SyncStream(sock)
+            except socket.timeout as exc:
+                sock.close()
+                last_exc = httpcore.ConnectTimeout(str(exc) or "connect timed out")
+            except OSError as exc:
+                sock.close()
+                last_exc = httpcore.ConnectError(str(exc))
+        raise last_exc or httpcore.ConnectError(f"no address for {host}")
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, allow_private: bool, **kwargs):
+        super().__init__(**kwargs)
+        self._pool._network_backend = _GuardedBackend(allow_private)
+
+
+# --------------------------------------------------------------------------- politeness
+
+
+@dataclass
+class _Host:
+    slots: threading.Semaphore
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    next_at: float = 0.0
+    deferred_until: float = 0.0
+    deferred_reason: str = ""
+    crawl_delay: float = 0.0
+    robots: urllib.robotparser.RobotFileParser | None = None
+    robots_error: str | None = None
+    robots_at: float = -1e18
+    robots_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    content_type: str = ""
+    charset: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_S)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now_dt = datetime.now(timezone.utc) if now is None else datetime.fromtimestamp(now, timezone.utc)
+    return max(0.0, min((when - now_dt).total_seconds(), MAX_RETRY_AFTER_S))
+
+
+def _content_type(headers: httpx.Headers) -> tuple[str, str | None]:
+    raw = headers.get("content-type", "")
+    mime, _, params = raw.partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, val = param.strip().partition("=")
+        if key.lower() == "charset" and val:
+            charset = val.strip().strip("\"'").lower()[:40] or None
+    return mime.strip().lower(), charset
+
+
+class HttpClient:
+    """Shared by all fetch threads of one run. Use as a context manager or call ``close()``."""
+
+    def __init__(self, settings: Settings, *, user_agent: str | None = None):
+        self.settings = settings
+        self.user_agent = user_agent or f"newsmon/{_version} (+{settings.contact_url})"
+        self.robots_token = "newsmon"
+        timeout = settings.http_timeout_s
+        self._client = httpx.Client(
+            transport=_GuardedTransport(
+                settings.allow_private_networks,
+                limits=httpx.Limits(
+                    max_connections=settings.http_concurrency * 2,
+                    max_keepalive_connections=settings.http_concurrency,
+                ),
+            ),
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            follow_redirects=False,
+            trust_env=False,  # an environment proxy would bypass the address guard
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
+        self._global = threading.BoundedSemaphore(settings.http_concurrency)
+        self._hosts: dict[str, _Host] = {}
+        self._hosts_lock = threading.Lock()
+
+    # -- context management
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "HttpClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- public API
+    def fetch(
+        self,
+        url: str,
+        *,
+        kind: str = "page",
+        etag: str | None = None,
+        last_modified: str | None = None,
+        check_robots: bool | None = None,
+    ) -> FetchResult:
+        """GET ``url`` (kind ``page`` or ``feed``), following up to 5 redirects, each hop vetted."""
+        if check_robots is None:
+            check_robots = kind == "page"
+        cap = self.settings.max_feed_bytes if kind == "feed" else self.settings.max_page_bytes
+        if kind == "robots":
+            cap = ROBOTS_MAX_BYTES
+        deadline = time.monotonic() + self.settings.http_timeout_s
+        headers = {"Accept": _ACCEPT.get(kind, "*/*")}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            parts = urlsplit(current)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise UnsupportedContent(f"refusing non-http(s) URL {current[:200]}")
+            if check_robots:
+                self._check_robots(current)
+            response_or_location = self._one_hop(current, headers, kind, cap, deadline)
+            if isinstance(response_or_location, FetchResult):
+                response_or_location.url = url
+                return response_or_location
+            current = response_or_location
+        raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects (last: {current[:200]})")
+
+    # -- internals
+    def _host(self, url: str) -> tuple[str, _Host]:
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc.lower()}"
+        with self._hosts_lock:
+            host = self._hosts.get(key)
+            if host is None:
+                host = self._hosts[key] = _Host(threading.Semaphore(self.settings.per_host_concurrency))
+            return key, host
+
+    def _wait_turn(self, host: _Host, key: str) -> None:
+        """Reserve this host's next send time (min delay, crawl-delay, Retry-After) and sleep until it."""
+        with host.lock:
+            now = time.monotonic()
+            if host.deferred_until - now > MAX_INLINE_WAIT_S:
+                raise HostDeferred(
+                    f"{key} deferred: {host.deferred_reason}", retry_after=host.deferred_until - now
+                )
+            start = max(now, host.next_at, host.deferred_until)
+            host.next_at = start + max(self.settings.host_delay_s, host.crawl_delay)
+        if start > now:
+            time.sleep(start - now)
+
+    def _one_hop(self, url: str, headers: dict, kind: str, cap: int, deadline: float):
+        key, host = self._host(url)
+        with host.slots:
+            self._wait_turn(host, key)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NetworkError(f"deadline of {self.settings.http_timeout_s:g}s exceeded")
+            with self._global:
+                return self._send(url, headers, kind, cap, deadline, host, key)
+
+    def _send(self, url, headers, kind, cap, deadline, host: _Host, key: str):
+        remaining = max(0.1, deadline - time.monotonic())
+        timeout = httpx.Timeout(remaining, connect=min(10.0, remaining))
+        try:
+            request = self._client.build_request("GET", url, headers=headers, timeout=timeout)
+            response = self._client.send(request, stream=True)
+        except FetchError:
+            raise
+        except httpx.TimeoutException as exc:
+            raise NetworkError(f"timeout ({type(exc).__name__}) after {self.settings.http_timeout_s:g}s") from None
+        except (httpx.HTTPError, httpcore.ConnectError, OSError) as exc:
+            raise NetworkError(f"{type(exc).__name__}: {exc}"[:300]) from None
+        try:
+            status = response.status_code
+            if status in (301, 302, 303, 307, 308):
+                location = response.headers.get("location")
+                if not location:
+                    raise HttpStatusError(status, f"HTTP {status} without Location")
+                return urljoin(url, location.strip())
+            if status == 304:
+                return FetchResult(url, url, 304, dict(response.headers))
+            if status in (429, 503):
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                if retry_after is not None:
+                    with host.lock:
+                        host.deferred_until = max(host.deferred_until, time.monotonic() + retry_after)
+                        host.deferred_reason = f"HTTP {status} Retry-After {retry_after:.0f}s"
+                raise HttpStatusError(status, f"HTTP {status}", retry_after=retry_after)
+            if status >= 400 or status < 200:
+                raise HttpStatusError(status, f"HTTP {status}")
+            mime, charset = _content_type(response.headers)
+            self._check_type(kind, mime)
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise TooLarge(f"body of {int(declared):,} bytes exceeds the {kind} cap of {cap:,} bytes")
+            chunks, size = [], 0
+            try:
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > cap:
+                        raise TooLarge(f"body exceeds the {kind} cap of {cap:,} bytes (stopped reading)")
+                    if time.monotonic() > deadline:
+                        raise NetworkError(f"deadline of {self.settings.http_timeout_s:g}s exceeded while reading")
+                    chunks.append(chunk)
+            except httpx.TimeoutException:
+                raise NetworkError(f"read timeout after {self.settings.http_timeout_s:g}s") from None
+            except httpx.HTTPError as exc:
+                raise NetworkError(f"{type(exc).__name__} while reading: {exc}"[:300]) from None
+            body = b"".join(chunks)
+            if kind == "page" and body[:5] == b"%PDF-":
+                raise UnsupportedContent("body is a PDF document, not an HTML page")
+            return FetchResult(url, url, status, dict(response.headers), body, mime, charset)
+        finally:
+            response.close()
+
+    def _check_type(self, kind: str, mime: str) -> None:
+        if not mime:
+            return  # sniffed later
+        if kind == "page" and not mime.startswith(PAGE_TYPES):
+            raise UnsupportedContent(f"content-type {mime} is not an HTML page; skipped")
+        if kind == "feed" and mime.startswith(REFUSED_FEED_TYPES):
+            raise UnsupportedContent(f"content-type {mime} is not a feed")
+
+    def _check_robots(self, url: str) -> None:
+        parts = urlsplit(url)
+        key, host = self._host(url)
+        with host.robots_lock:  # one robots.txt fetch per host, the others wait for it
+            if time.monotonic() - host.robots_at > ROBOTS_TTL_S:
+                host.robots, host.robots_error = self._load_robots(f"{key}/robots.txt")
+                host.robots_at = time.monotonic()
+                if host.robots is not None:
+                    delay = host.robots.crawl_delay(self.robots_token)
+                    host.crawl_delay = min(float(delay or 0), MAX_CRAWL_DELAY_S)
+        if host.robots_error:
+            raise RobotsDisallowed(host.robots_error)
+        if host.robots is not None and not host.robots.can_fetch(self.robots_token, url):
+            raise RobotsDisallowed(f"robots.txt of {parts.netloc} disallows {parts.path or '/'}")
+
+    def _load_robots(self, robots_url: str):
+        """(parser, None) on 2xx, (None, None) when absent (4xx: everything allowed), and
+        (None, reason) when unreachable (5xx/network: RFC 9309 says assume full disallow)."""
+        try:
+            result = self.fetch(robots_url, kind="robots", check_robots=False)
+        except HttpStatusError as exc:
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                return None, None
+            return None, f"robots.txt unreachable ({exc.reason}); host skipped"
+        except BlockedAddress:
+            raise
+        except (UnsupportedContent, TooLarge):
+            return None, None
+        except FetchError as exc:
+            return None, f"robots.txt unreachable ({exc.reason}); host skipped"
+        parser = urllib.robotparser.RobotFileParser(robots_url)
+        parser.parse(result.body.decode("utf-8", "replace").splitlines())
+        return parser, None
+
+
+_ACCEPT = {
+    "feed": "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+    "page": "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
+    "robots": "text/plain, */*;q=0.5",
+}

@@ -1,0 +1,161 @@
+"""Tracked indicators: figures from the news (de/en) and from public APIs, with provenance.
+
+Public API:
+
+- ``extract_claims(text, language) -> list[Claim]``: the pure text extractor
+  (pipeline/indicators_text.py explains the rules).
+- ``run_indicators(rt, since=None, until=None)``: the stage. It syncs indicator_definitions from
+  indicators.yaml, reads every stored article (extract_status 'ok', not a duplicate) it has not
+  read yet, or that changed since, or that an older extractor read, then runs the API collectors.
+  Re-running adds nothing: observations have natural keys, and progress is kept per article in
+  ``indicator_article_progress``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from .indicators_api import ApiCollector, FetchOutcome
+from .indicators_defs import (ApiSource, Definitions, IndicatorConfigError, IndicatorDef, load_definitions,
+                              parse_definitions)
+from .indicators_text import Claim, Extractor, clean_text, extract_claims, split_sentences
+from .runs import StageResult, record_stage
+from .store import indicators as store
+
+__all__ = [
+    "Claim", "extract_claims", "split_sentences", "run_indicators", "extract_article_claims", "collect_api",
+    "load_definitions", "parse_definitions", "Definitions", "IndicatorDef", "ApiSource", "ApiCollector",
+    "FetchOutcome", "IndicatorConfigError", "EXTRACTOR_VERSION",
+]
+
+log = logging.getLogger(__name__)
+
+# Bump when the text rules change in a way that should re-read stored articles.
+EXTRACTOR_VERSION = 1
+BATCH_SIZE = 200
+MAX_ARTICLE_CHARS = 200_000   # a runaway page is cut, not a reason to fail the article
+
+
+def article_text(title: str | None, body: str | None) -> str:
+    """Title and body as one text; the title is its own paragraph (headlines carry figures too)."""
+    title = " ".join((title or "").split())[:1000]
+    body = (body or "")[:MAX_ARTICLE_CHARS]
+    return clean_text(f"{title}\n\n{body}" if title else body)
+
+
+def extract_article_claims(extractor: Extractor, article: store.PendingArticle) -> store.ArticleOutcome:
+    """One article's claims; an article whose text breaks the extractor is recorded as failed."""
+    language = (article.language or "").lower()
+    if language not in ("de", "en"):
+        return store.ArticleOutcome(article, "skipped", [], f"language {article.language!r} is not de/en")
+    try:
+        claims = extractor.extract(article_text(article.title, article.body_text), language)
+    except Exception as exc:  # one bad article must not stop the stage
+        log.warning("indicators: article %s failed: %s", article.article_id, exc)
+        return store.ArticleOutcome(article, "failed", [], f"{type(exc).__name__}: {exc}"[:500])
+    return store.ArticleOutcome(article, "ok", claims)
+
+
+def _extract_articles(rt, defs: Definitions, result: StageResult, since, until, reprocess: bool) -> None:
+    extractor = Extractor(defs)
+    with rt.pool.connection() as conn:
+        total = store.count_pending(conn, version=EXTRACTOR_VERSION, since=since, until=until, reprocess=reprocess)
+        withdrawn = store.withdraw_stale_observations(conn)
+    if withdrawn:
+        result.add("observations_withdrawn", withdrawn)
+    after_id = 0
+    with rt.progress.task("indicators: articles", total) as tracker:
+        while True:
+            with rt.pool.connection() as conn:
+                batch = store.fetch_pending(conn, version=EXTRACTOR_VERSION, after_id=after_id, limit=BATCH_SIZE,
+                                            since=since, until=until, reprocess=reprocess)
+            if not batch:
+                break
+            after_id = batch[-1].article_id
+            outcomes = [extract_article_claims(extractor, a) for a in batch]
+            _save_outcomes(rt, outcomes, result)
+            tracker.advance(len(batch))
+
+
+def _save_outcomes(rt, outcomes: list[store.ArticleOutcome], result: StageResult) -> None:
+    try:
+        with rt.pool.connection() as conn, conn.transaction():
+            inserted = store.save_article_outcomes(conn, outcomes, EXTRACTOR_VERSION)
+    except Exception as exc:
+        import psycopg
+
+        if not isinstance(exc, psycopg.DataError | psycopg.IntegrityError):
+            raise  # database down or a bug: the task fails and Airflow retries it
+        # one article's data broke the batch: save one by one, record the culprit as failed
+        inserted = 0
+        for outcome in outcomes:
+            try:
+                with rt.pool.connection() as conn, conn.transaction():
+                    inserted += store.save_article_outcomes(conn, [outcome], EXTRACTOR_VERSION)
+            except (psycopg.DataError, psycopg.IntegrityError) as one:
+                failed = store.ArticleOutcome(outcome.article, "failed", [], f"{type(one).__name__}: {one}"[:500])
+                with rt.pool.connection() as conn, conn.transaction():
+                    store.save_article_outcomes(conn, [failed], EXTRACTOR_VERSION)
+                outcome.status, outcome.error = "failed", failed.error
+    for o in outcomes:
+        result.add({"ok": "articles", "failed": "articles_failed", "skipped": "articles_skipped"}[o.status])
+        if o.status == "ok":
+            result.add("claims", len(o.claims))
+        elif o.status == "failed":
+            result.notes.append(f"article {o.article.article_id}: {o.error}")
+    result.add("observations_added", inserted)
+
+
+def collect_api(rt, defs: Definitions, observed_at: dt.datetime, result: StageResult, *,
+                collector: ApiCollector | None = None) -> None:
+    """Read every configured repository once for this run time; a failure is recorded and skipped."""
+    if not defs.api_sources:
+        return
+    own = collector is None
+    collector = collector or ApiCollector(rt.settings, defs)
+    try:
+        with rt.progress.task("indicators: APIs", len(defs.api_sources)) as tracker:
+            for source in defs.api_sources:
+                with rt.pool.connection() as conn:
+                    done = store.fetched_ok(conn, source.provider, source.repo, observed_at)
+                if done:
+                    result.add("api_already_read")
+                    tracker.advance()
+                    continue
+                outcome = collector.fetch(source)
+                rows = [store.ApiRow(*r) for r in collector.readings(outcome)] if outcome.ok else []
+                with rt.pool.connection() as conn, conn.transaction():
+                    added = store.save_api_fetch(
+                        conn, provider=source.provider, repo=source.repo, observed_at=observed_at, ok=outcome.ok,
+                        http_status=outcome.http_status, attempts=outcome.attempts, error=outcome.error,
+                        source_url=outcome.url, rows=rows)
+                result.add("api_observations", added)
+                if outcome.ok:
+                    result.add("api_ok")
+                else:
+                    result.add("api_failed")
+                    result.notes.append(f"{source.provider} {source.repo}: {outcome.error}")
+                tracker.advance()
+    finally:
+        if own:
+            collector.close()
+
+
+def run_indicators(rt, since: dt.datetime | None = None, until: dt.datetime | None = None, *,
+                   observed_at: dt.datetime | None = None, collect_apis: bool = True, reprocess: bool = False,
+                   definitions: Definitions | None = None, collector: ApiCollector | None = None) -> StageResult:
+    """The indicators stage. ``since``/``until`` bound the articles read (by publication time);
+    API readings are stamped ``observed_at`` (default: ``until``, else now), so a re-run of the
+    same interval adds nothing."""
+    with record_stage(rt.pool, "indicators") as result:
+        defs = definitions or load_definitions()
+        with rt.pool.connection() as conn:
+            result.add("definitions", store.sync_definitions(conn, defs))
+        _extract_articles(rt, defs, result, since, until, reprocess)
+        if collect_apis:
+            stamp = observed_at or until or dt.datetime.now(dt.timezone.utc)
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=dt.timezone.utc)
+            collect_api(rt, defs, stamp.replace(microsecond=0), result, collector=collector)
+    return result

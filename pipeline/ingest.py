@@ -1,0 +1,433 @@
+"""Ingestion: feed list -> feeds (conditional GET) -> article pages -> extracted articles.
+
+Split so Airflow can fan out, each step recorded in ``stage_runs``:
+
+- ``sync_feeds(rt, feeds_file)``: load the feed list, upsert ``feeds``, disable feeds that
+  left the file; returns the names of enabled feeds that are due (backoff respected).
+- ``fetch_feeds(rt, names)``: fetch those feeds (conditional GET), store new entries, fetch
+  the new article pages concurrently and store each raw page compressed with its article row
+  (``extract_status = 'pending'``).
+- ``extract_pending(rt, limit)``: extract pending raw pages in a process pool, write results
+  in batches, mark syndicated copies.
+- ``run_ingest(rt, feeds_file, reextract)``: all three; extraction starts while pages are
+  still being fetched, so fetch latency hides behind extraction.
+
+Resumable by construction: a page's article row, raw page and entry status are committed in
+one transaction; a feed's ETag only after its entries. Killed anywhere, the next run fetches
+what is still 'pending' and extracts what is still 'pending'.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .extract import ExtractJob, Extracted, compress, extract_payload
+from .feeds import FeedParseError, load_feed_list, parse_feed
+from .http import (
+    BlockedAddress, FetchError, HostDeferred, HttpClient, HttpStatusError, RobotsDisallowed, UnsupportedContent,
+)
+from .runs import StageResult, record_stage
+from .store import articles as article_store
+from .store import feeds as feed_store
+from .urls import find_canonical_link, pick_canonical
+
+log = logging.getLogger(__name__)
+
+__all__ = ["sync_feeds", "fetch_feeds", "extract_pending", "run_ingest", "ExtractionPool"]
+
+PAGE_BATCH = 50  # pages per write transaction
+PAGE_FLUSH_S = 1.0  # ... or this often, whichever comes first
+EXTRACT_BATCH = 100
+EXTRACT_FLUSH_S = 1.0
+GONE_REASON = "gone: HTTP 410"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --------------------------------------------------------------------------- sync
+
+
+def sync_feeds(rt, feeds_file: str | Path | None = None, *, now: datetime | None = None) -> list[str]:
+    """Load and validate the feed list, upsert ``feeds``, disable feeds removed from the file;
+    return the names of enabled feeds that are due now (backoff's ``next_check_at`` respected)."""
+    now = now or _utcnow()
+    path = Path(feeds_file or rt.settings.feeds_file)
+    with record_stage(rt.pool, "ingest_sync") as result:
+        specs = load_feed_list(path)
+        with rt.pool.connection() as conn, conn.transaction():
+            feed_store.upsert_feeds(conn, specs)
+            removed = feed_store.disable_missing(conn, [s.name for s in specs])
+            due = feed_store.due_feed_names(conn, [s.name for s in specs if s.enabled], now)
+        result.add("feeds_listed", len(specs))
+        result.add("feeds_due", len(due))
+        if removed:
+            result.add("feeds_removed", len(removed))
+            result.notes.append(f"disabled (removed from {path.name}): {', '.join(removed)}")
+    return due
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+def _fetch_one_feed(rt, client: HttpClient, feed: feed_store.FeedRow, now: datetime) -> tuple[str, int, str | None]:
+    """Fetch and store one feed. Returns (outcome, new entries, note). Never raises for a bad feed."""
+    try:
+        res = client.fetch(feed.url, kind="feed", etag=feed.etag, last_modified=feed.last_modified)
+    except FetchError as exc:
+        status = exc.status if isinstance(exc, HttpStatusError) else None
+        disable = GONE_REASON if status == 410 else None
+        with rt.pool.connection() as conn:
+            feed_store.record_failure(
+                conn, feed.feed_id, status, exc.reason, now, retry_after_s=exc.retry_after, disable_reason=disable
+            )
+        return ("feeds_disabled" if disable else "feeds_failed"), 0, f"feed {feed.name}: {exc.reason}"
+    if res.not_modified:
+        with rt.pool.connection() as conn:
+            feed_store.record_not_modified(conn, feed.feed_id, now)
+        return "feeds_not_modified", 0, None
+    try:
+        parsed = parse_feed(res.body, res.final_url, content_type=res.headers.get("content-type"), now=now)
+    except FeedParseError as exc:
+        with rt.pool.connection() as conn:
+            feed_store.record_failure(conn, feed.feed_id, res.status, str(exc), now)
+        return "feeds_failed", 0, f"feed {feed.name}: {exc}"
+    with rt.pool.connection() as conn, conn.transaction():
+        new = article_store.store_entries(conn, feed.feed_id, parsed.entries)
+        # The validators go in the same transaction as the entries (see DESIGN: never before).
+        feed_store.record_success(
+            conn, feed.feed_id, res.status, res.headers.get("etag"), res.headers.get("last-modified"),
+            parsed.warning, now,
+        )
+    note = f"feed {feed.name}: recovered from malformed XML ({parsed.warning})" if parsed.warning else None
+    return "feeds_fetched", new, note
+
+
+def _fetch_page(client: HttpClient, group: article_store.PendingGroup):
+    """One article page -> PageToStore, or EntryOutcome when nothing can be stored."""
+    try:
+        res = client.fetch(group.link, kind="page")
+    except HostDeferred as exc:
+        return article_store.EntryOutcome(group, "deferred", exc.reason)
+    except (RobotsDisallowed, UnsupportedContent, BlockedAddress) as exc:
+        return article_store.EntryOutcome(group, "skipped", exc.reason)
+    except FetchError as exc:
+        return article_store.EntryOutcome(group, "failed" if exc.permanent else "retry", exc.reason)
+    if res.not_modified or not res.body.strip():
+        return article_store.EntryOutcome(group, "failed", f"HTTP {res.status} with an empty body")
+    canonical = pick_canonical(group.link, res.final_url, find_canonical_link(res.body, res.final_url))
+    return article_store.PageToStore(
+        group, canonical, res.final_url, res.status, _utcnow(), res.content_type or None, res.charset,
+        compress(res.body), len(res.body),
+    )
+
+
+def _job_for(article_id: int, page: article_store.PageToStore) -> ExtractJob:
+    g = page.group
+    return ExtractJob(article_id, page.final_url, page.body_gz, page.charset, g.feed_language, g.title,
+                      g.published_at, page.fetched_at)
+
+
+def fetch_feeds(
+    rt,
+    names: Sequence[str],
+    *,
+    now: datetime | None = None,
+    extractor: "ExtractionPool | None" = None,
+    on_stored: Callable[[int], None] | None = None,
+) -> StageResult:
+    """Fetch the named feeds and their new article pages; store pages raw, extraction pending.
+
+    ``extractor``: hand each stored page straight to extraction (``run_ingest`` does this).
+    ``on_stored``: called with the number of pages after each committed batch (tests use it to
+    stop a run half-way)."""
+    now = now or _utcnow()
+    settings = rt.settings
+    with record_stage(rt.pool, "ingest_fetch") as result, HttpClient(settings) as client:
+        with rt.pool.connection() as conn:
+            feeds = feed_store.get_feeds(conn, list(names))
+        threads = max(1, settings.http_concurrency * 2)  # some wait on per-host delays
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fetch") as pool:
+            with rt.progress.task("fetching feeds", total=len(feeds)) as bar:
+                futures = [pool.submit(_fetch_one_feed, rt, client, f, now) for f in feeds]
+                for fut in as_completed(futures):
+                    outcome, new, note = fut.result()
+                    result.add(outcome)
+                    result.add("entries_new", new)
+                    if note:
+                        result.notes.append(note)
+                    bar.advance()
+            feed_ids = [f.feed_id for f in feeds]
+            with rt.pool.connection() as conn:
+                result.add("entries_linked", article_store.link_known_entries(conn, feed_ids))
+                groups = article_store.pending_entries(conn, feed_ids)
+            _fetch_pages(rt, client, pool, groups, result, extractor, on_stored)
+    return result
+
+
+def _fetch_pages(rt, client, pool, groups, result: StageResult, extractor, on_stored) -> None:
+    pages: list = []
+    outcomes: list = []
+    last_flush = time.monotonic()
+
+    def flush() -> None:
+        nonlocal pages, outcomes, last_flush
+        if pages or outcomes:
+            with rt.pool.connection() as conn, conn.transaction():
+                stored = article_store.store_pages(conn, pages)
+                article_store.record_entry_outcomes(conn, outcomes)
+            result.add("articles_new", len(stored))
+            result.add("pages_already_stored", len(pages) - len(stored))
+            if extractor is not None:
+                for article_id, page in stored:
+                    extractor.submit(_job_for(article_id, page))
+            if on_stored is not None:
+                on_stored(len(stored))
+        pages, outcomes, last_flush = [], [], time.monotonic()
+
+    with rt.progress.task("fetching pages", total=len(groups)) as bar:
+        futures: list[Future] = [pool.submit(_fetch_page, client, g) for g in groups]
+        for fut in as_completed(futures):
+            item = fut.result()
+            if isinstance(item, article_store.PageToStore):
+                pages.append(item)
+                result.add("pages_fetched")
+            else:
+                outcomes.append(item)
+                result.add(f"pages_{item.status}")
+                if item.status in ("failed", "skipped") and len(result.notes) < 50:
+                    result.notes.append(f"page {item.group.link[:200]}: {item.error}")
+            bar.advance()
+            if len(pages) >= PAGE_BATCH or len(outcomes) >= PAGE_BATCH or time.monotonic() - last_flush > PAGE_FLUSH_S:
+                flush()
+        flush()
+
+
+# --------------------------------------------------------------------------- extract
+
+
+def _warm_worker() -> None:
+    import trafilatura  # noqa: F401 - import once per worker, while the fetch threads work
+
+
+class ExtractionPool:
+    """Process pool for ``extract_page`` plus a writer thread that stores results in batches.
+
+    ``submit`` blocks while too many pages are in flight (back-pressure on the fetchers);
+    ``drain`` waits until every submitted page is written. A page that kills its worker is
+    retried alone in a fresh pool, then recorded as failed."""
+
+    def __init__(self, rt, workers: int | None = None):
+        self.rt = rt
+        self.workers = workers or rt.settings.extract_workers or os.cpu_count() or 1
+        self.counts = StageResult("extract")
+        self.submitted: set[int] = set()
+        self._executor: ProcessPoolExecutor | None = None
+        self._slots = threading.BoundedSemaphore(self.workers * 8)
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._results: queue.Queue = queue.Queue()
+        self._crashed: list[ExtractJob] = []
+        self._writer: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    # -- lifecycle
+    def __enter__(self) -> "ExtractionPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        if self._executor is None:
+            self._executor = self._new_executor(self.workers)
+            self._writer = threading.Thread(target=self._write_loop, name="extract-writer", daemon=True)
+            self._writer.start()
+
+    def _new_executor(self, workers: int) -> ProcessPoolExecutor:
+        # spawn: the parent has threads (fetchers, pool), and forking a threaded process is unsafe.
+        return ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_warm_worker, max_tasks_per_child=1000,
+        )
+
+    def close(self) -> None:
+        try:
+            self.drain()
+        finally:
+            if self._writer is not None:
+                self._results.put(None)
+                self._writer.join()
+                self._writer = None
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
+                self._executor = None
+
+    # -- work
+    def submit(self, job: ExtractJob) -> None:
+        if self._error is not None:
+            raise self._error
+        if job.article_id in self.submitted:
+            return
+        self._start()
+        self._slots.acquire()
+        with self._idle:
+            self._pending += 1
+        self.submitted.add(job.article_id)
+        try:
+            fut = self._executor.submit(extract_payload, job)
+        except BrokenProcessPool:
+            self._crashed.append(job)
+            self._finish_one()
+            return
+        fut.add_done_callback(lambda f, job=job: self._done(f, job))
+
+    def _done(self, fut: Future, job: ExtractJob) -> None:
+        try:
+            exc = fut.exception()
+            if exc is None:
+                self._results.put(Extracted(**fut.result()))
+            elif isinstance(exc, BrokenProcessPool):
+                self._crashed.append(job)
+            else:
+                self._results.put(Extracted(job.article_id, "failed", f"extractor error: {exc}"[:500]))
+        finally:
+            self._finish_one()
+
+    def _finish_one(self) -> None:
+        self._slots.release()
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def _write_loop(self) -> None:
+        """Writer thread: results in batches of EXTRACT_BATCH or every EXTRACT_FLUSH_S. An Event
+        in the queue asks for a flush (set once written); None stops the thread."""
+        batch: list[Extracted] = []
+        last = time.monotonic()
+        while True:
+            try:
+                item = self._results.get(timeout=EXTRACT_FLUSH_S)
+            except queue.Empty:
+                item = False
+            if isinstance(item, Extracted):
+                batch.append(item)
+            urgent = item is None or isinstance(item, threading.Event)
+            if batch and (urgent or len(batch) >= EXTRACT_BATCH or time.monotonic() - last > EXTRACT_FLUSH_S):
+                try:
+                    self._write(batch)
+                except BaseException as exc:  # a systemic fault (database down): surfaced by drain()
+                    self._error = exc
+                batch, last = [], time.monotonic()
+            if isinstance(item, threading.Event):
+                item.set()
+            if item is None:
+                return
+
+    def _write(self, batch: list[Extracted]) -> None:
+        with self.rt.pool.connection() as conn, conn.transaction():
+            duplicates = article_store.write_extractions(conn, batch)
+        for r in batch:
+            self.counts.add("extracted" if r.status == "ok" else "extract_failed")
+            if r.status != "ok" and len(self.counts.notes) < 50:
+                self.counts.notes.append(f"article {r.article_id}: {r.error}")
+        self.counts.add("duplicates", duplicates)
+
+    def drain(self) -> None:
+        """Wait until everything submitted is extracted and written."""
+        if self._executor is None:
+            return
+        with self._idle:
+            self._idle.wait_for(lambda: self._pending == 0)
+        if self._crashed:
+            self._retry_crashed()
+        done = threading.Event()
+        self._results.put(done)
+        # The writer flushes when it sees the event (the batch before it is written first).
+        while not done.wait(0.2):
+            if self._writer is None or not self._writer.is_alive():
+                break
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _retry_crashed(self) -> None:
+        crashed, self._crashed = self._crashed, []
+        log.warning("extraction worker crashed; retrying %d page(s) one by one", len(crashed))
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        for job in crashed:
+            single = self._new_executor(1)
+            try:
+                result = Extracted(**single.submit(extract_payload, job).result())
+            except BrokenProcessPool:
+                result = Extracted(job.article_id, "failed", "extraction process crashed on this page")
+            finally:
+                single.shutdown(wait=False, cancel_futures=True)
+            self._results.put(result)
+        self._executor = self._new_executor(self.workers)
+
+
+def extract_pending(
+    rt, limit: int | None = None, *, extractor: ExtractionPool | None = None, reextract: bool = False
+) -> StageResult:
+    """Extract stored raw pages whose extraction is pending (all raw pages with ``reextract``)."""
+    with record_stage(rt.pool, "ingest_extract") as result:
+        if reextract:
+            with rt.pool.connection() as conn:
+                result.add("reextract_reset", article_store.reset_extraction(conn))
+        own = extractor is None
+        ex = extractor or ExtractionPool(rt)
+        try:
+            after, queued = 0, 0
+            with rt.progress.task("extracting", total=None) as bar:
+                while limit is None or queued < limit:
+                    page = 100 if limit is None else min(100, limit - queued)
+                    with rt.pool.connection() as conn:
+                        jobs = article_store.pending_extract_jobs(conn, after_id=after, limit=page)
+                    if not jobs:
+                        break
+                    for job in jobs:
+                        if job.article_id not in ex.submitted:
+                            ex.submit(job)
+                            queued += 1
+                            bar.advance()
+                    after = jobs[-1].article_id
+                ex.drain()
+        finally:
+            if own:
+                ex.close()
+        for key, n in ex.counts.counts.items():
+            result.add(key, n)
+        result.notes.extend(ex.counts.notes)
+    return result
+
+
+# --------------------------------------------------------------------------- all
+
+
+def run_ingest(rt, feeds_file: str | Path | None = None, reextract: bool = False, *, now: datetime | None = None) -> StageResult:
+    """Sync the feed list, fetch due feeds and their new pages, extract everything pending."""
+    now = now or _utcnow()
+    with record_stage(rt.pool, "ingest") as total:
+        due = sync_feeds(rt, feeds_file, now=now)
+        with ExtractionPool(rt) as ex:
+            if reextract:
+                with rt.pool.connection() as conn:
+                    total.add("reextract_reset", article_store.reset_extraction(conn))
+            parts = [fetch_feeds(rt, due, now=now, extractor=ex), extract_pending(rt, extractor=ex)]
+        for part in parts:
+            for key, n in part.counts.items():
+                total.add(key, n)
+            total.notes.extend(part.notes)
+    return total

@@ -1,0 +1,32 @@
+"""SQL per aggregate. Every write is idempotent (natural keys + ON CONFLICT); bulk writes
+COPY into a temporary table first, then INSERT/UPDATE from it in one statement."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from psycopg import sql
+
+__all__ = ["copy_temp"]
+
+
+def copy_temp(conn, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence]) -> int:
+    """Create ``table`` as a temporary table (dropped at commit) with ``columns`` ((name, type)
+    pairs) and COPY ``rows`` into it. Returns the number of rows copied."""
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in columns),
+        )
+    )
+    n = 0
+    with conn.cursor() as cur:
+        with cur.copy(
+            sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(n) for n, _ in columns)
+            )
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+                n += 1
+    return n

@@ -1,0 +1,303 @@
+"""Feed entries, articles and raw pages.
+
+The fetch side writes in batches: one transaction stores the article rows, their compressed
+raw pages and the status of the feed entries that pointed at them, so a run killed half-way
+leaves those entries 'pending' and the next run fetches them again (nothing lost, nothing
+doubled: ``canonical_url`` is unique). The extraction side updates articles in batches and
+marks syndicated copies (same fingerprint, or SimHash within 3 bits) as duplicates of the
+first stored copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Sequence
+
+from ..extract import ExtractJob, Extracted, shingle_containment
+from . import copy_temp
+
+__all__ = [
+    "PageToStore", "EntryOutcome", "store_entries", "link_known_entries", "pending_entries", "store_pages",
+    "record_entry_outcomes", "pending_extract_jobs", "reset_extraction", "write_extractions",
+    "mark_duplicates", "MAX_ATTEMPTS",
+]
+
+MAX_ATTEMPTS = 3
+SIMHASH_CANDIDATE_BITS = 12
+CONTAINMENT_MIN = 0.85
+DUPLICATE_WINDOW_DAYS = 30
+
+
+def store_entries(conn, feed_id: int, entries: Sequence) -> int:
+    """New feed entries (pending); known ones are left alone. Returns how many were new."""
+    if not entries:
+        return 0
+    copy_temp(
+        conn, "tmp_entries",
+        [("entry_key", "text"), ("link", "text"), ("canonical_url", "text"), ("title", "text"),
+         ("summary", "text"), ("published_at", "timestamptz")],
+        ((e.entry_key, e.link, e.canonical_url, e.title, e.summary, e.published_at) for e in entries),
+    )
+    cur = conn.execute(
+        """INSERT INTO feed_entries (feed_id, entry_key, link, canonical_url, title, summary, published_at)
+           SELECT %s, entry_key, link, canonical_url, title, summary, published_at FROM tmp_entries
+           ON CONFLICT (feed_id, entry_key) DO NOTHING""",
+        (feed_id,),
+    )
+    return cur.rowcount
+
+
+def link_known_entries(conn, feed_ids: Sequence[int]) -> int:
+    """Pending entries whose article is already stored (the same article in another feed, or
+    an entry re-keyed by its feed) are linked to it without fetching the page again."""
+    cur = conn.execute(
+        """UPDATE feed_entries e SET article_id = k.article_id, fetch_status = 'fetched',
+                  fetch_error = NULL, updated_at = now()
+           FROM (SELECT DISTINCT ON (p.canonical_url) p.canonical_url, a.article_id
+                 FROM feed_entries p
+                 JOIN LATERAL (
+                     SELECT article_id FROM articles WHERE canonical_url = p.canonical_url
+                     UNION ALL
+                     SELECT o.article_id FROM feed_entries o
+                     WHERE o.canonical_url = p.canonical_url AND o.article_id IS NOT NULL
+                 ) a ON true
+                 WHERE p.feed_id = ANY(%s) AND p.fetch_status = 'pending'
+                 ORDER BY p.canonical_url, a.article_id) k
+           WHERE e.canonical_url = k.canonical_url AND e.fetch_status = 'pending' AND e.feed_id = ANY(%s)""",
+        (list(feed_ids), list(feed_ids)),
+    )
+    return cur.rowcount
+
+
+@dataclass
+class PendingGroup:
+    """All pending entries that point at one canonical URL: one page fetch serves them all."""
+
+    canonical_url: str
+    link: str
+    feed_name: str
+    feed_language: str
+    title: str | None
+    published_at: datetime | None
+    entries: list[tuple[int, str]] = field(default_factory=list)  # (feed_id, entry_key)
+
+
+def pending_entries(conn, feed_ids: Sequence[int]) -> list[PendingGroup]:
+    rows = conn.execute(
+        """SELECT e.canonical_url, e.link, f.name, f.language, e.title, e.published_at, e.feed_id, e.entry_key
+           FROM feed_entries e JOIN feeds f USING (feed_id)
+           WHERE e.feed_id = ANY(%s) AND e.fetch_status = 'pending' AND e.attempts < %s
+           ORDER BY e.canonical_url, e.first_seen_at, f.name, e.entry_key""",
+        (list(feed_ids), MAX_ATTEMPTS),
+    ).fetchall()
+    groups: dict[str, PendingGroup] = {}
+    for canon, link, name, language, title, published, feed_id, key in rows:
+        group = groups.get(canon)
+        if group is None:
+            group = groups[canon] = PendingGroup(canon, link, name, language, title, published)
+        group.entries.append((feed_id, key))
+    return list(groups.values())
+
+
+@dataclass
+class PageToStore:
+    group: PendingGroup
+    canonical_url: str  # after redirects and rel=canonical
+    final_url: str
+    http_status: int
+    fetched_at: datetime
+    content_type: str | None
+    charset: str | None
+    body_gz: bytes
+    size_bytes: int
+
+
+@dataclass
+class EntryOutcome:
+    """A page fetch that stored nothing. ``status``: retry (transient), deferred (never sent),
+    failed or skipped (permanent)."""
+
+    group: PendingGroup
+    status: str
+    error: str
+
+
+def store_pages(conn, pages: Sequence[PageToStore]) -> list[tuple[int, PageToStore]]:
+    """Insert articles + raw pages and link their entries, in the caller's transaction.
+    Returns (article_id, page) for each newly stored article (to be extracted)."""
+    if not pages:
+        return []
+    copy_temp(
+        conn, "tmp_pages",
+        [("seq", "integer"), ("url", "text"), ("canonical_url", "text"), ("final_url", "text"),
+         ("title", "text"), ("source", "text"), ("language", "text"), ("published_at", "timestamptz"),
+         ("http_status", "integer"), ("fetched_at", "timestamptz"), ("content_type", "text"),
+         ("charset", "text"), ("body_gz", "bytea"), ("size_bytes", "integer")],
+        (
+            (i, p.group.link, p.canonical_url, p.final_url, p.group.title, p.group.feed_name,
+             p.group.feed_language, p.group.published_at, p.http_status, p.fetched_at, p.content_type,
+             p.charset, p.body_gz, p.size_bytes)
+            for i, p in enumerate(pages)
+        ),
+    )
+    inserted = conn.execute(
+        """INSERT INTO articles (url, canonical_url, final_url, title, source, language, published_at,
+                                 http_status, fetched_at, extract_status)
+           SELECT DISTINCT ON (canonical_url) url, canonical_url, final_url, title, source, language,
+                  published_at, http_status, fetched_at, 'pending'
+           FROM tmp_pages ORDER BY canonical_url, seq
+           ON CONFLICT (canonical_url) DO NOTHING
+           RETURNING article_id, canonical_url"""
+    ).fetchall()
+    new_ids = {canon: article_id for article_id, canon in inserted}
+    if new_ids:
+        conn.execute(
+            """INSERT INTO raw_pages (article_id, url, content_type, charset, body_gz, size_bytes, fetched_at)
+               SELECT DISTINCT ON (a.article_id) a.article_id, t.final_url, t.content_type, t.charset,
+                      t.body_gz, t.size_bytes, t.fetched_at
+               FROM tmp_pages t JOIN articles a USING (canonical_url)
+               WHERE a.article_id = ANY(%s) ORDER BY a.article_id, t.seq
+               ON CONFLICT (article_id) DO NOTHING""",
+            (list(new_ids.values()),),
+        )
+    copy_temp(
+        conn, "tmp_page_entries", [("seq", "integer"), ("feed_id", "bigint"), ("entry_key", "text")],
+        ((i, feed_id, key) for i, p in enumerate(pages) for feed_id, key in p.group.entries),
+    )
+    conn.execute(
+        """UPDATE feed_entries e SET article_id = a.article_id, fetch_status = 'fetched', fetch_error = NULL,
+                  attempts = e.attempts + 1, updated_at = now()
+           FROM tmp_page_entries te JOIN tmp_pages tp USING (seq) JOIN articles a USING (canonical_url)
+           WHERE e.feed_id = te.feed_id AND e.entry_key = te.entry_key"""
+    )
+    stored, seen = [], set()
+    for page in pages:
+        article_id = new_ids.get(page.canonical_url)
+        if article_id is not None and article_id not in seen:
+            seen.add(article_id)
+            stored.append((article_id, page))
+    return stored
+
+
+def record_entry_outcomes(conn, outcomes: Sequence[EntryOutcome]) -> None:
+    if not outcomes:
+        return
+    copy_temp(
+        conn, "tmp_outcomes", [("feed_id", "bigint"), ("entry_key", "text"), ("status", "text"), ("error", "text")],
+        ((fid, key, o.status, o.error[:1000]) for o in outcomes for fid, key in o.group.entries),
+    )
+    conn.execute(
+        """UPDATE feed_entries e SET
+                  fetch_status = CASE
+                      WHEN t.status = 'deferred' THEN 'pending'
+                      WHEN t.status = 'retry' AND e.attempts + 1 < %s THEN 'pending'
+                      WHEN t.status = 'retry' THEN 'failed'
+                      ELSE t.status END,
+                  attempts = e.attempts + CASE WHEN t.status = 'deferred' THEN 0 ELSE 1 END,
+                  fetch_error = t.error, updated_at = now()
+           FROM tmp_outcomes t
+           WHERE e.feed_id = t.feed_id AND e.entry_key = t.entry_key AND e.fetch_status = 'pending'""",
+        (MAX_ATTEMPTS,),
+    )
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def reset_extraction(conn) -> int:
+    """--reextract: every article with a stored raw page goes back to 'pending'."""
+    return conn.execute(
+        """UPDATE articles SET extract_status = 'pending', updated_at = now()
+           WHERE article_id IN (SELECT article_id FROM raw_pages) AND extract_status <> 'pending'"""
+    ).rowcount
+
+
+def pending_extract_jobs(conn, *, after_id: int = 0, limit: int = 200) -> list[ExtractJob]:
+    """The next ``limit`` pending articles with a raw page, in article_id order (keyset paging)."""
+    rows = conn.execute(
+        """SELECT a.article_id, COALESCE(r.url, a.final_url, a.url), r.body_gz, r.charset, f.language,
+                  e.title, e.published_at, COALESCE(a.fetched_at, r.fetched_at)
+           FROM articles a
+           JOIN raw_pages r USING (article_id)
+           LEFT JOIN LATERAL (
+               SELECT fe.feed_id, fe.title, fe.published_at FROM feed_entries fe
+               WHERE fe.article_id = a.article_id ORDER BY fe.first_seen_at, fe.feed_id LIMIT 1) e ON true
+           LEFT JOIN feeds f ON f.feed_id = e.feed_id
+           WHERE a.extract_status = 'pending' AND a.article_id > %s
+           ORDER BY a.article_id LIMIT %s""",
+        (after_id, limit),
+    ).fetchall()
+    return [ExtractJob(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
+
+
+def write_extractions(conn, results: Sequence[Extracted]) -> int:
+    """One batch of extraction results, then duplicate marking for the batch. Returns the
+    number of articles in the batch found to be copies of an earlier one."""
+    if not results:
+        return 0
+    copy_temp(
+        conn, "tmp_extracted",
+        [("article_id", "bigint"), ("status", "text"), ("error", "text"), ("title", "text"), ("author", "text"),
+         ("site_name", "text"), ("language", "text"), ("published_at", "timestamptz"), ("body_text", "text"),
+         ("word_count", "integer"), ("fingerprint", "text"), ("simhash", "bigint")],
+        (
+            (r.article_id, r.status, r.error, r.title, r.author, r.site_name, r.language, r.published_at,
+             r.body_text, r.word_count, r.fingerprint, r.simhash)
+            for r in results
+        ),
+    )
+    conn.execute(
+        """UPDATE articles a SET
+                  extract_status = t.status, extract_error = t.error,
+                  title = COALESCE(t.title, a.title), author = t.author, site_name = t.site_name,
+                  language = COALESCE(t.language, a.language),
+                  published_at = COALESCE(t.published_at, a.published_at),
+                  body_text = t.body_text, word_count = t.word_count,
+                  fingerprint = t.fingerprint, simhash = t.simhash,
+                  duplicate_of = NULL, updated_at = now()
+           FROM tmp_extracted t WHERE a.article_id = t.article_id"""
+    )
+    return mark_duplicates(conn, [r.article_id for r in results if r.status == "ok"])
+
+
+def mark_duplicates(conn, article_ids: Sequence[int]) -> int:
+    """Point each article at the first stored copy of the same text, if there is one.
+
+    Candidates (earlier articles within 30 days, similar length) share the fingerprint or lie
+    within SIMHASH_CANDIDATE_BITS of the SimHash; a candidate is a copy when it has the same
+    fingerprint or at least 85 % of the shorter text's word 3-grams appear in the other (a
+    syndicated copy with an added credit line or a different byline still matches)."""
+    if not article_ids:
+        return 0
+    rows = conn.execute(
+        """SELECT n.article_id, n.body_text, n.fingerprint, c.article_id, c.original, c.body_text, c.fingerprint
+           FROM articles n
+           JOIN LATERAL (
+               SELECT o.article_id, COALESCE(o.duplicate_of, o.article_id) AS original, o.body_text, o.fingerprint
+               FROM articles o
+               WHERE o.article_id < n.article_id AND o.extract_status = 'ok'
+                 AND COALESCE(o.fetched_at, o.created_at)
+                     > COALESCE(n.fetched_at, n.created_at) - make_interval(days => %s)
+                 AND (o.fingerprint = n.fingerprint
+                      OR (o.word_count BETWEEN n.word_count * 0.67 AND n.word_count * 1.5
+                          AND bit_count((o.simhash # n.simhash)::bit(64)) <= %s))
+               ORDER BY o.article_id LIMIT 5) c ON true
+           WHERE n.article_id = ANY(%s) AND n.extract_status = 'ok' AND n.simhash IS NOT NULL
+           ORDER BY n.article_id, c.article_id""",
+        (DUPLICATE_WINDOW_DAYS, SIMHASH_CANDIDATE_BITS, list(article_ids)),
+    ).fetchall()
+    originals: dict[int, int] = {}
+    for article_id, text, fp, _cand_id, original, cand_text, cand_fp in rows:
+        if article_id in originals:
+            continue
+        if fp == cand_fp or shingle_containment(text or "", cand_text or "") >= CONTAINMENT_MIN:
+            originals[article_id] = original
+    if not originals:
+        return 0
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE articles SET duplicate_of = %s WHERE article_id = %s AND duplicate_of IS DISTINCT FROM %s",
+            [(orig, aid, orig) for aid, orig in originals.items()],
+        )
+    return len(originals)

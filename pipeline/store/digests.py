@@ -1,0 +1,216 @@
+"""SQL of the daily digest: what it reads (articles, stories, indicators, ops) and the
+``digest_sends`` ledger that makes sending idempotent per (day, recipient).
+
+Reads take explicit time bounds (``start``/``end`` of the day in the digest's time zone,
+``as_of`` for "now"), never ``now()``, so a digest for a past day is reproducible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+# An article belongs to the day of its publication time, or of its fetch time when the page
+# gave no date (the same rule as analytics.theme_daily). Indexed in 0005_digest.sql.
+_ARTICLE_TS = "coalesce(a.published_at, a.fetched_at)"
+_COUNTED = "a.extract_status = 'ok' AND a.duplicate_of IS NULL"
+
+# Two-key advisory lock: (digest namespace, day ordinal) serialises concurrent senders of one day.
+_SEND_LOCK_NAMESPACE = 0x6E6D6467  # "nmdg"
+
+
+def daily_theme_counts(conn: psycopg.Connection, tz: str, start: dt.datetime, end: dt.datetime) -> list[tuple]:
+    """(local day, theme, language, articles) for articles in [start, end)."""
+    return conn.execute(
+        f"""SELECT ({_ARTICLE_TS} AT TIME ZONE %(tz)s)::date AS day,
+                   coalesce(t.theme, 'other') AS theme,
+                   coalesce(a.language, 'other') AS language,
+                   count(*)::integer
+            FROM articles a LEFT JOIN article_themes t USING (article_id)
+            WHERE {_COUNTED} AND {_ARTICLE_TS} >= %(start)s AND {_ARTICLE_TS} < %(end)s
+            GROUP BY 1, 2, 3""",
+        {"tz": tz, "start": start, "end": end},
+    ).fetchall()
+
+
+def day_articles(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime,
+                 body_chars: int = 800) -> list[dict[str, Any]]:
+    """The day's counted articles with theme and live story (merged stories followed to their root)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            f"""WITH RECURSIVE day AS (
+                    SELECT a.article_id, a.title, a.url, a.final_url, a.canonical_url, a.source,
+                           a.site_name, a.language, {_ARTICLE_TS} AS ts,
+                           left(a.body_text, %(body_chars)s) AS body,
+                           coalesce(t.theme, 'other') AS theme, m.story_id AS member_story
+                    FROM articles a
+                    LEFT JOIN article_themes t USING (article_id)
+                    LEFT JOIN story_members m USING (article_id)
+                    WHERE {_COUNTED} AND {_ARTICLE_TS} >= %(start)s AND {_ARTICLE_TS} < %(end)s
+                ),
+                walk AS (
+                    SELECT s.story_id AS origin, s.story_id, s.merged_into, 0 AS depth
+                    FROM stories s WHERE s.story_id IN (SELECT member_story FROM day)
+                    UNION ALL
+                    SELECT w.origin, s.story_id, s.merged_into, w.depth + 1
+                    FROM walk w JOIN stories s ON s.story_id = w.merged_into
+                    WHERE w.depth < 32
+                ),
+                root AS (SELECT origin, story_id AS root_id FROM walk WHERE merged_into IS NULL)
+                SELECT d.*, r.root_id AS story_id, s.label AS story_label, s.theme AS story_theme,
+                       s.first_seen AS story_first_seen, s.article_count AS story_article_count
+                FROM day d
+                LEFT JOIN root r ON r.origin = d.member_story
+                LEFT JOIN stories s ON s.story_id = r.root_id
+                ORDER BY d.ts, d.article_id""",
+            {"start": start, "end": end, "body_chars": body_chars},
+        )
+        return cur.fetchall()
+
+
+def latest_article_day(conn: psycopg.Connection, tz: str, as_of: dt.datetime) -> dt.date | None:
+    """The latest local day that has counted articles (future-dated ones ignored)."""
+    row = conn.execute(
+        f"""SELECT (max({_ARTICLE_TS}) AT TIME ZONE %(tz)s)::date
+            FROM articles a WHERE {_COUNTED} AND {_ARTICLE_TS} <= %(as_of)s""",
+        {"tz": tz, "as_of": as_of},
+    ).fetchone()
+    return row[0] if row else None
+
+
+def day_observations(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime,
+                     limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Indicator observations made during the day (at most ``limit``) and how many there are in all."""
+    params = {"start": start, "end": end, "limit": limit}
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """SELECT o.indicator, d.description, d.kind, o.subject, o.value, o.unit, o.target_year,
+                      o.approximate, o.observed_at, coalesce(o.article_url, a.url) AS article_url,
+                      o.source_url, o.quote, o.source_kind
+               FROM indicator_observations o
+               JOIN indicator_definitions d USING (indicator)
+               LEFT JOIN articles a ON a.article_id = o.article_id
+               WHERE o.observed_at >= %(start)s AND o.observed_at < %(end)s
+               ORDER BY o.source_kind DESC, o.indicator, o.subject, o.observed_at
+               LIMIT %(limit)s""",
+            params,
+        )
+        rows = cur.fetchall()
+    total = conn.execute(
+        "SELECT count(*) FROM indicator_observations WHERE observed_at >= %(start)s AND observed_at < %(end)s",
+        params,
+    ).fetchone()[0]
+    return rows, total
+
+
+def target_progress(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """Per indicator with a target and subject: the latest value by the end of the day, and the
+    latest before the day began (to show the change)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """WITH latest AS (
+                   SELECT DISTINCT ON (o.indicator, o.subject)
+                          o.indicator, o.subject, o.value, o.observed_at
+                   FROM indicator_observations o JOIN indicator_definitions d USING (indicator)
+                   WHERE d.target_value IS NOT NULL AND o.unit = d.unit AND o.observed_at < %(end)s
+                   ORDER BY o.indicator, o.subject, o.observed_at DESC, o.observation_id DESC
+               ),
+               before AS (
+                   SELECT DISTINCT ON (o.indicator, o.subject) o.indicator, o.subject, o.value
+                   FROM indicator_observations o JOIN indicator_definitions d USING (indicator)
+                   WHERE d.target_value IS NOT NULL AND o.unit = d.unit AND o.observed_at < %(start)s
+                   ORDER BY o.indicator, o.subject, o.observed_at DESC, o.observation_id DESC
+               )
+               SELECT l.indicator, l.subject, l.value, l.observed_at, b.value AS previous,
+                      d.description, d.unit, d.target_value, d.target_year
+               FROM latest l
+               JOIN indicator_definitions d USING (indicator)
+               LEFT JOIN before b USING (indicator, subject)
+               ORDER BY l.indicator, l.subject""",
+            {"start": start, "end": end},
+        )
+        return cur.fetchall()
+
+
+def failing_feeds(conn: psycopg.Connection, as_of: dt.datetime) -> list[dict[str, Any]]:
+    """Enabled feeds that keep failing and have not succeeded for more than a day."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """SELECT name, consecutive_failures, last_success_at, last_error
+               FROM feeds
+               WHERE enabled AND consecutive_failures > 0
+                 AND coalesce(last_success_at, created_at) < %(as_of)s - interval '1 day'
+               ORDER BY consecutive_failures DESC, name""",
+            {"as_of": as_of},
+        )
+        return cur.fetchall()
+
+
+def stage_runs_between(conn: psycopg.Connection, stages: tuple[str, ...], start: dt.datetime,
+                       as_of: dt.datetime) -> list[dict[str, Any]]:
+    """Runs of the given stages started in [start, as_of], newest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """SELECT stage, status, started_at, finished_at, error
+               FROM stage_runs
+               WHERE stage = ANY(%(stages)s) AND started_at >= %(start)s AND started_at <= %(as_of)s
+               ORDER BY started_at DESC, run_id DESC""",
+            {"stages": list(stages), "start": start, "as_of": as_of},
+        )
+        return cur.fetchall()
+
+
+# --------------------------------------------------------------------------- send ledger
+
+
+def lock_day(conn: psycopg.Connection, day: dt.date) -> None:
+    """Session lock for sending one day's digest: a concurrent run waits, then sees what was sent."""
+    conn.execute("SELECT pg_advisory_lock(%s, %s)", (_SEND_LOCK_NAMESPACE, day.toordinal()))
+    conn.commit()
+
+
+def unlock_day(conn: psycopg.Connection, day: dt.date) -> None:
+    conn.execute("SELECT pg_advisory_unlock(%s, %s)", (_SEND_LOCK_NAMESPACE, day.toordinal()))
+    conn.commit()
+
+
+def sent_recipients(conn: psycopg.Connection, day: dt.date) -> set[str]:
+    rows = conn.execute(
+        "SELECT recipient FROM digest_sends WHERE day = %s AND status = 'sent'", (day,)
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def record_attempt(conn: psycopg.Connection, day: dt.date, recipient: str, message_id: str) -> None:
+    """Mark a send as started (status pending, one more attempt) before talking to the server."""
+    conn.execute(
+        """INSERT INTO digest_sends (day, recipient, status, message_id, attempts)
+           VALUES (%s, %s, 'pending', %s, 1)
+           ON CONFLICT (day, recipient) DO UPDATE
+           SET status = 'pending', message_id = EXCLUDED.message_id,
+               attempts = digest_sends.attempts + 1, updated_at = now()
+           WHERE digest_sends.status <> 'sent'""",
+        (day, recipient, message_id),
+    )
+    conn.commit()
+
+
+def record_sent(conn: psycopg.Connection, day: dt.date, recipient: str, sent_at: dt.datetime) -> None:
+    conn.execute(
+        """UPDATE digest_sends SET status = 'sent', sent_at = %s, last_error = NULL, updated_at = now()
+           WHERE day = %s AND recipient = %s""",
+        (sent_at, day, recipient),
+    )
+    conn.commit()
+
+
+def record_failed(conn: psycopg.Connection, day: dt.date, recipient: str, error: str) -> None:
+    conn.execute(
+        """UPDATE digest_sends SET status = 'failed', last_error = %s, updated_at = now()
+           WHERE day = %s AND recipient = %s AND status <> 'sent'""",
+        (error[:2000], day, recipient),
+    )
+    conn.commit()

@@ -1,0 +1,160 @@
+"""SQL for embedding_models and embeddings (pgvector): registration, pending work, binary COPY,
+the per-model HNSW index, loading vectors back as numpy."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Iterator, Sequence
+
+import numpy as np
+from psycopg import sql
+
+# An article is worth embedding when it was extracted and has some text.
+_HAS_TEXT = "(coalesce(btrim({a}.title), '') <> '' OR coalesce(btrim({a}.body_text), '') <> '')"
+# A syndicated copy whose original will get a vector reuses that vector instead.
+_PENDING_WHERE = f"""
+    a.extract_status = 'ok' AND {_HAS_TEXT.format(a='a')}
+    AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = %(model)s)
+    AND NOT EXISTS (SELECT 1 FROM articles o WHERE o.article_id = a.duplicate_of
+                    AND o.extract_status = 'ok' AND {_HAS_TEXT.format(a='o')})
+"""
+
+
+def active_model(conn) -> tuple[str, int] | None:
+    row = conn.execute("SELECT model, dims FROM embedding_models WHERE active").fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def lock_models(conn) -> None:
+    """Serialise model switches (two embed runs starting at once agree on one active model)."""
+    conn.execute("LOCK TABLE embedding_models IN SHARE ROW EXCLUSIVE MODE")
+
+
+def register_model(conn, model: str, dims: int, backend: str, *, activate: bool) -> None:
+    if activate:
+        conn.execute("UPDATE embedding_models SET active = false WHERE active AND model <> %s", (model,))
+    conn.execute(
+        """INSERT INTO embedding_models (model, dims, backend, active) VALUES (%s, %s, %s, %s)
+           ON CONFLICT (model) DO UPDATE SET dims = EXCLUDED.dims, backend = EXCLUDED.backend,
+                  active = embedding_models.active OR EXCLUDED.active""",
+        (model, dims, backend, activate),
+    )
+
+
+def delete_vectors(conn, model: str) -> int:
+    return conn.execute("DELETE FROM embeddings WHERE model = %s", (model,)).rowcount
+
+
+def count_pending(conn, model: str) -> int:
+    return conn.execute(f"SELECT count(*) FROM articles a WHERE {_PENDING_WHERE}", {"model": model}).fetchone()[0]
+
+
+def count_empty(conn, model: str) -> int:
+    """Extracted articles with neither title nor text: skipped (they are never selected)."""
+    return conn.execute(
+        f"SELECT count(*) FROM articles a WHERE a.extract_status = 'ok' AND NOT {_HAS_TEXT.format(a='a')}"
+    ).fetchone()[0]
+
+
+def iter_pending(pool, model: str, batch_size: int) -> Iterator[list[tuple[int, str | None, str | None]]]:
+    """Batches of (article_id, title, body_text), keyset-paged by id (stable while writing)."""
+    last = 0
+    while True:
+        with pool.connection() as conn:
+            rows = conn.execute(
+                f"""SELECT a.article_id, a.title, left(a.body_text, 20000) FROM articles a
+                    WHERE a.article_id > %(last)s AND {_PENDING_WHERE}
+                    ORDER BY a.article_id LIMIT %(limit)s""",
+                {"model": model, "last": last, "limit": batch_size},
+            ).fetchall()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def write_vectors(conn, model: str, ids: Sequence[int], vectors: np.ndarray) -> int:
+    """Binary COPY into a temp table, then upsert (articles deleted meanwhile are skipped)."""
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS embed_in (article_id bigint, embedding vector) ON COMMIT DELETE ROWS"
+    )
+    with conn.cursor() as cur:
+        with cur.copy("COPY embed_in (article_id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "vector"])
+            for article_id, vec in zip(ids, vectors):
+                copy.write_row((article_id, vec))
+        cur.execute(
+            """INSERT INTO embeddings (article_id, model, embedding)
+               SELECT i.article_id, %s, i.embedding FROM embed_in i JOIN articles a USING (article_id)
+               ON CONFLICT (article_id, model) DO UPDATE SET embedding = EXCLUDED.embedding, created_at = now()""",
+            (model,),
+        )
+        n = cur.rowcount
+    conn.commit()
+    return n
+
+
+def copy_duplicate_vectors(conn, model: str) -> int:
+    """Syndicated copies get their original's vector (same text, same vector)."""
+    return conn.execute(
+        """INSERT INTO embeddings (article_id, model, embedding)
+           SELECT d.article_id, e.model, e.embedding
+           FROM articles d JOIN embeddings e ON e.article_id = d.duplicate_of AND e.model = %s
+           WHERE d.extract_status = 'ok'
+           ON CONFLICT (article_id, model) DO NOTHING""",
+        (model,),
+    ).rowcount
+
+
+def index_name(model: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")[-28:]
+    return f"embeddings_hnsw_{slug}_{hashlib.sha1(model.encode()).hexdigest()[:8]}"
+
+
+def ensure_index(conn, model: str, dims: int) -> bool:
+    """One HNSW cosine index per model: a partial index over the vectors cast to the model's
+    dims (one index cannot hold vectors of different sizes). Returns True when it was created."""
+    name = index_name(model)
+    exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]
+    if exists:
+        return False
+    conn.execute(
+        sql.SQL(
+            "CREATE INDEX IF NOT EXISTS {name} ON embeddings USING hnsw "
+            "((embedding::vector({dims})) vector_cosine_ops) WHERE model = {model}"
+        ).format(name=sql.Identifier(name), dims=sql.Literal(int(dims)), model=sql.Literal(model))
+    )
+    return True
+
+
+def nearest_articles(conn, model: str, dims: int, vector: np.ndarray, k: int = 10) -> list[tuple[int, float]]:
+    """(article_id, cosine similarity) of the k nearest articles, through the model's HNSW index."""
+    query = sql.SQL(
+        "SELECT article_id, 1 - (embedding::vector({dims}) <=> %s::vector({dims})) FROM embeddings "
+        "WHERE model = %s ORDER BY embedding::vector({dims}) <=> %s::vector({dims}) LIMIT %s"
+    ).format(dims=sql.Literal(int(dims)))
+    vec = np.asarray(vector, dtype=np.float32)
+    return [(r[0], float(r[1])) for r in conn.execute(query, (vec, model, vec, k)).fetchall()]
+
+
+def load_vectors(conn, model: str, article_ids: Sequence[int]) -> tuple[list[int], np.ndarray]:
+    """Vectors of the given articles for one model: (ids that have one, matrix in that order)."""
+    if not article_ids:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    with conn.cursor(binary=True) as cur:
+        cur.execute(
+            "SELECT article_id, embedding FROM embeddings WHERE model = %s AND article_id = ANY(%s) "
+            "ORDER BY article_id",
+            (model, list(article_ids)),
+        )
+        rows = cur.fetchall()
+    return [r[0] for r in rows], stack_vectors([r[1] for r in rows])
+
+
+def stack_vectors(values) -> np.ndarray:
+    if not values:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([v.to_numpy() if hasattr(v, "to_numpy") else np.asarray(v) for v in values]).astype(
+        np.float32, copy=False
+    )

@@ -1,0 +1,158 @@
+"""The ``feeds`` table: the list from the feed file, conditional-GET state and health.
+
+Health follows Miniflux: last status, last success, consecutive failures, last error,
+exponential backoff with jitter (capped at a day) in ``next_check_at``; 410 disables.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Sequence
+
+from . import copy_temp
+
+__all__ = [
+    "FeedRow", "upsert_feeds", "disable_missing", "due_feed_names", "get_feeds", "record_not_modified",
+    "record_success", "record_failure", "backoff_delay", "REMOVED_REASON", "DISABLED_IN_FILE",
+]
+
+BACKOFF_BASE = timedelta(minutes=10)
+BACKOFF_CAP = timedelta(days=1)
+REMOVED_REASON = "removed from the feed list"
+DISABLED_IN_FILE = "disabled in the feed list"
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    feed_id: int
+    name: str
+    url: str
+    language: str
+    etag: str | None
+    last_modified: str | None
+    consecutive_failures: int
+
+
+def upsert_feeds(conn, specs: Sequence) -> None:
+    """Insert or update the feeds of the file. A changed URL resets the fetch state; a feed
+    disabled for a reason of its own (410 Gone) stays disabled until its URL changes."""
+    rows = [(s.name, s.url, s.language, list(s.tags), s.enabled) for s in specs]
+    copy_temp(
+        conn, "tmp_feed_specs",
+        [("name", "text"), ("url", "text"), ("language", "text"), ("tags", "text[]"), ("enabled", "boolean")],
+        rows,
+    )
+    conn.execute(
+        """
+        INSERT INTO feeds AS f (name, url, language, tags, enabled, disabled_reason)
+        SELECT name, url, language, tags, enabled, CASE WHEN enabled THEN NULL ELSE %(off)s END
+        FROM tmp_feed_specs
+        ON CONFLICT (name) DO UPDATE SET
+            language = EXCLUDED.language,
+            tags = EXCLUDED.tags,
+            url = EXCLUDED.url,
+            etag = CASE WHEN f.url = EXCLUDED.url THEN f.etag END,
+            last_modified = CASE WHEN f.url = EXCLUDED.url THEN f.last_modified END,
+            consecutive_failures = CASE WHEN f.url = EXCLUDED.url THEN f.consecutive_failures ELSE 0 END,
+            next_check_at = CASE WHEN f.url = EXCLUDED.url THEN f.next_check_at END,
+            enabled = CASE
+                WHEN NOT EXCLUDED.enabled THEN false
+                WHEN f.url <> EXCLUDED.url THEN true
+                WHEN f.disabled_reason IS NULL OR f.disabled_reason IN (%(off)s, %(removed)s) THEN true
+                ELSE f.enabled END,
+            disabled_reason = CASE
+                WHEN NOT EXCLUDED.enabled THEN %(off)s
+                WHEN f.url <> EXCLUDED.url THEN NULL
+                WHEN f.disabled_reason IN (%(off)s, %(removed)s) THEN NULL
+                ELSE f.disabled_reason END,
+            updated_at = now()
+        """,
+        {"off": DISABLED_IN_FILE, "removed": REMOVED_REASON},
+    )
+
+
+def disable_missing(conn, names: Iterable[str]) -> list[str]:
+    """Disable feeds that are no longer in the file (their articles stay)."""
+    rows = conn.execute(
+        """UPDATE feeds SET enabled = false, disabled_reason = %s, updated_at = now()
+           WHERE enabled AND NOT (name = ANY(%s)) RETURNING name""",
+        (REMOVED_REASON, list(names)),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def due_feed_names(conn, names: Sequence[str], now: datetime) -> list[str]:
+    rows = conn.execute(
+        """SELECT name FROM feeds
+           WHERE enabled AND name = ANY(%s) AND (next_check_at IS NULL OR next_check_at <= %s)
+           ORDER BY name""",
+        (list(names), now),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def get_feeds(conn, names: Sequence[str]) -> list[FeedRow]:
+    rows = conn.execute(
+        """SELECT feed_id, name, url, language, etag, last_modified, consecutive_failures
+           FROM feeds WHERE name = ANY(%s) AND enabled ORDER BY name""",
+        (list(names),),
+    ).fetchall()
+    return [FeedRow(*r) for r in rows]
+
+
+def record_not_modified(conn, feed_id: int, now: datetime) -> None:
+    conn.execute(
+        """UPDATE feeds SET last_status = 304, last_checked_at = %s, last_success_at = %s,
+                  consecutive_failures = 0, last_error = NULL, next_check_at = NULL, updated_at = now()
+           WHERE feed_id = %s""",
+        (now, now, feed_id),
+    )
+
+
+def record_success(
+    conn, feed_id: int, status: int, etag: str | None, last_modified: str | None, warning: str | None, now: datetime
+) -> None:
+    """Saved only together with (or after) the entries the fetch delivered: saved first, a
+    crash in between would hide those entries behind a 304 forever."""
+    conn.execute(
+        """UPDATE feeds SET last_status = %s, etag = %s, last_modified = %s, parse_warning = %s,
+                  last_checked_at = %s, last_success_at = %s, consecutive_failures = 0,
+                  last_error = NULL, next_check_at = NULL, updated_at = now()
+           WHERE feed_id = %s""",
+        (status, etag, last_modified, warning, now, now, feed_id),
+    )
+
+
+def backoff_delay(failures: int, rng: random.Random | None = None) -> timedelta:
+    """10 min, 20 min, 40 min, ... capped at a day, with +-20 % jitter so feeds spread out."""
+    rng = rng or random
+    base = BACKOFF_BASE * (2 ** min(max(failures - 1, 0), 16))
+    return min(base, BACKOFF_CAP) * rng.uniform(0.8, 1.2) if base < BACKOFF_CAP else BACKOFF_CAP * rng.uniform(0.9, 1.0)
+
+
+def record_failure(
+    conn,
+    feed_id: int,
+    status: int | None,
+    error: str,
+    now: datetime,
+    *,
+    retry_after_s: float | None = None,
+    disable_reason: str | None = None,
+) -> None:
+    failures = conn.execute(
+        "SELECT consecutive_failures + 1 FROM feeds WHERE feed_id = %s", (feed_id,)
+    ).fetchone()[0]
+    delay = backoff_delay(failures)
+    if retry_after_s:
+        delay = max(delay, timedelta(seconds=min(retry_after_s, BACKOFF_CAP.total_seconds())))
+    conn.execute(
+        """UPDATE feeds SET last_status = %s, last_error = %s, last_checked_at = %s,
+                  consecutive_failures = %s, next_check_at = %s,
+                  enabled = CASE WHEN %s::text IS NULL THEN enabled ELSE false END,
+                  disabled_reason = COALESCE(%s::text, disabled_reason), updated_at = now()
+           WHERE feed_id = %s""",
+        (status, error[:1000], now, failures, now + delay, disable_reason, disable_reason, feed_id),
+    )

@@ -1,0 +1,213 @@
+"""SQL for indicators: definitions, article progress, observations, API fetch outcomes.
+
+Every write is idempotent: observations use the unique keys of 0001 (article, indicator,
+subject, value) for articles and (indicator, subject, observed_at) for API readings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from . import copy_temp
+
+__all__ = [
+    "PendingArticle", "ArticleOutcome", "ApiRow", "sync_definitions", "count_pending", "fetch_pending",
+    "save_article_outcomes", "withdraw_stale_observations", "fetched_ok", "save_api_fetch",
+]
+
+
+@dataclass(frozen=True)
+class PendingArticle:
+    article_id: int
+    url: str
+    language: str | None
+    title: str | None
+    body_text: str | None
+    observed_at: dt.datetime
+    updated_at: dt.datetime | None
+    seen_before: bool
+
+
+@dataclass
+class ArticleOutcome:
+    article: PendingArticle
+    status: str                    # ok, failed, skipped
+    claims: list = None            # list[Claim]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiRow:
+    indicator: str
+    subject: str
+    value: int
+    unit: str
+
+
+def sync_definitions(conn, defs) -> int:
+    """Upsert indicator_definitions and indicator_targets from the YAML; definitions that left the
+    YAML are removed when nothing refers to them any more."""
+    rows = [(i.key, i.kind, i.unit, defs.subjects_of(i), i.target.value if i.target else None,
+             i.target.year if i.target else None, i.description) for i in defs.indicators]
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO indicator_definitions
+                   (indicator, kind, unit, subjects, target_value, target_year, description, updated_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, now())
+               ON CONFLICT (indicator) DO UPDATE SET
+                   kind = excluded.kind, unit = excluded.unit, subjects = excluded.subjects,
+                   target_value = excluded.target_value, target_year = excluded.target_year,
+                   description = excluded.description, updated_at = now()
+               WHERE (indicator_definitions.kind, indicator_definitions.unit, indicator_definitions.subjects,
+                      indicator_definitions.target_value, indicator_definitions.target_year,
+                      indicator_definitions.description)
+                     IS DISTINCT FROM (excluded.kind, excluded.unit, excluded.subjects, excluded.target_value,
+                                       excluded.target_year, excluded.description)""",
+            rows,
+        )
+        keys = [r[0] for r in rows]
+        cur.execute(
+            """DELETE FROM indicator_definitions d WHERE NOT (d.indicator = ANY(%s))
+               AND NOT EXISTS (SELECT 1 FROM indicator_observations o WHERE o.indicator = d.indicator)""",
+            (keys,),
+        )
+        targets = [(i.key, subject, t.value, t.year, t.note) for i in defs.indicators
+                   for subject, t in i.targets.items()]
+        cur.execute(
+            """DELETE FROM indicator_targets t WHERE NOT EXISTS (
+                   SELECT 1 FROM unnest(%s::text[], %s::text[]) AS k(indicator, subject)
+                   WHERE k.indicator = t.indicator AND k.subject = t.subject)""",
+            ([t[0] for t in targets], [t[1] for t in targets]),
+        )
+        cur.executemany(
+            """INSERT INTO indicator_targets (indicator, subject, target_value, target_year, note)
+               VALUES (%s, %s, %s, %s, %s)
+               ON CONFLICT (indicator, subject) DO UPDATE SET target_value = excluded.target_value,
+                   target_year = excluded.target_year, note = excluded.note, updated_at = now()""",
+            targets,
+        )
+    return len(rows)
+
+
+_PENDING_WHERE = """
+    a.extract_status = 'ok' AND a.duplicate_of IS NULL
+    AND (p.article_id IS NULL OR p.extractor_version < %(version)s
+         OR p.article_updated_at IS DISTINCT FROM a.updated_at OR %(reprocess)s)
+    AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at, a.created_at) >= %(since)s)
+    AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at, a.created_at) < %(until)s)
+"""
+
+
+def count_pending(conn, *, version: int, since=None, until=None, reprocess: bool = False) -> int:
+    return conn.execute(
+        f"""SELECT count(*) FROM articles a
+            LEFT JOIN indicator_article_progress p USING (article_id) WHERE {_PENDING_WHERE}""",
+        dict(version=version, since=since, until=until, reprocess=reprocess),
+    ).fetchone()[0]
+
+
+def fetch_pending(conn, *, version: int, after_id: int, limit: int, since=None, until=None,
+                  reprocess: bool = False) -> list[PendingArticle]:
+    """The next batch (keyset by article_id) of articles the extractor has not read in this form."""
+    rows = conn.execute(
+        f"""SELECT a.article_id, a.canonical_url, a.language, a.title, a.body_text,
+                   coalesce(a.published_at, a.fetched_at, a.created_at), a.updated_at,
+                   p.article_id IS NOT NULL
+            FROM articles a LEFT JOIN indicator_article_progress p USING (article_id)
+            WHERE {_PENDING_WHERE} AND a.article_id > %(after)s
+            ORDER BY a.article_id LIMIT %(limit)s""",
+        dict(version=version, since=since, until=until, reprocess=reprocess, after=after_id, limit=limit),
+    ).fetchall()
+    return [PendingArticle(*r) for r in rows]
+
+
+_OBS_COLUMNS = [("article_id", "bigint"), ("indicator", "text"), ("subject", "text"), ("value", "numeric"),
+                ("unit", "text"), ("target_year", "integer"), ("approximate", "boolean"),
+                ("observed_at", "timestamptz"), ("article_url", "text"), ("quote", "text")]
+_PROGRESS_COLUMNS = [("article_id", "bigint"), ("status", "text"), ("claims", "integer"), ("error", "text"),
+                     ("article_updated_at", "timestamptz")]
+
+
+def save_article_outcomes(conn, outcomes: Sequence[ArticleOutcome], version: int) -> int:
+    """Replace the article observations of re-read articles, insert the new ones, mark progress.
+
+    Runs inside the caller's transaction; returns the number of observations inserted.
+    """
+    reread = [o.article.article_id for o in outcomes if o.article.seen_before]
+    if reread:
+        conn.execute("DELETE FROM indicator_observations WHERE source_kind = 'article' AND article_id = ANY(%s)",
+                     (reread,))
+    obs_rows = (
+        (o.article.article_id, c.indicator, c.subject, repr(float(c.value)), c.unit, c.target_year,
+         c.approximate, o.article.observed_at, o.article.url, c.quote)
+        for o in outcomes if o.status == "ok" for c in o.claims or ()
+    )
+    copy_temp(conn, "tmp_indicator_obs", _OBS_COLUMNS, obs_rows)
+    inserted = conn.execute(
+        """INSERT INTO indicator_observations
+               (article_id, indicator, subject, value, unit, target_year, approximate, observed_at,
+                article_url, quote, source_kind)
+           SELECT DISTINCT ON (article_id, indicator, subject, value)
+                  article_id, indicator, subject, value, unit, target_year, approximate, observed_at,
+                  article_url, quote, 'article'
+           FROM tmp_indicator_obs
+           ORDER BY article_id, indicator, subject, value
+           ON CONFLICT (article_id, indicator, subject, value) WHERE source_kind = 'article' DO NOTHING""",
+    ).rowcount
+    copy_temp(conn, "tmp_indicator_progress", _PROGRESS_COLUMNS,
+              ((o.article.article_id, o.status, len(o.claims or ()), o.error, o.article.updated_at)
+               for o in outcomes))
+    conn.execute(
+        """INSERT INTO indicator_article_progress
+               (article_id, status, claims, error, extractor_version, article_updated_at, processed_at)
+           SELECT article_id, status, claims, error, %s, article_updated_at, now() FROM tmp_indicator_progress
+           ON CONFLICT (article_id) DO UPDATE SET status = excluded.status, claims = excluded.claims,
+               error = excluded.error, extractor_version = excluded.extractor_version,
+               article_updated_at = excluded.article_updated_at, processed_at = excluded.processed_at""",
+        (version,),
+    )
+    return inserted
+
+
+def withdraw_stale_observations(conn) -> int:
+    """Article observations whose article became a duplicate or lost its text no longer count."""
+    return conn.execute(
+        """DELETE FROM indicator_observations o USING articles a
+           WHERE o.source_kind = 'article' AND o.article_id = a.article_id
+             AND (a.duplicate_of IS NOT NULL OR a.extract_status <> 'ok')"""
+    ).rowcount
+
+
+def fetched_ok(conn, provider: str, repo: str, observed_at: dt.datetime) -> bool:
+    return conn.execute(
+        "SELECT 1 FROM indicator_api_fetches WHERE provider = %s AND repo = %s AND observed_at = %s "
+        "AND status = 'ok'", (provider, repo, observed_at),
+    ).fetchone() is not None
+
+
+def save_api_fetch(conn, *, provider: str, repo: str, observed_at: dt.datetime, ok: bool,
+                   http_status: int | None, attempts: int, error: str | None, source_url: str,
+                   rows: Iterable[ApiRow] = ()) -> int:
+    """Record one fetch's outcome and its readings; returns the number of observations inserted."""
+    conn.execute(
+        """INSERT INTO indicator_api_fetches
+               (provider, repo, observed_at, status, http_status, attempts, error, source_url)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (provider, repo, observed_at) DO UPDATE SET status = excluded.status,
+               http_status = excluded.http_status, attempts = indicator_api_fetches.attempts + excluded.attempts,
+               error = excluded.error, fetched_at = now()
+           WHERE indicator_api_fetches.status <> 'ok'""",
+        (provider, repo, observed_at, "ok" if ok else "failed", http_status, attempts, error, source_url),
+    )
+    inserted = 0
+    for row in rows:
+        inserted += conn.execute(
+            """INSERT INTO indicator_observations
+                   (indicator, subject, value, unit, observed_at, source_kind, source_url)
+               VALUES (%s, %s, %s, %s, %s, 'api', %s)
+               ON CONFLICT (indicator, subject, observed_at) WHERE source_kind = 'api' DO NOTHING""",
+            (row.indicator, row.subject, row.value, row.unit, observed_at, source_url),
+        ).rowcount
+    return inserted

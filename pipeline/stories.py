@@ -1,0 +1,532 @@
+"""Cross-lingual stories: incremental clustering of articles on the same event.
+
+Each run places the articles that are new since the last run (up to ``until``, the end of the
+data interval) into the live stories of the time window, or opens new stories; then stories
+that turn out to be one are merged (the older id survives, the other points at it through
+``stories.merged_into``). Story ids never change for existing stories, so re-running renumbers
+nothing, and re-running with no new articles changes nothing.
+
+Placement score of an article against a story:
+
+    cosine(article vector, story centroid) + LEXICAL_WEIGHT * lexical overlap
+
+The lexical overlap is the share of the article's distinctive terms (IDF-weighted over the
+window) that the story's members also use. Across German and English those are names, numbers
+and product codes (Nvidia, H20, 2030, Ascend 920), which is what separates two events of one
+theme in the same week (the EMM approach: entities anchor cross-lingual links). Every candidate
+must lie in the time window of the article. Syndicated copies join their original's story.
+
+Labels are c-TF-IDF: the terms most specific to a story against the window's other stories,
+German and English stop words removed, umlauts and compounds kept whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .runs import StageResult, record_stage
+
+log = logging.getLogger(__name__)
+
+# Fitted on the labelled set (bench/stories.py --grid): the middle of the range where pairwise
+# F1 and the German/English pair share stay within 2 points of their best (0.60-0.75);
+# merging asks for 0.10 more than joining.
+JOIN_THRESHOLD = 0.68
+MERGE_THRESHOLD = 0.78
+LEXICAL_WEIGHT = 0.35
+CANDIDATES = 8  # stories looked at closely per article (by cosine) before the lexical check
+MAX_TERMS = 60  # terms kept per story (labels, lexical evidence)
+LABEL_TERMS = 4
+LEAD_CHARS = 1500  # terms come from the title and the lead
+
+# --------------------------------------------------------------------------- terms and labels
+
+STOP_WORDS_EN = frozenset("""
+a about above after again against all almost also although always am among an and another any
+are around as at be because been before being below between both but by can cannot could did do
+does doing done down during each either else even ever every few for from further get gets got
+had has have having he her here hers herself him himself his how however i if in into is it its
+itself just last least less like made make makes many may me might more most much must my myself
+near need neither new next no nor not now of off often on once one only onto or other others our
+ours ourselves out over own per perhaps quite rather really said same say says see seen several
+shall she should since so some still such than that the their theirs them themselves then there
+these they this those though through thus to too toward towards under until up upon us use used
+very via was we well were what when where whether which while who whom whose why will with within
+without would yet you your yours yourself yourselves year years week weeks day days today
+monday tuesday wednesday thursday friday saturday sunday percent per cent according people
+company companies time first second third two three four five six seven eight nine ten
+million billion thousand mr ms dr told including new news report reported reports says
+""".split())
+
+STOP_WORDS_DE = frozenset("""
+aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes
+auch auf aus bei beim bereits bin bis bisher bist da dabei dadurch dafür dagegen daher damit
+danach dann dar darauf darf darin darum das dass dazu dein deine dem den denen denn der deren
+des deshalb dessen die dies diese diesem diesen dieser dieses doch dort du durch ein eine einem
+einen einer eines einige einigen einiger einiges einmal er es etwa etwas euch euer eure für gab
+gegen gewesen gibt hab habe haben hat hatte hatten hier hin hinter ich ihm ihn ihnen ihr ihre
+ihrem ihren ihrer ihres im immer in indem ins ist ja jede jedem jeden jeder jedes jedoch jetzt
+kann kein keine keinem keinen keiner können könnte man manche manchem manchen mancher mehr
+mein meine mich mir mit muss müssen nach nachdem nicht nichts noch nun nur ob oder ohne sehr
+sei seien sein seine seinem seinen seiner seines seit seit sich sie sind so solche soll sollen
+sollte sondern sowie über um und uns unser unsere unter viel viele vom von vor war waren warum
+was weil weiter weitere welche welchem welchen welcher welches wenn wer werde werden wie wieder
+will wir wird wirst wo wollen wollte würde würden zu zum zur zwar zwei drei vier fünf sechs
+sieben acht neun zehn zwischen jahr jahre jahren jahres prozent millionen milliarden tag tage
+montag dienstag mittwoch donnerstag freitag samstag sonntag woche wochen heute laut sagte sagt
+erklärte hieß heißt neue neuen neuer neues neu erste ersten zweite dritte rund mehrere künftig
+zudem sowie sodass sei wurden wurde worden soll sollen derzeit bislang inzwischen zuletzt
+""".split())
+
+STOP_WORDS = STOP_WORDS_EN | STOP_WORDS_DE
+# A token: letters/digits, joined by inner hyphens or dots ("KI-Chip", "Apache-2.0", "H100").
+_TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
+
+
+def terms_of(title: str | None, text: str | None, lead_chars: int = LEAD_CHARS) -> dict[str, tuple[str, bool]]:
+    """Distinct content terms of an article: lower-case key -> (surface form as first written,
+    whether it is in the title).
+
+    Umlauts and German compounds stay whole ("Halbleiterfabrik", "KI-Chip"); stop words of both
+    languages, one-letter tokens and pure numbers of one or two digits are dropped.
+    """
+    out: dict[str, tuple[str, bool]] = {}
+    for in_title, source in ((True, title or ""), (False, (text or "")[:lead_chars])):
+        for m in _TOKEN.finditer(source):
+            surface = m.group(0)
+            key = surface.lower()
+            if key in out or key in STOP_WORDS or len(key) < 2:
+                continue
+            if key.isdigit() and len(key) < 3:
+                continue
+            out[key] = (surface, in_title)
+    return out
+
+
+def _is_label_term(key: str) -> bool:
+    return not key.replace(".", "").replace("-", "").isdigit() and len(key) >= 3 or key.isupper()
+
+
+def ctfidf_labels(stories: Sequence["StoryState"], targets: Iterable[int], n_terms: int = LABEL_TERMS) -> dict[int, str]:
+    """Labels for the stories at index ``targets``: c-TF-IDF against all given stories.
+
+    tf = share of the story's members that use the term (a use in a title counts 1.5); idf =
+    log(1 + A / f) with A the average number of term uses per story and f the term's uses over
+    all stories (BERTopic's class-based TF-IDF, on member counts so one long article cannot
+    dominate; titles break the ties of single-article stories).
+    """
+    totals: Counter = Counter()
+    for s in stories:
+        for key, entry in s.terms.items():
+            totals[key] += entry[0]
+    avg = sum(totals.values()) / max(1, len(stories))
+    labels = {}
+    for idx in targets:
+        s = stories[idx]
+        n = max(1, s.member_count_for_terms)
+        scored = []
+        for key, (count, surface, in_titles) in s.terms.items():
+            if not _is_label_term(key):
+                continue
+            score = ((count + 0.5 * in_titles) / n) * math.log(1 + avg / totals[key])
+            scored.append((-score, -count, key, surface))
+        scored.sort()
+        labels[idx] = " · ".join(surface for *_, surface in scored[:n_terms])
+    return labels
+
+
+# --------------------------------------------------------------------------- clustering core
+
+
+@dataclass
+class StoryState:
+    story_id: int | None  # None: opened in this run, not stored yet
+    vec_sum: np.ndarray  # sum of the unit vectors of members that count (not syndicated copies)
+    n_vec: int
+    terms: dict[str, list]  # lower-case term -> [members using it, surface form, uses in titles]
+    first_seen: datetime
+    last_seen: datetime
+    member_count_for_terms: int = 0
+    touched: bool = False
+    merged_into: int | None = None  # index of the story it was folded into (this run)
+
+    def centroid(self) -> np.ndarray:
+        norm = float(np.linalg.norm(self.vec_sum))
+        return self.vec_sum / norm if norm > 0 else self.vec_sum
+
+    def add_terms(self, terms: dict[str, tuple[str, bool]]) -> None:
+        for key, (surface, in_title) in terms.items():
+            entry = self.terms.get(key)
+            if entry is None:
+                self.terms[key] = [1, surface, int(in_title)]
+            else:
+                entry[0] += 1
+                entry[2] += int(in_title)
+        self.member_count_for_terms += 1
+
+    def trimmed_terms(self, limit: int = MAX_TERMS) -> dict[str, list]:
+        if len(self.terms) <= limit:
+            return self.terms
+        keep = sorted(self.terms.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        return dict(keep)
+
+
+@dataclass
+class NewArticle:
+    article_id: int
+    placed_at: datetime
+    vector: np.ndarray  # unit length
+    terms: dict[str, tuple[str, bool]]
+    language: str | None = None
+    duplicate_of: int | None = None
+
+
+@dataclass
+class Placement:
+    article_id: int
+    story: int  # index into StoryClusterer.stories
+    similarity: float
+    placed_at: datetime
+
+
+@dataclass
+class StoryParams:
+    join_threshold: float = JOIN_THRESHOLD
+    merge_threshold: float = MERGE_THRESHOLD
+    lexical_weight: float = LEXICAL_WEIGHT
+    candidates: int = CANDIDATES
+
+
+class StoryClusterer:
+    """The window's stories in memory and the placement of new articles (no database here)."""
+
+    def __init__(self, stories: list[StoryState], window: timedelta, params: StoryParams | None = None,
+                 dims: int | None = None):
+        self.stories = stories
+        self.window = window
+        self.params = params or StoryParams()
+        self.dims = dims or (stories[0].vec_sum.shape[0] if stories else None)
+        self.df: Counter = Counter()
+        self.n_docs = 0
+        for s in stories:
+            for key, entry in s.terms.items():
+                self.df[key] += entry[0]
+            self.n_docs += max(1, s.member_count_for_terms)
+        self.merges: list[tuple[int, int]] = []
+
+    # -- lexical evidence
+    def _idf(self, key: str) -> float:
+        return math.log((self.n_docs + 1) / (self.df.get(key, 0) + 1)) + 0.0
+
+    def lexical(self, terms: dict, story: StoryState) -> float:
+        """IDF-weighted share of the article's terms that the story's members also use."""
+        total = hit = 0.0
+        for key in terms:
+            w = self._idf(key)
+            total += w
+            if key in story.terms:
+                hit += w
+        return hit / total if total > 0 else 0.0
+
+    def _story_lexical(self, a: StoryState, b: StoryState) -> float:
+        small, big = (a, b) if len(a.terms) <= len(b.terms) else (b, a)
+        return self.lexical(small.terms, big)
+
+    # -- placement
+    def place(self, items: Sequence[NewArticle], known_story_of: dict[int, int] | None = None) -> list[Placement]:
+        """Place articles (in time order) into stories; returns one placement per article.
+
+        ``known_story_of`` maps already-placed article ids to story indexes (originals of
+        syndicated copies placed in earlier runs)."""
+        if not items:
+            return []
+        if self.dims is None:
+            self.dims = items[0].vector.shape[0]
+        for it in items:
+            for key in it.terms:
+                self.df[key] += 1
+            self.n_docs += 1
+        story_of = dict(known_story_of or {})
+        placements: list[Placement] = []
+        p = self.params
+        k = p.candidates
+        existing = len(self.stories)
+        exist_top = self._existing_candidates(items, existing, k)
+        # Centroids of stories opened in this run, grown as they open (unit rows).
+        new_centroids = np.zeros((len(items), self.dims), dtype=np.float32)
+        new_index: list[int] = []
+        for i, it in enumerate(items):
+            original = story_of.get(it.duplicate_of) if it.duplicate_of is not None else None
+            if original is not None:
+                s = self._root(original)
+                self._join(s, it, counts_vector=False)
+                story_of[it.article_id] = s
+                placements.append(Placement(it.article_id, s, 1.0, it.placed_at))
+                continue
+            cands = [c for c in exist_top[i] if self.stories[c].merged_into is None]
+            if new_index:
+                sims = new_centroids[: len(new_index)] @ it.vector
+                top = np.argsort(-sims)[:k]
+                cands.extend(new_index[j] for j in top)
+            best, best_score, best_cos = -1, -math.inf, 0.0
+            for c in dict.fromkeys(self._root(c) for c in cands):
+                story = self.stories[c]
+                if not self._in_window(story, it.placed_at):
+                    continue
+                cos = float(story.centroid() @ it.vector)
+                score = cos + p.lexical_weight * self.lexical(it.terms, story)
+                if score > best_score:
+                    best, best_score, best_cos = c, score, cos
+            if best >= 0 and best_score >= p.join_threshold:
+                self._join(best, it)
+            else:
+                best = len(self.stories)
+                self.stories.append(StoryState(None, np.zeros(self.dims, dtype=np.float64), 0, {},
+                                               it.placed_at, it.placed_at))
+                self._join(best, it)
+                new_index.append(best)
+                best_cos = 1.0
+            if best >= existing:
+                new_centroids[new_index.index(best)] = self.stories[best].centroid()
+            story_of[it.article_id] = best
+            placements.append(Placement(it.article_id, best, best_cos, it.placed_at))
+        self.merge_touched()
+        for pl in placements:
+            pl.story = self._root(pl.story)
+        return placements
+
+    def _existing_candidates(self, items: Sequence[NewArticle], existing: int, k: int) -> list[list[int]]:
+        """Top-k existing stories per article by centroid cosine, time window applied (blocked
+        matrix products: the cost is linear in the number of new articles)."""
+        if existing == 0:
+            return [[] for _ in items]
+        centroids = np.stack([s.centroid() for s in self.stories[:existing]]).astype(np.float32)
+        first = np.array([s.first_seen.timestamp() for s in self.stories[:existing]])
+        last = np.array([s.last_seen.timestamp() for s in self.stories[:existing]])
+        w = self.window.total_seconds()
+        out: list[list[int]] = []
+        block = 512
+        for start in range(0, len(items), block):
+            chunk = items[start:start + block]
+            x = np.stack([it.vector for it in chunk]).astype(np.float32)
+            sims = x @ centroids.T
+            t = np.array([it.placed_at.timestamp() for it in chunk])[:, None]
+            sims[(last[None, :] < t - w) | (first[None, :] > t + w)] = -np.inf
+            kk = min(k, existing)
+            top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+            for row, idx in zip(sims, top):
+                out.append([int(j) for j in idx if np.isfinite(row[j])])
+        return out
+
+    def _in_window(self, story: StoryState, when: datetime) -> bool:
+        return story.last_seen >= when - self.window and story.first_seen <= when + self.window
+
+    def _join(self, s: int, it: NewArticle, counts_vector: bool = True) -> None:
+        story = self.stories[s]
+        if counts_vector:
+            story.vec_sum = story.vec_sum + it.vector
+            story.n_vec += 1
+        story.add_terms(it.terms)
+        story.first_seen = min(story.first_seen, it.placed_at)
+        story.last_seen = max(story.last_seen, it.placed_at)
+        story.touched = True
+
+    def _root(self, s: int) -> int:
+        while self.stories[s].merged_into is not None:
+            s = self.stories[s].merged_into
+        return s
+
+    # -- merging
+    def merge_touched(self) -> None:
+        """Merge stories that turn out to be one: a touched story against the live stories of its
+        window, by centroid cosine plus lexical overlap. The older story survives."""
+        p = self.params
+        for _ in range(10):  # a merge can enable another; bounded
+            live = [i for i, s in enumerate(self.stories) if s.merged_into is None and s.n_vec > 0]
+            touched = [i for i in live if self.stories[i].touched]
+            if not touched or len(live) < 2:
+                return
+            cent = np.stack([self.stories[i].centroid() for i in live]).astype(np.float32)
+            pos = {s: j for j, s in enumerate(live)}
+            sims = cent[[pos[i] for i in touched]] @ cent.T
+            pairs = []
+            for row, a in zip(sims, touched):
+                for j in np.nonzero(row >= p.merge_threshold - p.lexical_weight)[0]:
+                    b = live[j]
+                    if b == a:
+                        continue
+                    sa, sb = self.stories[a], self.stories[b]
+                    if sa.first_seen > sb.last_seen + self.window or sb.first_seen > sa.last_seen + self.window:
+                        continue
+                    score = float(row[j]) + p.lexical_weight * self._story_lexical(sa, sb)
+                    if score >= p.merge_threshold:
+                        pairs.append((-score, min(a, b), max(a, b)))
+            if not pairs:
+                return
+            pairs.sort()
+            done = set()
+            for _, a, b in pairs:
+                if a in done or b in done:
+                    continue
+                survivor, loser = self._older(a, b), self._newer(a, b)
+                self._fold(loser, survivor)
+                done.update((a, b))
+
+    def _older(self, a: int, b: int) -> int:
+        sa, sb = self.stories[a], self.stories[b]
+        if sa.story_id is not None and sb.story_id is not None:
+            return a if sa.story_id < sb.story_id else b
+        if sa.story_id is not None or sb.story_id is not None:
+            return a if sa.story_id is not None else b
+        return min(a, b)
+
+    def _newer(self, a: int, b: int) -> int:
+        return b if self._older(a, b) == a else a
+
+    def _fold(self, loser: int, survivor: int) -> None:
+        s, l = self.stories[survivor], self.stories[loser]
+        s.vec_sum = s.vec_sum + l.vec_sum
+        s.n_vec += l.n_vec
+        for key, (count, surface, in_titles) in l.terms.items():
+            entry = s.terms.get(key)
+            if entry is None:
+                s.terms[key] = [count, surface, in_titles]
+            else:
+                entry[0] += count
+                entry[2] += in_titles
+        s.member_count_for_terms += l.member_count_for_terms
+        s.first_seen, s.last_seen = min(s.first_seen, l.first_seen), max(s.last_seen, l.last_seen)
+        s.touched = True
+        l.merged_into = survivor
+        self.merges.append((loser, survivor))
+
+
+def cluster_articles(items: Sequence[NewArticle], window_days: int = 7,
+                     params: StoryParams | None = None) -> list[int]:
+    """Stories for a set of articles from scratch (bench, tests): a story index per item."""
+    clusterer = StoryClusterer([], timedelta(days=window_days), params)
+    order = sorted(range(len(items)), key=lambda i: (items[i].placed_at, items[i].article_id))
+    placements = clusterer.place([items[i] for i in order])
+    out = [0] * len(items)
+    for i, pl in zip(order, placements):
+        out[i] = pl.story
+    return out
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def run_stories(rt, until: datetime | None = None, *, params: StoryParams | None = None) -> StageResult:
+    """Place new articles (those with a vector for the active model, up to ``until``) into the
+    stories of the window (``NEWSMON_STORY_WINDOW_DAYS``); merge stories that became one."""
+    from .store import embeddings as emb_store
+    from .store import stories as store
+
+    until = until or datetime.now(timezone.utc)
+    window = timedelta(days=rt.settings.story_window_days)
+    with record_stage(rt.pool, "stories") as result:
+        with rt.pool.connection() as conn:
+            active = emb_store.active_model(conn)
+            if active is None:
+                result.notes.append("no embedding model registered yet: run `newsmon embed` first")
+                return result
+            model = active[0]
+            rows = store.unplaced_articles(conn, model, until)
+            if not rows:
+                return result
+            items = [
+                NewArticle(article_id=r[0], placed_at=r[1], language=r[2], duplicate_of=r[3],
+                           terms=terms_of(r[4], r[5]), vector=_unit(r[6]))
+                for r in rows
+            ]
+            since = min(it.placed_at for it in items) - window
+            loaded = store.window_stories(conn, since, until + window)
+            stories = _load_states(conn, loaded, model, result)
+            originals = [it.duplicate_of for it in items if it.duplicate_of is not None]
+            by_id = {s.story_id: i for i, s in enumerate(stories)}
+            known = {a: by_id[s] for a, s in store.story_of_articles(conn, originals).items() if s in by_id}
+
+        clusterer = StoryClusterer(stories, window, params, dims=active[1])
+        with rt.progress.task("stories", len(items)) as tracker:
+            placements = clusterer.place(items, known)
+            tracker.advance(len(items))
+
+        with rt.pool.connection() as conn, conn.transaction():
+            # Lock so two concurrent runs cannot both open stories for the same articles.
+            conn.execute("LOCK TABLE story_members IN SHARE ROW EXCLUSIVE MODE")
+            already = store.story_of_articles(conn, [pl.article_id for pl in placements])
+            if already:
+                raise RuntimeError(f"{len(already)} article(s) were placed by a concurrent run; retry")
+            for idx, s in enumerate(clusterer.stories):
+                if s.story_id is None and s.merged_into is None:
+                    s.story_id = store.create_story(conn)
+                    result.add("opened")
+            for loser, survivor in clusterer.merges:
+                ls, ss = clusterer.stories[loser], clusterer.stories[clusterer._root(survivor)]
+                if ls.story_id is not None:  # a stored story folded into another
+                    store.merge_story(conn, ls.story_id, ss.story_id)
+                    result.add("merged")
+            members = [(pl.article_id, clusterer.stories[pl.story].story_id, pl.similarity, pl.placed_at)
+                       for pl in placements]
+            result.add("placed", store.add_members(conn, members))
+            live = [i for i, s in enumerate(clusterer.stories) if s.merged_into is None]
+            touched = [i for i in live if clusterer.stories[i].touched]
+            labels = ctfidf_labels([clusterer.stories[i] for i in live],
+                                   [live.index(i) for i in touched])
+            state = []
+            for pos, i in zip([live.index(i) for i in touched], touched):
+                s = clusterer.stories[i]
+                centroid = (s.vec_sum / max(1, s.n_vec)).astype(np.float32)
+                state.append((s.story_id, centroid, s.n_vec, s.trimmed_terms(), labels[pos], model))
+            store.save_story_state(conn, state)
+            store.refresh_story_facts(conn, [clusterer.stories[i].story_id for i in touched])
+            result.add("stories_updated", len(touched))
+    return result
+
+
+def _unit(value) -> np.ndarray:
+    v = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
+    v = v.astype(np.float32)
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+def _load_states(conn, rows, model: str, result: StageResult) -> list[StoryState]:
+    """StoryStates from stored rows; centroids of another model (after --reembed) are rebuilt
+    from the members' vectors of the active model."""
+    from .store import stories as store
+
+    stale = [r[0] for r in rows if r[8] != model or r[1] is None]
+    rebuilt: dict[int, tuple[np.ndarray, int]] = {}
+    if stale:
+        for sid, emb in store.member_vectors(conn, model, stale):
+            v = _unit(emb)
+            total, n = rebuilt.get(sid, (np.zeros_like(v, dtype=np.float64), 0))
+            rebuilt[sid] = (total + v, n + 1)
+        result.add("centroids_rebuilt", len(rebuilt))
+    out = []
+    for sid, centroid, n_vec, terms, first, last, count, _langs, smodel in rows:
+        if sid in rebuilt:
+            vec_sum, n_vec = rebuilt[sid]
+        elif smodel != model or centroid is None:
+            continue  # no member has a vector of this model yet: not a candidate
+        else:  # the stored centroid is the mean of the unit vectors: sum = mean * n
+            mean = centroid.to_numpy() if hasattr(centroid, "to_numpy") else np.asarray(centroid)
+            vec_sum = mean.astype(np.float64) * n_vec
+        terms = {k: [int(v[0]), str(v[1]), int(v[2]) if len(v) > 2 else 0] for k, v in (terms or {}).items()}
+        out.append(StoryState(sid, vec_sum, n_vec, terms, first, last,
+                              member_count_for_terms=max(1, count)))
+    return out
+
+
+__all__ = ["run_stories", "StoryClusterer", "StoryState", "NewArticle", "StoryParams", "Placement",
+           "cluster_articles", "terms_of", "ctfidf_labels", "STOP_WORDS", "JOIN_THRESHOLD",
+           "MERGE_THRESHOLD", "LEXICAL_WEIGHT"]

@@ -1,0 +1,149 @@
+"""Canonical URLs: one spelling per article, so the same story in two feeds is one row.
+
+``canonical_url`` lower-cases scheme and host, drops the default port, the fragment, tracking
+parameters and AMP markers, and sorts nothing else (parameter order can matter to a CMS).
+``safe_link`` cleans a link taken from a feed or page (relative, ``javascript:``, ``mailto:``).
+``pick_canonical`` decides whether a page's ``<link rel=canonical>`` may replace the feed link.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+__all__ = ["canonical_url", "safe_link", "same_site", "pick_canonical", "find_canonical_link", "site_key"]
+
+# Query parameters that identify a campaign or a click, never the content.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid",
+        "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "ref_src", "ref_url", "cmpid", "cmp",
+        "wt_mc", "wt.mc_id", "ito", "at_medium", "at_campaign", "at_custom1", "at_custom2",
+        "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee", "spm",
+        "utm", "xtor", "icid", "ocid",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "at_", "ga_", "hsa_", "oly_")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_URL_LENGTH = 2048
+
+
+def _is_tracking(name: str, value: str) -> bool:
+    low = name.lower()
+    if low == "amp":  # ?amp, ?amp=1: the AMP rendering of the same page
+        return value.lower() in {"", "1", "true"}
+    if low == "outputtype":
+        return value.lower() == "amp"
+    return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
+
+
+def _strip_amp_path(path: str) -> str:
+    # /story/amp, /story/amp/, /story.amp.html, /amp/story (common CMS AMP variants)
+    if path.endswith("/amp") or path.endswith("/amp/"):
+        path = path[: path.rstrip("/").rfind("/")] or "/"
+    elif path.endswith(".amp.html"):
+        path = path[: -len(".amp.html")] + ".html"
+    elif path.endswith(".amp"):
+        path = path[: -len(".amp")]
+    elif path.startswith("/amp/"):
+        path = path[len("/amp") :]
+    return path
+
+
+def canonical_url(url: str) -> str:
+    """The canonical spelling of an http(s) URL. Raises ValueError for anything else."""
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise ValueError(f"not an http(s) URL: {url[:200]!r}")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise ValueError(f"URL has no host: {url[:200]!r}")
+    try:
+        host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        host = host.lower()
+    port = parts.port  # raises ValueError for a bad port
+    netloc = f"[{host}]" if ":" in host else host
+    if port and port != DEFAULT_PORTS[scheme]:
+        netloc += f":{port}"
+    if host.startswith("amp."):
+        netloc = netloc[4:]
+    path = _strip_amp_path(quote(unquote(parts.path), safe="/%:@!$&'()*+,;=~-._") or "/")
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k, v)]
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+
+
+def safe_link(link: str | None, base: str | None = None) -> str | None:
+    """A cleaned absolute http(s) link, or None for javascript:/mailto:/data:/garbage."""
+    if not link or not isinstance(link, str):
+        return None
+    link = re.sub(r"[\x00-\x20\x7f]+", "", link) if "\n" in link or "\x00" in link else link.strip()
+    if not link or len(link) > MAX_URL_LENGTH:
+        return None
+    try:
+        absolute = urljoin(base, link) if base else link
+        parts = urlsplit(absolute)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return absolute
+
+
+def site_key(host: str) -> str:
+    """The registrable domain (eTLD+1) of a host, or the host itself (IPs, localhost)."""
+    host = host.lower().rstrip(".")
+    try:
+        from tld import get_fld
+
+        fld = get_fld(host, fix_protocol=True, fail_silently=True)
+    except Exception:  # tld is a trafilatura dependency; fall back to the host if it misbehaves
+        fld = None
+    return fld or host
+
+
+def same_site(a: str, b: str) -> bool:
+    """True when both URLs belong to one registrable domain (www., m., amp. don't matter)."""
+    ha, hb = urlsplit(a).hostname or "", urlsplit(b).hostname or ""
+    if not ha or not hb:
+        return False
+    return site_key(ha) == site_key(hb)
+
+
+_LINK_TAG = re.compile(rb"<link\b[^>]*>", re.IGNORECASE)
+_REL_CANONICAL = re.compile(rb"""\brel\s*=\s*["']?\s*canonical\b""", re.IGNORECASE)
+_HREF = re.compile(rb"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
+
+
+def find_canonical_link(body: bytes, page_url: str) -> str | None:
+    """The absolute ``<link rel=canonical href>`` of an HTML page (only the head is scanned)."""
+    head_end = _HEAD_END.search(body, 0, 512 * 1024)
+    head = body[: head_end.start() if head_end else 256 * 1024]
+    for tag in _LINK_TAG.finditer(head):
+        if not _REL_CANONICAL.search(tag.group(0)):
+            continue
+        match = _HREF.search(tag.group(0))
+        if not match:
+            continue
+        raw = next(g for g in match.groups() if g is not None)
+        href = raw.decode("utf-8", "replace").replace("&amp;", "&")
+        return safe_link(href, page_url)
+    return None
+
+
+def pick_canonical(feed_link: str, final_url: str, page_canonical: str | None) -> str:
+    """The canonical URL of a fetched page: its rel=canonical when on the same site, else the
+    URL it was finally served from (after redirects), canonicalised."""
+    if page_canonical and same_site(page_canonical, final_url):
+        try:
+            return canonical_url(page_canonical)
+        except ValueError:
+            pass
+    try:
+        return canonical_url(final_url)
+    except ValueError:
+        return canonical_url(feed_link)

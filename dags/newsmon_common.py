@@ -45,9 +45,11 @@ def env(name: str, default: str) -> str:
     return value or default
 
 
-def ingest_schedule() -> str:
-    """Cron expression or preset for newsmon_ingest (``NEWSMON_INGEST_SCHEDULE``, default hourly)."""
-    return env("NEWSMON_INGEST_SCHEDULE", "@hourly")
+def ingest_schedule() -> str | None:
+    """Cron expression or preset for newsmon_ingest (``NEWSMON_INGEST_SCHEDULE``, default hourly);
+    ``none`` for triggered runs only."""
+    value = env("NEWSMON_INGEST_SCHEDULE", "@hourly")
+    return None if value.lower() in {"none", "manual"} else value
 
 
 def local_timezone() -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
-from newsmon_common import DEFAULT_ARGS, START_DATE, TAGS, digest_day, local_timezone
+from newsmon_common import DEFAULT_ARGS, START_DATE, TAGS, digest_day, interval_end, local_timezone
 
 
 @dag(
@@ -49,7 +49,8 @@ def newsmon_digest():
         context = get_current_context()
         with open_runtime() as rt:
             day = digest_day(context, rt.settings.timezone)
-            return stage_output(run_digest(rt, day=day, send=rt.settings.smtp_url is not None))
+            return stage_output(run_digest(rt, day=day, send=rt.settings.smtp_url is not None,
+                                           as_of=interval_end(context)))
 
     send_digest()
 

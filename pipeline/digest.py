@@ -101,9 +101,7 @@ def run_digest(rt, day=None, send: bool = False, out: Path | None = None, demo: 
             if demo and day is None:
                 day = store.latest_article_day(conn, settings.timezone, as_of)
             the_day = resolve_day(day, settings, as_of)
-            with rt.progress.task("digest: gather", total=None):
-                data = gather(conn, the_day, timezone=settings.timezone, themes=settings.digest_themes,
-                              as_of=as_of)
+            data = gather(conn, the_day, timezone=settings.timezone, themes=settings.digest_themes, as_of=as_of)
         rendered = build_digest(data)
         result.add("articles", data.total_articles)
         result.add("stories", data.story_count)
@@ -127,14 +125,14 @@ def run_digest(rt, day=None, send: bool = False, out: Path | None = None, demo: 
             _write(eml_path, msg.as_bytes())
             result.notes.append(f"eml: {eml_path}")
         elif sending:
-            _send(rt, the_day, rendered, target, sender, list(settings.digest_to), as_of, result)
+            _send(rt, the_day, rendered, target, sender, list(settings.digest_to), result)
         else:
             result.notes.append("not sent (use --send, or --out FILE for the .eml)")
     return result
 
 
 def _send(rt, day: dt.date, rendered: RenderedDigest, target: SmtpTarget, sender: str,
-          recipients: list[str], as_of: dt.datetime, result: StageResult) -> None:
+          recipients: list[str], result: StageResult) -> None:
     with rt.pool.connection() as conn:
         store.lock_day(conn, day)
         try:

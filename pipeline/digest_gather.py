@@ -15,6 +15,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable
 from urllib.parse import urlsplit
@@ -38,7 +39,8 @@ from .store import digests as store
 CHART_DAYS = 14
 TRAILING_DAYS = 7
 TOP_STORIES = 5
-MAX_OBSERVATIONS = 30
+MAX_OBSERVATIONS = 15
+MAX_PROGRESS = 10  # (a busy day's mail must stay under Gmail's 102 KB clipping limit)
 LANGUAGE_ORDER = ("de", "en")
 # Stages whose absence on the day is worth telling the readers (the digest itself is not one).
 WATCHED_STAGES = ("ingest", "embed", "themes", "stories", "indicators")
@@ -168,16 +170,56 @@ def _language_key(lang: str) -> tuple[int, str]:
     return (LANGUAGE_ORDER.index(lang) if lang in LANGUAGE_ORDER else len(LANGUAGE_ORDER), lang)
 
 
-def build_story(key: str, rows: list[dict[str, Any]], start: dt.datetime, day: dt.date,
-                tz: ZoneInfo) -> StoryItem:
-    """One story of the day from its member articles (rows ordered by time)."""
-    first = rows[0]
-    themes = Counter(r["theme"] for r in rows)
-    theme = first.get("story_theme") or max(themes, key=lambda t: (themes[t], t == first["theme"]))
-    outlets = tuple(dict.fromkeys(outlet_name(r) for r in rows))
-    languages = tuple(sorted({r["language"] or "other" for r in rows}, key=_language_key))
+@dataclass
+class StoryGroup:
+    """A story of the day before its text is prepared: enough to rank it (cheap for thousands)."""
+
+    key: str
+    rows: list[dict[str, Any]]  # member articles of the day, ordered by time
+    theme: str
+    outlets: tuple[str, ...]
+    languages: tuple[str, ...]
+    latest: dt.datetime
+    score: float
+
+
+def rank_groups(rows: Iterable[dict[str, Any]], start: dt.datetime) -> list[StoryGroup]:
+    """The day's articles grouped by live story (unclustered articles on their own), best first."""
+    members: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        key = f"s{row['story_id']}" if row.get("story_id") is not None else f"a{row['article_id']}"
+        members.setdefault(key, []).append(row)
+    outlet_cache: dict[tuple, str] = {}
+
+    def outlet(row: dict[str, Any]) -> str:
+        cache_key = (row.get("source"), row.get("site_name"))
+        if cache_key == (None, None):
+            return outlet_name(row)
+        if cache_key not in outlet_cache:
+            outlet_cache[cache_key] = outlet_name(row)
+        return outlet_cache[cache_key]
+
+    groups = []
+    for key, rows_ in members.items():
+        first = rows_[0]
+        themes = Counter(r["theme"] for r in rows_)
+        theme = first.get("story_theme") or max(themes, key=lambda t: (themes[t], t == first["theme"]))
+        outlets = tuple(dict.fromkeys(outlet(r) for r in rows_))
+        languages = tuple(sorted({r["language"] or "other" for r in rows_}, key=_language_key))
+        latest = max(r["ts"] for r in rows_)
+        both = {"de", "en"} <= set(languages)
+        elapsed = min(max((latest - start).total_seconds() / 86400, 0.0), 1.0)
+        score = round(len(rows_) + 2 * len(outlets) + (3 if both else 0) + elapsed, 3)
+        groups.append(StoryGroup(key, rows_, theme, outlets, languages, latest, score))
+    groups.sort(key=lambda g: (-g.score, -g.latest.timestamp(), g.key))
+    return groups
+
+
+def build_story(group: StoryGroup, day: dt.date, tz: ZoneInfo) -> StoryItem:
+    """The story as shown: label, one headline per language (the earliest), a short extract."""
+    rows, first = group.rows, group.rows[0]
     headlines, representatives = [], []
-    for lang in languages:
+    for lang in group.languages:
         article = next(r for r in rows if (r["language"] or "other") == lang)
         representatives.append(article)
         title = clean_text(article["title"], 200) or "(untitled)"
@@ -186,30 +228,20 @@ def build_story(key: str, rows: list[dict[str, Any]], start: dt.datetime, day: d
     extract = next((e for e in (first_sentences(r["body"], title=r["title"] or "") for r in representatives)
                     if e), "")
     label = clean_text(first.get("story_label"), 160) or headlines[0].title
-    latest = max(r["ts"] for r in rows)
     first_seen = first.get("story_first_seen")
     first_day = first_seen.astimezone(tz).date() if first_seen else None
-    both = {"de", "en"} <= set(languages)
-    elapsed = min(max((latest - start).total_seconds() / 86400, 0.0), 1.0)
-    score = len(rows) + 2 * len(outlets) + (3 if both else 0) + elapsed
     return StoryItem(
-        key=key, label=label, theme=theme, articles=len(rows), outlets=outlets, languages=languages,
-        headlines=tuple(headlines), extract=extract, latest=latest.astimezone(tz),
-        first_seen=first_day if first_day and first_day < day else None,
-        total_articles=max(int(first.get("story_article_count") or 0), len(rows)), score=round(score, 3),
+        key=group.key, label=label, theme=group.theme, articles=len(rows), outlets=group.outlets,
+        languages=group.languages, headlines=tuple(headlines), extract=extract,
+        latest=group.latest.astimezone(tz), first_seen=first_day if first_day and first_day < day else None,
+        total_articles=max(int(first.get("story_article_count") or 0), len(rows)), score=group.score,
     )
 
 
 def group_stories(rows: Iterable[dict[str, Any]], start: dt.datetime, day: dt.date,
                   tz: ZoneInfo) -> list[StoryItem]:
-    """The day's articles grouped by live story (unclustered articles on their own), best first."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        key = f"s{row['story_id']}" if row.get("story_id") is not None else f"a{row['article_id']}"
-        groups.setdefault(key, []).append(row)
-    stories = [build_story(key, members, start, day, tz) for key, members in groups.items()]
-    stories.sort(key=lambda s: (-s.score, -s.latest.timestamp(), s.key))
-    return stories
+    """Every story of the day, fully built, best first (``gather`` builds only the ones it shows)."""
+    return [build_story(g, day, tz) for g in rank_groups(rows, start)]
 
 
 # --------------------------------------------------------------------------- the rest
@@ -246,6 +278,7 @@ def _progress(row: dict[str, Any]) -> TargetProgress | None:
         progress_pct=round(100 * float(row["value"]) / float(target)),
         previous=format_value(previous, row["unit"]) if previous is not None and previous != row["value"] else None,
         observed_at=row["observed_at"],
+        target_source=row["target_source"],
     )
 
 
@@ -284,16 +317,17 @@ def gather(conn: psycopg.Connection, day: dt.date, *, timezone: str, themes: tup
             by_language[theme][lang] = by_language[theme].get(lang, 0) + n
     total = sum(n for (d, _), n in per_day.items() if d == day)
 
-    stories = group_stories(store.day_articles(conn, start, end), start, day, tz)
+    groups = rank_groups(store.day_articles(conn, start, end), start)
     summaries = []
     for theme in themes:
-        mine = [s for s in stories if s.theme == theme]
+        mine = [g for g in groups if g.theme == theme]
         trailing = [per_day.get((day - dt.timedelta(days=k), theme), 0) for k in range(1, TRAILING_DAYS + 1)]
         summaries.append(ThemeSummary(
             theme=theme, title=theme_title(theme), count=per_day.get((day, theme), 0),
             by_language=dict(sorted(by_language.get(theme, {}).items(), key=lambda kv: _language_key(kv[0]))),
             trailing_mean=round(sum(trailing) / TRAILING_DAYS, 1),
-            stories=tuple(mine[:top_stories]), more_stories=max(len(mine) - top_stories, 0),
+            stories=tuple(build_story(g, day, tz) for g in mine[:top_stories]),
+            more_stories=max(len(mine) - top_stories, 0),
         ))
 
     days = tuple(day - dt.timedelta(days=k) for k in range(CHART_DAYS - 1, -1, -1))
@@ -301,7 +335,9 @@ def gather(conn: psycopg.Connection, day: dt.date, *, timezone: str, themes: tup
 
     obs_rows, obs_total = store.day_observations(conn, start, end, max_observations)
     observations = [_observation(r) for r in obs_rows]
+    # figures that moved today first, then the rest by indicator and subject
     progress = [p for p in map(_progress, store.target_progress(conn, start, end)) if p]
+    progress.sort(key=lambda p: (p.observed_at < start, p.indicator, p.subject))
 
     feeds = [
         FeedProblem(clean_text(r["name"], 80), r["consecutive_failures"], r["last_success_at"],
@@ -312,5 +348,6 @@ def gather(conn: psycopg.Connection, day: dt.date, *, timezone: str, themes: tup
     return DigestData(
         day=day, timezone=timezone, as_of=as_of, total_articles=total, themes=summaries, series=series,
         observations=observations, more_observations=max(obs_total - len(observations), 0),
-        progress=progress, failing_feeds=feeds, stage_problems=stage_problems(runs, start, tz),
+        progress=progress[:MAX_PROGRESS], more_progress=max(len(progress) - MAX_PROGRESS, 0),
+        failing_feeds=feeds, stage_problems=stage_problems(runs, start, tz),
     )

@@ -76,6 +76,7 @@ class TargetProgress:
     progress_pct: int  # latest value as a percentage of the target
     previous: str | None  # latest value before the day, when it differs
     observed_at: dt.datetime
+    target_source: str = "definition"  # or "article": the target was stated in the news
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class DigestData:
     observations: list[Observation] = field(default_factory=list)
     more_observations: int = 0
     progress: list[TargetProgress] = field(default_factory=list)
+    more_progress: int = 0
     failing_feeds: list[FeedProblem] = field(default_factory=list)
     stage_problems: list[StageProblem] = field(default_factory=list)
 

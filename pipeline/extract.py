@@ -184,15 +184,20 @@ def shingle_containment(a: str, b: str, shingle: int = 3) -> float:
 def simhash(text: str, shingle: int = 3) -> int:
     """64-bit SimHash over word 3-grams, as a signed int (Postgres bigint). Copies with small
     edits (a different byline, an added sentence) differ in only a few bits."""
+    import numpy as np
+
     tokens = _tokens(text)
     if len(tokens) < shingle:
         tokens = tokens + [""] * (shingle - len(tokens))
-    weights = [0] * 64
-    for i in range(len(tokens) - shingle + 1):
-        h = int.from_bytes(hashlib.blake2b(" ".join(tokens[i : i + shingle]).encode("utf-8"), digest_size=8).digest(), "big")
-        for bit in range(64):
-            weights[bit] += 1 if h >> bit & 1 else -1
-    value = sum(1 << bit for bit in range(64) if weights[bit] > 0)
+    digests = b"".join(
+        hashlib.blake2b(" ".join(tokens[i : i + shingle]).encode("utf-8"), digest_size=8).digest()
+        for i in range(len(tokens) - shingle + 1)
+    )
+    # One row of 64 bits per shingle (bit 0 = most significant); a bit is set in the result
+    # when more shingles have it set than not.
+    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(-1, 64)
+    votes = bits.sum(axis=0, dtype=np.int64) * 2 - bits.shape[0]
+    value = int.from_bytes(np.packbits(votes > 0).tobytes(), "big")
     return value - (1 << 64) if value >= 1 << 63 else value
 
 

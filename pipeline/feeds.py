@@ -8,6 +8,7 @@ cleaned absolute links, a stable entry key and a publication time that is not in
 from __future__ import annotations
 
 import calendar
+import html
 import io
 import re
 from dataclasses import dataclass
@@ -140,6 +141,10 @@ _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|
 _FEED_START = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)\b", re.IGNORECASE)
 
 
+def _html_to_text(value: str) -> str:
+    return html.unescape(_TAG.sub(" ", value))
+
+
 def _looks_like_html(body: bytes) -> bool:
     head = body[:4096].lstrip(b"\xef\xbb\xbf")
     return bool(_HTML_START.match(head)) and not _FEED_START.search(body[:65536])
@@ -169,8 +174,10 @@ def parse_feed(body: bytes, url: str, *, content_type: str | None = None, now: d
     # A stream, never a str: feedparser would fetch a str that looks like a URL by itself.
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True)
     warning = None
-    if parsed.get("bozo"):
-        exc = parsed.get("bozo_exception")
+    exc = parsed.get("bozo_exception")
+    # A missing/odd content-type or an overridden charset is noise, not a malformed feed.
+    benign = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+    if parsed.get("bozo") and not isinstance(exc, benign):
         warning = clean_text(f"{type(exc).__name__}: {exc}")[:500] if exc else "malformed feed"
     if not parsed.entries:
         if _looks_like_html(body):
@@ -198,10 +205,10 @@ def parse_feed(body: bytes, url: str, *, content_type: str | None = None, now: d
         if key in keys:
             continue
         keys.add(key)
-        summary = raw.get("summary") or ""
-        summary = clean_text(_TAG.sub(" ", summary))[:MAX_SUMMARY_LENGTH] or None
-        entries.append(
-            FeedEntry(key, link, canon, clean_title(raw.get("title")), summary, _entry_time(raw, now))
-        )
+        summary = clean_text(_html_to_text(raw.get("summary") or ""))[:MAX_SUMMARY_LENGTH] or None
+        title = raw.get("title") or ""
+        if (raw.get("title_detail") or {}).get("type") in ("text/html", "application/xhtml+xml"):
+            title = _html_to_text(title)
+        entries.append(FeedEntry(key, link, canon, clean_title(title), summary, _entry_time(raw, now)))
     title = clean_title(parsed.feed.get("title")) if parsed.get("feed") else None
     return ParsedFeed(title, entries, warning, skipped)

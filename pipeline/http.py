@@ -26,10 +26,21 @@ import httpcore
 import httpx
 from httpcore._backends.sync import SyncBackend, SyncStream
 
-from . import __version__ as _version
 from .config import Settings
 
 log = logging.getLogger(__name__)
+
+
+def _package_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("newsmon")
+    except Exception:  # running from a source tree without installed metadata
+        return "0"
+
+
+_version = _package_version()
 
 __all__ = [
     "HttpClient", "FetchResult", "FetchError", "BlockedAddress", "RobotsDisallowed", "TooLarge",

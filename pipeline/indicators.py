@@ -114,6 +114,8 @@ def collect_api(rt, defs: Definitions, observed_at: dt.datetime, result: StageRe
         return
     own = collector is None
     collector = collector or ApiCollector(rt.settings, defs)
+    unreachable: set[str] = set()
+    skipped: dict[str, int] = {}
     try:
         with rt.progress.task("indicators: APIs", len(defs.api_sources)) as tracker:
             for source in defs.api_sources:
@@ -123,7 +125,13 @@ def collect_api(rt, defs: Definitions, observed_at: dt.datetime, result: StageRe
                     result.add("api_already_read")
                     tracker.advance()
                     continue
-                outcome = collector.fetch(source)
+                if source.provider in unreachable:
+                    outcome = FetchOutcome(source, collector.url_for(source), ok=False, attempts=0,
+                                           error=f"skipped: {source.provider} API unreachable in this run")
+                else:
+                    outcome = collector.fetch(source)
+                    if outcome.unreachable:
+                        unreachable.add(source.provider)
                 rows = [store.ApiRow(*r) for r in collector.readings(outcome)] if outcome.ok else []
                 with rt.pool.connection() as conn, conn.transaction():
                     added = store.save_api_fetch(
@@ -135,11 +143,16 @@ def collect_api(rt, defs: Definitions, observed_at: dt.datetime, result: StageRe
                     result.add("api_ok")
                 else:
                     result.add("api_failed")
-                    result.notes.append(f"{source.provider} {source.repo}: {outcome.error}")
+                    if outcome.attempts:
+                        result.notes.append(f"{source.provider} {source.repo}: {outcome.error}")
+                    else:
+                        skipped[source.provider] = skipped.get(source.provider, 0) + 1
                 tracker.advance()
     finally:
         if own:
             collector.close()
+    for provider, n in skipped.items():
+        result.notes.append(f"{provider}: {n} more repositories skipped (API unreachable in this run)")
 
 
 def run_indicators(rt, since: dt.datetime | None = None, until: dt.datetime | None = None, *,

@@ -45,6 +45,7 @@ class FetchOutcome:
     http_status: int | None = None
     attempts: int = 0
     error: str | None = None
+    unreachable: bool = False   # could not connect at all: the caller skips the provider's other repos
 
 
 class ApiCollector:
@@ -113,6 +114,10 @@ class ApiCollector:
             except httpx.TimeoutException:
                 out.error, out.http_status = f"timeout after {self.settings.http_timeout_s:g}s", None
                 retry_in = self.backoff_s * out.attempts
+            except httpx.ConnectError as exc:
+                # DNS failure or connection refused: retrying now will not help (offline, wrong URL)
+                out.error, out.http_status, out.unreachable = f"network error: {type(exc).__name__}", None, True
+                return out
             except httpx.HTTPError as exc:
                 out.error, out.http_status = f"network error: {type(exc).__name__}", None
                 retry_in = self.backoff_s * out.attempts

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from .indicators_defs import Definitions, IndicatorDef, load_definitions
 
 MAX_QUOTE_CHARS = 1000
+MAX_SENTENCE_CHARS = 800   # longer runs are cut (real sentences are shorter; cost grows with length^2)
 _SEP = r"[\s\u00a0\u202f\u2009\-]*"
 _SEP_ONE = r"[\s\u00a0\u202f\u2009]?"
 
@@ -73,10 +74,27 @@ def split_sentences(text: str) -> list[str]:
         for piece in pieces:
             buf = f"{buf} {piece}" if buf else piece
             if not _NO_BREAK_BEFORE.search(buf):
-                out.append(buf)
+                out.extend(_bounded(buf))
                 buf = ""
         if buf:
-            out.append(buf)
+            out.extend(_bounded(buf))
+    return out
+
+
+def _bounded(sentence: str) -> list[str]:
+    """A runaway 'sentence' (a table, a list without full stops) cut at clause or word breaks, so
+    the work per sentence stays bounded."""
+    out = []
+    while len(sentence) > MAX_SENTENCE_CHARS:
+        cut = max(sentence.rfind("; ", 0, MAX_SENTENCE_CHARS), sentence.rfind(", ", 0, MAX_SENTENCE_CHARS))
+        if cut < MAX_SENTENCE_CHARS // 2:
+            cut = sentence.rfind(" ", 0, MAX_SENTENCE_CHARS)
+        if cut <= 0:
+            cut = MAX_SENTENCE_CHARS
+        out.append(sentence[:cut + 1].strip())
+        sentence = sentence[cut + 1:].strip()
+    if sentence:
+        out.append(sentence)
     return out
 
 
@@ -142,8 +160,8 @@ _PAST_AFTER = re.compile(
     r"^[\s,]*(?:\S+\s+){0,2}?(?:(?:a|one)\s+year\s+(?:earlier|ago|before)|last\s+year|im\s+Vorjahr|vor\s+einem\s+Jahr|"
     r"im\s+Jahr\s+zuvor|previously|zuvor|in\s+(?:the\s+)?previous\s+year)",
     re.IGNORECASE)
-_CURRENT_NEAR = re.compile(r"(?<![\w])(?:today|currently|now|heute|derzeit|aktuell|zurzeit|jetzt|bislang|bisher)(?![\w])",
-                           re.IGNORECASE)
+_CURRENT_NEAR = re.compile(
+    r"(?<![\w])(?:today|currently|now|heute|derzeit|aktuell|zurzeit|jetzt|bislang|bisher)(?![\w])", re.IGNORECASE)
 
 _MASKS = [
     re.compile(r"(?<![\w.])\d{1,2}\.\s?\d{1,2}\.\s?(?:\d{4}|\d{2})?(?![\w])"),       # 12.03.2025, 3.5.
@@ -168,6 +186,7 @@ class Mention:
     previous: bool = False
     current: bool = False
     counted: bool = False   # a count noun (downloads, times, Mal) is attached
+    noun: tuple[int, int] | None = None  # the word a bare count counts: an indicator cue must be it
 
 
 def parse_number(raw: str, language: str) -> Decimal:
@@ -268,9 +287,10 @@ def _find_mentions(text: str, language: str) -> list[Mention]:
         elif (cn := re.match(_SEP + r"(?:[A-Za-zäöüß]{3,}\s+)?" + _COUNT_NOUN, rest2)) and not _is_year(digits, scale):
             mention = Mention(start, scale_end + cn.end(), _as_float(value * scale), "count", "count",
                               counted=True)
-        elif (digits is None and scale > 1 or digits is not None and (scale > 1 or value >= 1000)
-              and not _is_year(digits, scale)) and not _counts_something_else(rest2):
-            mention = Mention(start, scale_end, _as_float(value * scale), "count", "count")
+        elif digits is None and scale > 1 or digits is not None and (scale > 1 or value >= 1000) \
+                and not _is_year(digits, scale):
+            mention = Mention(start, scale_end, _as_float(value * scale), "count", "count",
+                              noun=_counted_noun(rest2, scale_end))
         if mention is not None:
             mentions.append(mention)
     for m in _RATIO_WORDS.finditer(text):
@@ -293,10 +313,25 @@ _FUNCTION_WORDS = {
 }
 
 
-def _counts_something_else(rest: str) -> bool:
-    """'90.000 abgeleitete Modelle', '10 million users': a bare number followed by a noun counts that noun."""
+def _counted_noun(rest: str, offset: int) -> tuple[int, int] | None:
+    """'90.000 abgeleitete Modelle', '10 million users': the word a bare number counts (None when
+    the number stands alone: 'liegt bei 800.000.', 'topped 10 million within a month')."""
     m = re.match(r"[\s\u00a0]*([A-Za-zÄÖÜäöüß][\w\-]*)", rest)
-    return bool(m) and m.group(1).lower() not in _FUNCTION_WORDS
+    if not m or m.group(1).lower() in _FUNCTION_WORDS:
+        return None
+    return offset + m.start(1), offset + m.end(1)
+
+
+def mask_non_figures(text: str) -> str:
+    """Dates, times, phone numbers and identifiers blanked out (same length, so offsets hold)."""
+    for pat in _MASKS:
+        text = pat.sub(lambda m: "#" * len(m.group(0)), text)
+    return text
+
+
+def find_mentions(text: str, language: str) -> list[Mention]:
+    """The figures of one sentence (public for tests and debugging)."""
+    return _find_mentions(mask_non_figures(text), language)
 
 
 def _is_year(digits: str | None, scale: int) -> bool:
@@ -433,8 +468,8 @@ def _mark_references(subjects: list[SubjectMention], mention: Mention, sent: _Se
             s.reference = True
 
 
-_RECIPIENT_BEFORE = re.compile(r"(?<![\w])(?:for|für|to|into|an|in|at|bei|nach)\s+(?:(?:the|den|die|das|der|dem|des)\s+)?$",
-                               re.IGNORECASE)
+_RECIPIENT_BEFORE = re.compile(
+    r"(?<![\w])(?:for|für|to|into|an|in|at|bei|nach)\s+(?:(?:the|den|die|das|der|dem|des)\s+)?$", re.IGNORECASE)
 
 
 def _pick_subject(ind: IndicatorDef, mention: Mention, subjects: list[SubjectMention],
@@ -519,9 +554,7 @@ class Extractor:
 
     def sentence_claims(self, sentence: str, language: str) -> list[Claim]:
         quote = sentence.strip()[:MAX_QUOTE_CHARS]
-        masked = sentence
-        for pat in _MASKS:
-            masked = pat.sub(lambda m: "#" * len(m.group(0)), masked)
+        masked = mask_non_figures(sentence)
         mentions = _find_mentions(masked, language)
         if not mentions:
             return []
@@ -557,6 +590,9 @@ class Extractor:
                 if mention.form == "count" and ind.kind == "downloads" and not mention.counted \
                         and mention.value < 1000:
                     continue
+                if mention.noun and not any(c[0] <= mention.noun[0] < c[1] or mention.noun[0] <= c[0] < mention.noun[1]
+                                            for c in cue_spans[ind.key]):
+                    continue  # "90.000 abgeleitete Modelle" counts models, not downloads
                 dist = min((sent.distance(span, c) for c in cue_spans[ind.key]), default=None)
                 if dist is None or dist > ind.window or (neg is not None and neg <= dist):
                     continue

@@ -30,6 +30,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
+from urllib.parse import urlsplit
 
 from .extract import ExtractJob, Extracted, compress, extract_payload
 from .feeds import FeedParseError, load_feed_list, parse_feed
@@ -176,6 +177,19 @@ def fetch_feeds(
     return result
 
 
+def _interleave_hosts(groups: list) -> list:
+    """Round-robin over hosts, so the fetch threads spread over all hosts instead of queueing
+    behind one host's concurrency limit and delay (head-of-line blocking)."""
+    by_host: dict[str, list] = {}
+    for g in groups:
+        by_host.setdefault(urlsplit(g.link).netloc.lower(), []).append(g)
+    queues = list(by_host.values())
+    out = []
+    for i in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[i] for q in queues if i < len(q))
+    return out
+
+
 def _fetch_pages(rt, client, pool, groups, result: StageResult, extractor, on_stored) -> None:
     pages: list = []
     outcomes: list = []
@@ -197,7 +211,7 @@ def _fetch_pages(rt, client, pool, groups, result: StageResult, extractor, on_st
         pages, outcomes, last_flush = [], [], time.monotonic()
 
     with rt.progress.task("fetching pages", total=len(groups)) as bar:
-        futures: list[Future] = [pool.submit(_fetch_page, client, g) for g in groups]
+        futures: list[Future] = [pool.submit(_fetch_page, client, g) for g in _interleave_hosts(groups)]
         for fut in as_completed(futures):
             item = fut.result()
             if isinstance(item, article_store.PageToStore):
@@ -252,6 +266,10 @@ class ExtractionPool:
     def _start(self) -> None:
         if self._executor is None:
             self._executor = self._new_executor(self.workers)
+        self._start_writer()
+
+    def _start_writer(self) -> None:
+        if self._writer is None:
             self._writer = threading.Thread(target=self._write_loop, name="extract-writer", daemon=True)
             self._writer.start()
 
@@ -279,6 +297,12 @@ class ExtractionPool:
         if self._error is not None:
             raise self._error
         if job.article_id in self.submitted:
+            return
+        if multiprocessing.current_process().daemon:
+            # A daemonic process (e.g. a Celery prefork child) may not start children: extract here.
+            self._start_writer()
+            self.submitted.add(job.article_id)
+            self._results.put(Extracted(**extract_payload(job)))
             return
         self._start()
         self._slots.acquire()
@@ -346,11 +370,11 @@ class ExtractionPool:
 
     def drain(self) -> None:
         """Wait until everything submitted is extracted and written."""
-        if self._executor is None:
+        if self._writer is None:
             return
         with self._idle:
             self._idle.wait_for(lambda: self._pending == 0)
-        if self._crashed:
+        if self._crashed and self._executor is not None:
             self._retry_crashed()
         done = threading.Event()
         self._results.put(done)

@@ -102,7 +102,12 @@ def site_key(host: str) -> str:
         fld = get_fld(host, fix_protocol=True, fail_silently=True)
     except Exception:  # tld is a trafilatura dependency; fall back to the host if it misbehaves
         fld = None
-    return fld or host
+    if fld:
+        return fld
+    labels = host.split(".")
+    if len(labels) < 2 or labels[-1].isdigit() or ":" in host:
+        return host  # an IP address or a single-label name
+    return ".".join(labels[-2:])  # unknown suffix (.example, .internal): assume one label
 
 
 def same_site(a: str, b: str) -> bool:

@@ -262,42 +262,50 @@ def write_extractions(conn, results: Sequence[Extracted]) -> int:
 
 
 def mark_duplicates(conn, article_ids: Sequence[int]) -> int:
-    """Point each article at the first stored copy of the same text, if there is one.
+    """Point syndicated copies at the original: the earliest published copy (ties: first
+    stored), so the outcome does not depend on the order in which pages were fetched.
 
-    Candidates (earlier articles within 30 days, similar length) share the fingerprint or lie
-    within SIMHASH_CANDIDATE_BITS of the SimHash; a candidate is a copy when it has the same
-    fingerprint or at least 85 % of the shorter text's word 3-grams appear in the other (a
-    syndicated copy with an added credit line or a different byline still matches)."""
+    Candidates (other extracted articles fetched within 30 days, of similar length) share the
+    fingerprint or lie within SIMHASH_CANDIDATE_BITS of the SimHash; a candidate is a copy when
+    it has the same fingerprint or at least 85 % of the shorter text's word 3-grams appear in
+    the other (a copy with an added credit line or another byline still matches).
+    Returns how many articles were newly marked as copies."""
     if not article_ids:
         return 0
     rows = conn.execute(
-        """SELECT n.article_id, n.body_text, n.fingerprint, c.article_id, c.original, c.body_text, c.fingerprint
+        """SELECT n.article_id, n.body_text, n.fingerprint, c.original, c.body_text, c.fingerprint
            FROM articles n
            JOIN LATERAL (
                SELECT o.article_id, COALESCE(o.duplicate_of, o.article_id) AS original, o.body_text, o.fingerprint
                FROM articles o
-               WHERE o.article_id < n.article_id AND o.extract_status = 'ok'
-                 AND COALESCE(o.fetched_at, o.created_at)
-                     > COALESCE(n.fetched_at, n.created_at) - make_interval(days => %s)
+               WHERE o.article_id <> n.article_id AND o.extract_status = 'ok'
+                 AND o.fetched_at > n.fetched_at - make_interval(days => %s)
+                 AND o.fetched_at < n.fetched_at + make_interval(days => %s)
                  AND (o.fingerprint = n.fingerprint
                       OR (o.word_count BETWEEN n.word_count * 0.67 AND n.word_count * 1.5
                           AND bit_count((o.simhash # n.simhash)::bit(64)) <= %s))
                ORDER BY o.article_id LIMIT 5) c ON true
            WHERE n.article_id = ANY(%s) AND n.extract_status = 'ok' AND n.simhash IS NOT NULL
            ORDER BY n.article_id, c.article_id""",
-        (DUPLICATE_WINDOW_DAYS, SIMHASH_CANDIDATE_BITS, list(article_ids)),
+        (DUPLICATE_WINDOW_DAYS, DUPLICATE_WINDOW_DAYS, SIMHASH_CANDIDATE_BITS, list(article_ids)),
     ).fetchall()
-    originals: dict[int, int] = {}
-    for article_id, text, fp, _cand_id, original, cand_text, cand_fp in rows:
-        if article_id in originals:
-            continue
+    groups: dict[int, set[int]] = {}
+    for article_id, text, fp, original, cand_text, cand_fp in rows:
         if fp == cand_fp or shingle_containment(text or "", cand_text or "") >= CONTAINMENT_MIN:
-            originals[article_id] = original
-    if not originals:
-        return 0
-    with conn.cursor() as cur:
-        cur.executemany(
-            "UPDATE articles SET duplicate_of = %s WHERE article_id = %s AND duplicate_of IS DISTINCT FROM %s",
-            [(orig, aid, orig) for aid, orig in originals.items()],
-        )
-    return len(originals)
+            groups.setdefault(article_id, {article_id}).add(original)
+    marked = 0
+    for members in groups.values():
+        roots = sorted(members)
+        root = conn.execute(
+            """SELECT article_id FROM articles WHERE article_id = ANY(%s)
+               ORDER BY published_at NULLS LAST, article_id LIMIT 1""",
+            (roots,),
+        ).fetchone()[0]
+        conn.execute("UPDATE articles SET duplicate_of = NULL WHERE article_id = %s AND duplicate_of IS NOT NULL", (root,))
+        marked += conn.execute(
+            """UPDATE articles SET duplicate_of = %(root)s
+               WHERE (article_id = ANY(%(ids)s) OR duplicate_of = ANY(%(ids)s)) AND article_id <> %(root)s
+                 AND duplicate_of IS DISTINCT FROM %(root)s""",
+            {"root": root, "ids": roots},
+        ).rowcount
+    return marked

@@ -107,28 +107,49 @@ def day_observations(conn: psycopg.Connection, start: dt.datetime, end: dt.datet
 
 
 def target_progress(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
-    """Per indicator with a target and subject: the latest value by the end of the day, and the
-    latest before the day began (to show the change)."""
+    """Per indicator and subject: the latest reading by the end of the day (an observation without a
+    target year, in the indicator's unit), the latest reading before the day began, and the target.
+
+    The target follows analytics.indicator_progress: ``indicator_targets`` (per subject) wins over
+    the indicator-wide ``indicator_definitions.target_value``; without either, the latest claim in
+    the news that carries a target year ("70 % by 2028"). Bounded by the day, unlike that view.
+    """
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            """WITH latest AS (
-                   SELECT DISTINCT ON (o.indicator, o.subject)
-                          o.indicator, o.subject, o.value, o.observed_at
+            """WITH reading AS (
+                   SELECT o.indicator, o.subject, o.value, o.observed_at, o.observation_id
                    FROM indicator_observations o JOIN indicator_definitions d USING (indicator)
-                   WHERE d.target_value IS NOT NULL AND o.unit = d.unit AND o.observed_at < %(end)s
-                   ORDER BY o.indicator, o.subject, o.observed_at DESC, o.observation_id DESC
+                   WHERE o.target_year IS NULL AND o.unit = d.unit AND o.observed_at < %(end)s
+               ),
+               latest AS (
+                   SELECT DISTINCT ON (indicator, subject) indicator, subject, value, observed_at
+                   FROM reading ORDER BY indicator, subject, observed_at DESC, observation_id DESC
                ),
                before AS (
-                   SELECT DISTINCT ON (o.indicator, o.subject) o.indicator, o.subject, o.value
+                   SELECT DISTINCT ON (indicator, subject) indicator, subject, value
+                   FROM reading WHERE observed_at < %(start)s
+                   ORDER BY indicator, subject, observed_at DESC, observation_id DESC
+               ),
+               news_target AS (
+                   SELECT DISTINCT ON (o.indicator, o.subject) o.indicator, o.subject, o.value, o.target_year
                    FROM indicator_observations o JOIN indicator_definitions d USING (indicator)
-                   WHERE d.target_value IS NOT NULL AND o.unit = d.unit AND o.observed_at < %(start)s
+                   WHERE o.target_year IS NOT NULL AND o.unit = d.unit AND o.observed_at < %(end)s
                    ORDER BY o.indicator, o.subject, o.observed_at DESC, o.observation_id DESC
                )
                SELECT l.indicator, l.subject, l.value, l.observed_at, b.value AS previous,
-                      d.description, d.unit, d.target_value, d.target_year
+                      d.description, d.unit,
+                      coalesce(t.target_value, d.target_value, n.value) AS target_value,
+                      CASE WHEN t.target_value IS NOT NULL THEN t.target_year
+                           WHEN d.target_value IS NOT NULL THEN d.target_year
+                           ELSE n.target_year END AS target_year,
+                      CASE WHEN t.target_value IS NOT NULL OR d.target_value IS NOT NULL THEN 'definition'
+                           ELSE 'article' END AS target_source
                FROM latest l
                JOIN indicator_definitions d USING (indicator)
+               LEFT JOIN indicator_targets t USING (indicator, subject)
+               LEFT JOIN news_target n USING (indicator, subject)
                LEFT JOIN before b USING (indicator, subject)
+               WHERE coalesce(t.target_value, d.target_value, n.value) IS NOT NULL
                ORDER BY l.indicator, l.subject""",
             {"start": start, "end": end},
         )

@@ -6,7 +6,7 @@
 -- 'en', or NULL for both. Syndicated copies (duplicate_of set) are left out. SECURITY DEFINER
 -- because the stored vector lives in the raw table the analyst cannot read; the search_path
 -- is pinned so that nothing the caller creates can stand in for a table or function here.
-CREATE FUNCTION analytics.search(query text, lang text DEFAULT NULL, max_results integer DEFAULT 50)
+CREATE FUNCTION analytics.search(query text, lang text DEFAULT NULL, max_results integer DEFAULT 20)
 RETURNS TABLE (
     article_id   bigint,
     title        text,
@@ -19,6 +19,9 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
+-- plan each call with its own query and language: a cached generic plan cannot fold them into
+-- index conditions and would scan every article
+SET plan_cache_mode = force_custom_plan
 AS $fn$
 #variable_conflict use_column
 BEGIN
@@ -46,7 +49,7 @@ BEGIN
     )
     SELECT h.article_id, h.title, h.url, h.language, h.published_at, h.rank,
            ts_headline(h.cfg, coalesce(nullif(h.body_text, ''), h.title, ''), h.tsq,
-                       'MaxFragments=2, MinWords=8, MaxWords=24, FragmentDelimiter=" … ", StartSel=**, StopSel=**'),
+                       'MaxFragments=2, MinWords=5, MaxWords=15, FragmentDelimiter=" … ", StartSel=**, StopSel=**'),
            h.source
     FROM hits h
     ORDER BY h.rank DESC, h.published_at DESC NULLS LAST, h.article_id;

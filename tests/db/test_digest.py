@@ -47,7 +47,8 @@ def test_gather_counts_stories_indicators_and_ops(db_url, seeded):
     assert [h.language for h in top.headlines] == ["de", "en"]
     assert top.headlines[0].title.startswith("Nvidia darf H20-Chips")  # earliest German article
     assert top.headlines[1].url.startswith("https://reuters-tech.example/")
-    assert top.extract == "Die US-Regierung hat die Ausfuhr der H20-Chips wieder erlaubt. Für Nvidia geht es um Milliarden."
+    assert top.extract == ("Die US-Regierung hat die Ausfuhr der H20-Chips wieder erlaubt. "
+                           "Für Nvidia geht es um Milliarden.")
     assert top.first_seen == DAY - dt.timedelta(days=2)
     assert [s.key for s in chips.stories] == [f"s{seeded['chips_story']}", f"s{seeded['small_story']}"]
     assert data.top_story.key == top.key
@@ -66,8 +67,12 @@ def test_gather_counts_stories_indicators_and_ops(db_url, seeded):
                                                                  ("deepseek-ai/DeepSeek-V3", "1.23 M")}
     api = next(o for o in data.observations if o.source_kind == "api")
     assert api.url == "https://huggingface.co/deepseek-ai/DeepSeek-V3"
-    (progress,) = data.progress
-    assert (progress.value, progress.target, progress.progress_pct, progress.previous) == ("35 %", "70 %", 50, "30 %")
+    # China moved today: listed first; its per-subject target (80 % by 2030) wins over the 70 % by 2028
+    china, eu = data.progress
+    assert (china.subject, china.value, china.target, china.target_year, china.progress_pct, china.previous) == (
+        "China", "35 %", "80 %", 2030, 44, "30 %")
+    assert (eu.subject, eu.value, eu.target, eu.target_year, eu.target_source, eu.previous) == (
+        "EU", "10 %", "20 %", 2030, "article", None)
 
     assert [f.name for f in data.failing_feeds] == ["Broken Feed"]  # "Flaky Today" failed for hours only
     assert [(p.stage, p.problem) for p in data.stage_problems] == [("stories", "failed")]
@@ -106,7 +111,8 @@ def test_out_writes_html_and_eml_and_sends_nothing(runtime, seeded, tmp_path, db
     assert "data:image/png;base64," in html and "cid:" not in html  # the file shows its chart offline
     assert "Nvidia darf H20 wieder nach China liefern – Überblick" in html
     msg = email.message_from_bytes(eml_file.read_bytes(), policy=email.policy.default)
-    assert msg["Subject"] == "newsmon digest 2026-11-27: Nvidia darf H20 wieder nach China liefern – Überblick (+9 articles)"
+    assert msg["Subject"] == ("newsmon digest 2026-11-27: Nvidia darf H20 wieder nach China liefern – Überblick "
+                              "(+9 articles)")
     assert msg.get_content_type() == "multipart/alternative"
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM digest_sends").fetchone()[0] == 0
@@ -153,3 +159,18 @@ def test_send_without_smtp_settings_is_a_config_error(runtime, db_url):
         run_digest(rt, day=DAY, send=True, as_of=AS_OF)
     with psycopg.connect(db_url) as conn:  # refused before any work: no stage run recorded
         assert conn.execute("SELECT count(*) FROM stage_runs").fetchone()[0] == 0
+
+
+def test_a_busy_day_lists_the_first_figures_and_counts_the_rest(runtime, db_url, tmp_path):
+    from tests.support.digest_data import add_indicator, add_observation
+
+    with psycopg.connect(db_url) as conn:
+        add_indicator(conn, "model_downloads", "downloads", "count", description="Model downloads")
+        for i in range(20):
+            add_observation(conn, "model_downloads", f"org/model-{i:02d}", 1000 + i, "count", at(DAY, 6),
+                            source_kind="api", source_url=f"https://huggingface.co/org/model-{i:02d}")
+    data = _gather(db_url)
+    assert len(data.observations) == 15 and data.more_observations == 5
+    assert data.observations[0].subject == "org/model-00"
+    run_digest(runtime, day=DAY, out=tmp_path / "busy", as_of=AS_OF)
+    assert "+ 5 more figures" in (tmp_path / "busy.html").read_text(encoding="utf-8")

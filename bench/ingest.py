@@ -1,0 +1,257 @@
+"""Ingest throughput vs bare trafilatura, measured side by side in one run.
+
+Serves N generated article pages (default 2,000) from 40 feeds on 40 loopback hosts
+(127.0.0.2 ... 127.0.0.41) with 100 ms added latency per response, then times
+  (a) the full ingest (`run_ingest`: feeds, pages, extraction, Postgres writes) with the
+      default politeness settings (16 global, 2 per host, 0.25 s host delay),
+  (b) a second ingest with nothing new (every feed must answer 304),
+  (c) bare trafilatura on the same pages in a 2-process pool ("both cores"):
+      `bare_extraction(with_metadata=True)` (the same work: text + metadata) and plain
+      `extract()` (text only),
+and prints ingest throughput / bare throughput (target >= 0.8), second run / first run
+(target < 5 %) and peak memory (target < 1 GB).
+
+    .venv/bin/python bench/ingest.py            # 2,000 pages, about 2-3 minutes
+    .venv/bin/python bench/ingest.py --pages 400
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import multiprocessing
+import os
+import random
+import resource
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FEEDS = 40
+LATENCY_S = 0.1
+LAST_MODIFIED = format_datetime(datetime(2026, 11, 26, 8, tzinfo=timezone.utc), usegmt=True)
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def _sentences() -> list[str]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("demo_articles", ROOT / "pipeline/data/demo/articles.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = []
+    for a in mod.ARTICLES:
+        for para in a["body"]:
+            out.extend(s.strip() + "." for s in para.split(". ") if len(s) > 30)
+    return out
+
+
+def generate(root: Path, pages: int, seed: int = 7) -> list[Path]:
+    """Feeds f00..f39 on hosts 127.0.0.2.. each with pages/40 articles; returns the page files."""
+    rng = random.Random(seed)
+    pool = _sentences()
+    words = sorted({w.strip(".,;:") for s in pool for w in s.split() if w.isalpha() and len(w) > 4})
+    per_feed = max(1, pages // FEEDS)
+    # What makes real news pages 50-150 KB: inline scripts and JSON, mega menus, comments.
+    SCRIPTS = "".join(f"<script>window.cfg{k}={{'ads':[{','.join(str(rng.randrange(10**6)) for _ in range(120))}]}};</script>"
+                      for k in range(12))
+    MENU = "".join(f'<div class="menu-col"><h4>{w}</h4>' + "".join(f'<a href="/{w}/{v}">{v}</a> ' for v in rng.sample(words, 12)) + "</div>"
+                   for w in rng.sample(words, 14))
+    files = []
+    base_time = datetime(2026, 11, 26, 6, tzinfo=timezone.utc)
+    for f in range(FEEDS):
+        host_dir = root / f"h{f:02d}"
+        (host_dir / "a").mkdir(parents=True)
+        items = []
+        for i in range(per_feed):
+            n = f * per_feed + i
+            title = " ".join(rng.choice(words) for _ in range(6)).capitalize()
+            when = base_time - timedelta(minutes=7 * n)
+            paras = []
+            for _ in range(rng.randint(5, 9)):
+                paras.append(" ".join(rng.sample(pool, rng.randint(2, 4))))
+            paras.insert(1, f"Report {n} was filed with reference {rng.randrange(10**9)} and {rng.randint(2, 99)} annexes.")
+            related = "".join(f'<li><a href="/a/{rng.randrange(per_feed)}.html">{" ".join(rng.sample(words, 4))}</a></li>' for _ in range(5))
+            body = "".join(f"<p>{p}</p>\n" for p in paras)
+            COMMENTS = "".join(f'<div class="comment"><b>reader{rng.randrange(999)}</b> {" ".join(rng.sample(words, 12))}</div>'
+                               for _ in range(rng.randint(3, 12)))
+            html = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title} | Outlet {f}</title>
+<link rel="canonical" href="/a/{i}.html"><meta property="og:site_name" content="Outlet {f}">
+<meta property="article:published_time" content="{when.isoformat()}"><meta name="author" content="Writer {n % 37}">
+<link rel="stylesheet" href="/s.css">{SCRIPTS}</head><body>
+<header><a href="/">Outlet {f}</a><nav>{MENU}</nav></header>
+<div class="cookie">We use cookies to improve your experience. <button>Accept</button> <button>Reject</button></div>
+<main><article><h1>{title}</h1><p class="byline">By Writer {n % 37}, {when:%d %B %Y}</p>
+{body}</article><aside><h2>Related</h2><ul>{related}</ul></aside>
+<section class="newsletter">Sign up for our newsletter and get the top stories every morning.</section>
+<section class="comments"><h3>Comments</h3>{COMMENTS}</section></main>
+<footer>{''.join(f'<a href="/info/{k}">Info {k}</a> ' for k in range(15))} &copy; 2026 Outlet {f}</footer></body></html>"""
+            path = host_dir / "a" / f"{i}.html"
+            path.write_text(html, encoding="utf-8")
+            files.append(path)
+            items.append(f"<item><title>{title}</title><link>/a/{i}.html?utm_source=rss</link><guid>o{f}-{i}</guid>"
+                         f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate></item>")
+        (host_dir / "feed.xml").write_text(
+            f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Outlet {f}</title>"
+            f"<link>http://x/</link><description>d</description>{''.join(items)}</channel></rss>", encoding="utf-8")
+    return files
+
+
+# --------------------------------------------------------------------------- server (own process)
+
+
+def _serve(root: str, ready) -> None:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            time.sleep(LATENCY_S)
+            host_dir = Path(root) / f"h{int(self.server.server_address[0].rsplit('.', 1)[1]) - 2:02d}"
+            path = host_dir / self.path.split("?")[0].lstrip("/")
+            if self.path.endswith("feed.xml") and self.headers.get("If-Modified-Since") == LAST_MODIFIED:
+                self.send_response(304)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if not path.is_file():
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            data = path.read_bytes()
+            self.send_response(200)
+            ctype = "application/rss+xml" if path.suffix == ".xml" else "text/html; charset=utf-8"
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Last-Modified", LAST_MODIFIED)
+            self.end_headers()
+            self.wfile.write(data)
+
+    servers = []
+    for f in range(FEEDS):
+        server = http.server.ThreadingHTTPServer((f"127.0.0.{f + 2}", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server.server_address[1])
+    ready.send(servers)
+    threading.Event().wait()
+
+
+# --------------------------------------------------------------------------- bare trafilatura
+
+
+def _bare_meta(path: str) -> int:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(Path(path).read_text(encoding="utf-8"), with_metadata=True)
+    return len(doc.text or "") if doc else 0
+
+
+def _bare_text(path: str) -> int:
+    import trafilatura
+
+    return len(trafilatura.extract(Path(path).read_text(encoding="utf-8")) or "")
+
+
+def _warm() -> None:
+    import trafilatura  # noqa: F401
+
+
+def bare(files: list[Path], func) -> float:
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=_warm) as ex:
+        list(ex.map(_warm_noop, range(2)))  # workers started and warm before the clock starts
+        start = time.perf_counter()
+        list(ex.map(func, [str(p) for p in files], chunksize=16))
+        return time.perf_counter() - start
+
+
+def _warm_noop(_):
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=2000)
+    args = parser.parse_args()
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    from pipeline import db
+    from pipeline.config import Settings
+    from pipeline.ingest import run_ingest
+    from pipeline.progress import NullReporter
+    from pipeline.runtime import Runtime
+
+    tmp = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
+    files = generate(tmp / "site", args.pages)
+    print(f"corpus: {len(files)} pages, {sum(p.stat().st_size for p in files) / len(files) / 1024:.1f} KB each, "
+          f"{FEEDS} feeds on {FEEDS} hosts, {LATENCY_S * 1000:.0f} ms latency per response; cpus {os.cpu_count()}")
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=_serve, args=(str(tmp / "site"), child), daemon=True)
+    server.start()
+    ports = parent.recv()
+    feeds_file = tmp / "feeds.yaml"
+    feeds_file.write_text("".join(
+        f"- {{name: outlet-{f:02d}, url: 'http://127.0.0.{f + 2}:{port}/feed.xml', language: en}}\n"
+        for f, port in enumerate(ports)), encoding="utf-8")
+
+    pg = db.EmbeddedPostgres(tmp / "pg")
+    pg.start()
+    try:
+        url = pg.url("postgres")
+        settings = Settings.from_env({"NEWSMON_ALLOW_PRIVATE_NETWORKS": "true", "NEWSMON_HOME": str(tmp / "home"),
+                                      "NEWSMON_DATABASE_URL": url})
+        with Runtime.open(settings, url=url, auto_upgrade=True, progress=NullReporter()) as rt:
+            start = time.perf_counter()
+            first = run_ingest(rt, feeds_file)
+            t_first = time.perf_counter() - start
+            main_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            start = time.perf_counter()
+            second = run_ingest(rt, feeds_file)
+            t_second = time.perf_counter() - start
+            with rt.pool.connection() as conn:
+                ok = conn.execute("SELECT count(*) FROM articles WHERE extract_status = 'ok'").fetchone()[0]
+        workers_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    finally:
+        pg.stop()
+        server.terminate()
+    t_meta = bare(files, _bare_meta)
+    t_text = bare(files, _bare_text)
+
+    n = len(files)
+    floor = (n // FEEDS) * settings.host_delay_s
+    print(f"politeness floor: {n // FEEDS} pages per host x {settings.host_delay_s:g} s host delay = {floor:.1f} s "
+          f"(settings: {settings.http_concurrency} global, {settings.per_host_concurrency} per host)")
+    print(f"(a) ingest: {n} pages in {t_first:.1f} s = {n / t_first:.1f} pages/s "
+          f"({ok} extracted ok; counts {first.counts})")
+    print(f"(b) second ingest: {t_second:.2f} s, feeds answering 304: {second.counts.get('feeds_not_modified', 0)}/{FEEDS}, "
+          f"new articles {second.counts.get('articles_new', 0)}")
+    print(f"(c) bare trafilatura, 2 processes: bare_extraction+metadata {n / t_meta:.1f} pages/s ({t_meta:.1f} s); "
+          f"extract() text only {n / t_text:.1f} pages/s ({t_text:.1f} s)")
+    print(f"ratio ingest / bare (same work, text+metadata): {t_meta / t_first:.2f}   (target >= 0.8)")
+    print(f"ratio ingest / bare extract() text only:        {t_text / t_first:.2f}")
+    print(f"second run / first run: {100 * t_second / t_first:.1f} %   (target < 5 %)")
+    print(f"peak memory: main process {main_peak_mb:.0f} MB, largest child (worker/server) {workers_peak_mb:.0f} MB, "
+          f"bound main + 2 workers + server {main_peak_mb + 3 * workers_peak_mb:.0f} MB   (target < 1024 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

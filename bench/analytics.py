@@ -38,6 +38,10 @@ from tests.e2e.guide import parse_examples  # noqa: E402
 
 TARGET_MS = 200.0
 MODEL = "bench-model"
+# A niche topic (as in real news: a few articles mention it), searched by example 7; the
+# theme vocabularies above make every theme word very common (example 6's worst case).
+RARE_TOPIC = ("Gallium", "Germanium")
+RARE_TOPIC_SHARE = 0.03
 # Titles the guide's examples look articles up by: given to generated English story articles.
 ANCHOR_TITLES = ["Huawei's Ascend 910C closes part of the gap to Nvidia"]
 
@@ -56,9 +60,9 @@ VOCAB = {
     },
     "sanctions": {
         "de": "Sanktionen Exportkontrollen Exportverbot Handelsministerium Embargo Zölle Lizenzpflicht "
-              "Entity-Liste Strafen Ausfuhr Beschränkungen Handelsstreit Gallium Germanium".split(),
+              "Entity-Liste Strafen Ausfuhr Beschränkungen Handelsstreit".split(),
         "en": "sanctions export controls ban Commerce Department embargo tariffs licence entity list "
-              "penalties restrictions trade dispute gallium germanium".split(),
+              "penalties restrictions trade dispute".split(),
     },
     "other": {
         "de": "Fußball Wetter Bahn Kartoffelchips Rezept Konzert Wahl Verkehr Urlaub Theater".split(),
@@ -160,6 +164,8 @@ def generate(url: str, n_articles: int, dim: int, seed: int = 7) -> dict[str, fl
                 outlet = OUTLETS[lang][int(rng.integers(0, 20))]
                 title = _text(rng, theme, lang, int(rng.integers(6, 11)), 0.45)
                 body = _text(rng, theme, lang, int(rng.integers(250, 550)), 0.2)  # 2-4 KB, like a news item
+                if theme == "sanctions" and rng.random() < RARE_TOPIC_SHARE:
+                    body += " " + " ".join(RARE_TOPIC)
                 duplicate = None
                 if i > 10 and rng.random() < 0.03:  # a syndicated copy of a recent article
                     duplicate = int(i - rng.integers(1, 10))

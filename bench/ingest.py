@@ -188,6 +188,12 @@ def _warm_noop(_):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=2000)
+    # With 100 ms latency, 16 connections cap any fetcher at 160 pages/s and a 0.25 s host delay
+    # caps 50 pages per host at 12.5 s: both are politeness limits, not pipeline costs. The
+    # benchmark measures the pipeline, so by default it lifts them (32 connections, 0.05 s);
+    # --concurrency 16 --host-delay 0.25 gives the production defaults.
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--host-delay", type=float, default=0.05)
     args = parser.parse_args()
     import logging
 
@@ -212,16 +218,24 @@ def main() -> int:
         f"- {{name: outlet-{f:02d}, url: 'http://127.0.0.{f + 2}:{port}/feed.xml', language: en}}\n"
         for f, port in enumerate(ports)), encoding="utf-8")
 
+    load_start = os.getloadavg()[0]
+    # Bare extraction before and after the ingest: the machine may be shared, so the ratio
+    # uses the mean of the two bracketing runs.
+    t_meta_before = bare(files, _bare_meta)
     pg = db.EmbeddedPostgres(tmp / "pg")
     pg.start()
     try:
         url = pg.url("postgres")
         settings = Settings.from_env({"NEWSMON_ALLOW_PRIVATE_NETWORKS": "true", "NEWSMON_HOME": str(tmp / "home"),
-                                      "NEWSMON_DATABASE_URL": url})
+                                      "NEWSMON_DATABASE_URL": url, "NEWSMON_HTTP_CONCURRENCY": str(args.concurrency),
+                                      "NEWSMON_HOST_DELAY": str(args.host_delay), "NEWSMON_EXTRACT_WORKERS": "2"})
         with Runtime.open(settings, url=url, auto_upgrade=True, progress=NullReporter()) as rt:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), os.times()
             first = run_ingest(rt, feeds_file)
             t_first = time.perf_counter() - start
+            cpu_end = os.times()
+            cpu_main = cpu_end.user + cpu_end.system - cpu.user - cpu.system
+            cpu_workers = cpu_end.children_user + cpu_end.children_system - cpu.children_user - cpu.children_system
             main_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             start = time.perf_counter()
             second = run_ingest(rt, feeds_file)
@@ -232,24 +246,31 @@ def main() -> int:
     finally:
         pg.stop()
         server.terminate()
-    t_meta = bare(files, _bare_meta)
-    t_text = bare(files, _bare_text)
+    t_meta_after = bare(files, _bare_meta)
+    t_meta = (t_meta_before + t_meta_after) / 2
+    sample = files[: min(len(files), 500)]
+    t_text = bare(sample, _bare_text) * len(files) / len(sample)
 
     n = len(files)
-    floor = (n // FEEDS) * settings.host_delay_s
-    print(f"politeness floor: {n // FEEDS} pages per host x {settings.host_delay_s:g} s host delay = {floor:.1f} s "
-          f"(settings: {settings.http_concurrency} global, {settings.per_host_concurrency} per host)")
+    per_host = (n // FEEDS) * max(settings.host_delay_s, LATENCY_S / settings.per_host_concurrency)
+    overall = n * LATENCY_S / settings.http_concurrency
+    print(f"politeness floor: {max(per_host, overall):.1f} s (per host {per_host:.1f} s, global {overall:.1f} s; "
+          f"settings: {settings.http_concurrency} global, {settings.per_host_concurrency} per host, "
+          f"{settings.host_delay_s:g} s host delay)")
     print(f"(a) ingest: {n} pages in {t_first:.1f} s = {n / t_first:.1f} pages/s "
           f"({ok} extracted ok; counts {first.counts})")
+    print(f"    CPU during the ingest: main process {cpu_main:.1f} s, extraction workers {cpu_workers:.1f} s")
     print(f"(b) second ingest: {t_second:.2f} s, feeds answering 304: {second.counts.get('feeds_not_modified', 0)}/{FEEDS}, "
           f"new articles {second.counts.get('articles_new', 0)}")
-    print(f"(c) bare trafilatura, 2 processes: bare_extraction+metadata {n / t_meta:.1f} pages/s ({t_meta:.1f} s); "
-          f"extract() text only {n / t_text:.1f} pages/s ({t_text:.1f} s)")
+    print(f"(c) bare trafilatura, 2 processes: bare_extraction+metadata {n / t_meta:.1f} pages/s "
+          f"({t_meta_before:.1f} s before, {t_meta_after:.1f} s after the ingest); "
+          f"extract() text only {n / t_text:.1f} pages/s (on {len(sample)} pages)")
     print(f"ratio ingest / bare (same work, text+metadata): {t_meta / t_first:.2f}   (target >= 0.8)")
     print(f"ratio ingest / bare extract() text only:        {t_text / t_first:.2f}")
     print(f"second run / first run: {100 * t_second / t_first:.1f} %   (target < 5 %)")
     print(f"peak memory: main process {main_peak_mb:.0f} MB, largest child (worker/server) {workers_peak_mb:.0f} MB, "
           f"bound main + 2 workers + server {main_peak_mb + 3 * workers_peak_mb:.0f} MB   (target < 1024 MB)")
+    print(f"load average (1 min) at start {load_start:.1f}, at end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return 0
 
 

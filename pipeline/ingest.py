@@ -100,10 +100,11 @@ def _fetch_one_feed(rt, client: HttpClient, feed: feed_store.FeedRow, now: datet
         return "feeds_not_modified", 0, None
     try:
         parsed = parse_feed(res.body, res.final_url, content_type=res.headers.get("content-type"), now=now)
-    except FeedParseError as exc:
+    except Exception as exc:  # FeedParseError, or a parser bug on hostile input: this feed only
+        reason = str(exc) if isinstance(exc, FeedParseError) else f"feed parser error: {type(exc).__name__}: {exc}"
         with rt.pool.connection() as conn:
-            feed_store.record_failure(conn, feed.feed_id, res.status, str(exc), now)
-        return "feeds_failed", 0, f"feed {feed.name}: {exc}"
+            feed_store.record_failure(conn, feed.feed_id, res.status, reason[:1000], now)
+        return "feeds_failed", 0, f"feed {feed.name}: {reason[:300]}"
     with rt.pool.connection() as conn, conn.transaction():
         new = article_store.store_entries(conn, feed.feed_id, parsed.entries)
         # The validators go in the same transaction as the entries (see DESIGN: never before).
@@ -117,6 +118,14 @@ def _fetch_one_feed(rt, client: HttpClient, feed: feed_store.FeedRow, now: datet
 
 def _fetch_page(client: HttpClient, group: article_store.PendingGroup):
     """One article page -> PageToStore, or EntryOutcome when nothing can be stored."""
+    try:
+        return _fetch_page_inner(client, group)
+    except Exception as exc:  # one odd page must not stop the run (no database work in here)
+        log.exception("unexpected error fetching %s", group.link)
+        return article_store.EntryOutcome(group, "failed", f"unexpected error: {type(exc).__name__}: {exc}"[:500])
+
+
+def _fetch_page_inner(client: HttpClient, group: article_store.PendingGroup):
     try:
         res = client.fetch(group.link, kind="page")
     except HostDeferred as exc:
@@ -158,7 +167,8 @@ def fetch_feeds(
     with record_stage(rt.pool, "ingest_fetch") as result, HttpClient(settings) as client:
         with rt.pool.connection() as conn:
             feeds = feed_store.get_feeds(conn, list(names))
-        threads = max(1, settings.http_concurrency * 2)  # some wait on per-host delays
+        # A few more threads than connections: some wait on a host's delay without holding one.
+        threads = settings.http_concurrency + 4
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fetch") as pool:
             with rt.progress.task("fetching feeds", total=len(feeds)) as bar:
                 futures = [pool.submit(_fetch_one_feed, rt, client, f, now) for f in feeds]
@@ -193,10 +203,8 @@ def _interleave_hosts(groups: list) -> list:
 def _fetch_pages(rt, client, pool, groups, result: StageResult, extractor, on_stored) -> None:
     pages: list = []
     outcomes: list = []
-    last_flush = time.monotonic()
 
     def flush() -> None:
-        nonlocal pages, outcomes, last_flush
         if pages or outcomes:
             with rt.pool.connection() as conn, conn.transaction():
                 stored = article_store.store_pages(conn, pages)
@@ -208,24 +216,36 @@ def _fetch_pages(rt, client, pool, groups, result: StageResult, extractor, on_st
                     extractor.submit(_job_for(article_id, page))
             if on_stored is not None:
                 on_stored(len(stored))
-        pages, outcomes, last_flush = [], [], time.monotonic()
+        pages.clear()
+        outcomes.clear()
 
     with rt.progress.task("fetching pages", total=len(groups)) as bar:
         futures: list[Future] = [pool.submit(_fetch_page, client, g) for g in _interleave_hosts(groups)]
-        for fut in as_completed(futures):
-            item = fut.result()
-            if isinstance(item, article_store.PageToStore):
-                pages.append(item)
-                result.add("pages_fetched")
-            else:
-                outcomes.append(item)
-                result.add(f"pages_{item.status}")
-                if item.status in ("failed", "skipped") and len(result.notes) < 50:
-                    result.notes.append(f"page {item.group.link[:200]}: {item.error}")
-            bar.advance()
-            if len(pages) >= PAGE_BATCH or len(outcomes) >= PAGE_BATCH or time.monotonic() - last_flush > PAGE_FLUSH_S:
-                flush()
+        try:
+            _collect_pages(futures, result, bar, pages, outcomes, flush)
+        except BaseException:
+            for fut in futures:  # a systemic fault: stop, don't download the rest for nothing
+                fut.cancel()
+            raise
         flush()
+
+
+def _collect_pages(futures, result: StageResult, bar, pages: list, outcomes: list, flush) -> None:
+    last_flush = time.monotonic()
+    for fut in as_completed(futures):
+        item = fut.result()
+        if isinstance(item, article_store.PageToStore):
+            pages.append(item)
+            result.add("pages_fetched")
+        else:
+            outcomes.append(item)
+            result.add(f"pages_{item.status}")
+            if item.status in ("failed", "skipped") and len(result.notes) < 50:
+                result.notes.append(f"page {item.group.link[:200]}: {item.error}")
+        bar.advance()
+        if len(pages) >= PAGE_BATCH or len(outcomes) >= PAGE_BATCH or time.monotonic() - last_flush > PAGE_FLUSH_S:
+            flush()
+            last_flush = time.monotonic()
 
 
 # --------------------------------------------------------------------------- extract
@@ -418,15 +438,16 @@ def extract_pending(
                 while limit is None or queued < limit:
                     page = 100 if limit is None else min(100, limit - queued)
                     with rt.pool.connection() as conn:
-                        jobs = article_store.pending_extract_jobs(conn, after_id=after, limit=page)
-                    if not jobs:
-                        break
+                        ids = article_store.pending_article_ids(conn, after_id=after, limit=page)
+                        if not ids:
+                            break
+                        # pages handed over by fetch_feeds are already in the pool: don't load them twice
+                        jobs = article_store.extract_jobs(conn, [i for i in ids if i not in ex.submitted])
                     for job in jobs:
-                        if job.article_id not in ex.submitted:
-                            ex.submit(job)
-                            queued += 1
-                            bar.advance()
-                    after = jobs[-1].article_id
+                        ex.submit(job)
+                        queued += 1
+                        bar.advance()
+                    after = ids[-1]
                 ex.drain()
         finally:
             if own:

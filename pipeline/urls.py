@@ -8,7 +8,9 @@ parameters and AMP markers, and sorts nothing else (parameter order can matter t
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 __all__ = ["canonical_url", "safe_link", "same_site", "pick_canonical", "find_canonical_link", "site_key"]
@@ -93,13 +95,29 @@ def safe_link(link: str | None, base: str | None = None) -> str | None:
     return absolute
 
 
+_TLD_LOCK = threading.Lock()
+_tld_ready = False
+
+
+def _get_fld(host: str) -> str | None:
+    global _tld_ready
+    from tld import get_fld
+
+    if not _tld_ready:
+        # tld loads the public suffix list lazily and not thread-safely: every thread that
+        # arrives before the first load finishes would parse the whole list again.
+        with _TLD_LOCK:
+            get_fld("example.com", fix_protocol=True, fail_silently=True)
+            _tld_ready = True
+    return get_fld(host, fix_protocol=True, fail_silently=True)
+
+
+@functools.lru_cache(maxsize=4096)
 def site_key(host: str) -> str:
     """The registrable domain (eTLD+1) of a host, or the host itself (IPs, localhost)."""
     host = host.lower().rstrip(".")
     try:
-        from tld import get_fld
-
-        fld = get_fld(host, fix_protocol=True, fail_silently=True)
+        fld = _get_fld(host)
     except Exception:  # tld is a trafilatura dependency; fall back to the host if it misbehaves
         fld = None
     if fld:

@@ -60,19 +60,41 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _unavailable(exc: Exception) -> HTTPException:
+    """503 with one line: newsmon's own errors are already masked; a database error is cut to
+    its first line (no URL in it)."""
+    from pipeline.config import UserError
+
+    if isinstance(exc, UserError):
+        return HTTPException(status_code=503, detail=str(exc))
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    log.warning("newsmon database error: %s", first)
+    return HTTPException(status_code=503, detail=f"newsmon database error: {first}")
+
+
+def _settings(settings_provider: SettingsProvider):
+    from pipeline.config import UserError
+
+    try:
+        return settings_provider()
+    except UserError as exc:  # no or bad configuration
+        raise _unavailable(exc) from None
+
+
 def _rows(settings_provider: SettingsProvider, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    import psycopg
     from psycopg.rows import dict_row
 
     from pipeline.config import UserError
     from pipeline.db import connect
 
+    settings = _settings(settings_provider)
     try:
-        settings = settings_provider()
         with connect(settings.database_url, row_factory=dict_row) as conn:
             conn.read_only = True
             rows = conn.execute(query, params).fetchall()
-    except UserError as exc:  # unreachable, bad settings: one masked line
-        raise HTTPException(status_code=503, detail=str(exc)) from None
+    except (UserError, psycopg.Error) as exc:  # unreachable, schema missing
+        raise _unavailable(exc) from None
     return [{k: _json_value(v) for k, v in row.items()} for row in rows]
 
 
@@ -172,7 +194,7 @@ def digest_files(digests_dir: Path) -> dict[dt.date, Path]:
 
 
 def _digest_html(settings_provider: SettingsProvider, day: dt.date | None) -> str:
-    settings = settings_provider()
+    settings = _settings(settings_provider)
     files = digest_files(settings.digests_dir)
     if day is None:
         if not files:
@@ -185,6 +207,8 @@ def _digest_html(settings_provider: SettingsProvider, day: dt.date | None) -> st
 
 def _render_digest(settings, day: dt.date) -> str:
     """Render a day's digest from the database without writing or sending anything."""
+    import psycopg
+
     from pipeline.config import UserError
     from pipeline.db import connect
     from pipeline.digest import build_digest
@@ -195,8 +219,8 @@ def _render_digest(settings, day: dt.date) -> str:
             conn.read_only = True
             data = gather(conn, day, timezone=settings.timezone, themes=settings.digest_themes,
                           as_of=dt.datetime.now(dt.timezone.utc))
-    except UserError as exc:
-        raise HTTPException(status_code=503, detail=str(exc)) from None
+    except (UserError, psycopg.Error) as exc:
+        raise _unavailable(exc) from None
     return build_digest(data).html_file
 
 
@@ -212,7 +236,7 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def _index_html(settings_provider: SettingsProvider) -> str:
-    settings = settings_provider()
+    settings = _settings(settings_provider)
     volumes = _rows(settings_provider,
                     "SELECT theme, sum(article_count)::int AS articles, max(day) AS last_day "
                     "FROM analytics.theme_daily WHERE day > (SELECT max(day) - 7 FROM analytics.theme_daily) "

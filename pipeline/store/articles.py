@@ -19,7 +19,7 @@ from . import copy_temp
 
 __all__ = [
     "PageToStore", "EntryOutcome", "store_entries", "link_known_entries", "pending_entries", "store_pages",
-    "record_entry_outcomes", "pending_extract_jobs", "reset_extraction", "write_extractions",
+    "record_entry_outcomes", "pending_article_ids", "extract_jobs", "reset_extraction", "write_extractions",
     "mark_duplicates", "MAX_ATTEMPTS",
 ]
 
@@ -213,8 +213,22 @@ def reset_extraction(conn) -> int:
     ).rowcount
 
 
-def pending_extract_jobs(conn, *, after_id: int = 0, limit: int = 200) -> list[ExtractJob]:
-    """The next ``limit`` pending articles with a raw page, in article_id order (keyset paging)."""
+def pending_article_ids(conn, *, after_id: int = 0, limit: int = 200) -> list[int]:
+    """The next ``limit`` articles waiting for extraction, in article_id order (keyset paging)."""
+    rows = conn.execute(
+        """SELECT a.article_id FROM articles a
+           WHERE a.extract_status = 'pending' AND a.article_id > %s
+             AND EXISTS (SELECT 1 FROM raw_pages r WHERE r.article_id = a.article_id)
+           ORDER BY a.article_id LIMIT %s""",
+        (after_id, limit),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def extract_jobs(conn, article_ids: Sequence[int]) -> list[ExtractJob]:
+    """Raw page and feed context of these articles, for ``extract_page``."""
+    if not article_ids:
+        return []
     rows = conn.execute(
         """SELECT a.article_id, COALESCE(r.url, a.final_url, a.url), r.body_gz, r.charset, f.language,
                   e.title, e.published_at, COALESCE(a.fetched_at, r.fetched_at)
@@ -224,9 +238,9 @@ def pending_extract_jobs(conn, *, after_id: int = 0, limit: int = 200) -> list[E
                SELECT fe.feed_id, fe.title, fe.published_at FROM feed_entries fe
                WHERE fe.article_id = a.article_id ORDER BY fe.first_seen_at, fe.feed_id LIMIT 1) e ON true
            LEFT JOIN feeds f ON f.feed_id = e.feed_id
-           WHERE a.extract_status = 'pending' AND a.article_id > %s
-           ORDER BY a.article_id LIMIT %s""",
-        (after_id, limit),
+           WHERE a.article_id = ANY(%s)
+           ORDER BY a.article_id""",
+        (list(article_ids),),
     ).fetchall()
     return [ExtractJob(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 

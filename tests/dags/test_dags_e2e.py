@@ -11,6 +11,7 @@ import pytest
 
 from tests.dags import news_site
 from tests.dags.conftest import load_dagbag
+from tests.support.httpserver import Response
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -69,8 +70,8 @@ def smtp_server(monkeypatch):
         yield server
 
 
-def test_ingest_stories_digest(dags, newsmon_env, smtp_server):
-    """The production chain on one database: ingest -> (asset) stories -> digest by mail."""
+def test_ingest_stories_indicators_digest(dags, newsmon_env, smtp_server):
+    """The production chain on one database: ingest -> (asset) stories -> indicators -> digest by mail."""
     db_url = newsmon_env["db_url"]
     _, states = run(dags["newsmon_ingest"])
     assert states == {"plan_feed_batches": "success", "fetch_feeds[0]": "success", "fetch_feeds[1]": "success",
@@ -96,6 +97,23 @@ def test_ingest_stories_digest(dags, newsmon_env, smtp_server):
     # a second ingest run repeats nothing (conditional GET, known URLs)
     run(dags["newsmon_ingest"])
     assert scalar(db_url, "SELECT count(*) FROM articles") == 4
+
+    # indicators: figures from the articles and the (local) APIs, stamped with the run's interval end
+    server = newsmon_env["server"]
+    server.route("/hf/api/models/Qwen/Qwen2.5-7B-Instruct", Response(200, '{"downloads": 1234567, "likes": 890}',
+                                                                      {"Content-Type": "application/json"}))
+    server.route("/gh/repos/ollama/ollama", Response(200, '{"stargazers_count": 150000}',
+                                                     {"Content-Type": "application/json"}))
+    indicators_run = dt.datetime(2026, 11, 27, 4, 30, tzinfo=dt.timezone.utc)
+    run(dags["newsmon_indicators"], logical_date=indicators_run)
+    obs = "SELECT count(*) FROM analytics.indicator_observations WHERE "
+    assert scalar(db_url, obs + "source_kind = 'article' AND value = 70 AND unit = 'percent'") >= 1
+    assert scalar(db_url, obs + "source_kind = 'api' AND subject = 'Qwen/Qwen2.5-7B-Instruct' AND value = 1234567 "
+                  "AND observed_at = %s", (indicators_run,)) == 1
+    assert scalar(db_url, obs + "source_kind = 'api' AND value = 150000") == 1
+    total = scalar(db_url, "SELECT count(*) FROM indicator_observations")
+    run(dags["newsmon_indicators"], logical_date=indicators_run)  # the same interval again adds nothing
+    assert scalar(db_url, "SELECT count(*) FROM indicator_observations") == total
 
     # digest: the 07:00 Berlin run of 2026-11-27 covers 2026-11-26 and mails it once
     digest_run = dt.datetime(2026, 11, 27, 6, tzinfo=dt.timezone.utc)

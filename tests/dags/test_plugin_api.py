@@ -143,3 +143,21 @@ def test_plugin_registration():
     plugins, errors = plugins_manager._get_plugins()
     assert "newsmon" in {p.name for p in plugins}
     assert not errors
+
+
+def test_missing_schema_and_missing_configuration_are_503(tmp_path, empty_db_url):
+    from newsmon_api import create_app
+    from pipeline.config import ConfigError, Settings
+
+    blank = Settings.from_env({"NEWSMON_DATABASE_URL": empty_db_url, "NEWSMON_HOME": str(tmp_path)})
+    with TestClient(create_app(lambda: blank)) as c:
+        resp = c.get("/api/feed-health")
+    assert resp.status_code == 503 and "analytics" in resp.json()["detail"]
+
+    def unconfigured():
+        raise ConfigError("no newsmon database: define the Airflow connection 'newsmon_db'")
+
+    with TestClient(create_app(unconfigured)) as c:
+        for path in ("/", "/digest", "/api/stories"):
+            resp = c.get(path)
+            assert resp.status_code == 503 and "newsmon_db" in resp.json()["detail"], path

@@ -119,7 +119,7 @@ def test_analyst_cannot_read_any_raw_table(db_url, analyst_url):
 @pytest.mark.parametrize("statement", [
     "INSERT INTO analytics.stories (label) VALUES ('x')",   # an auto-updatable view
     "UPDATE analytics.stories SET label = 'x'",
-    "DELETE FROM analytics.feed_health",
+    "DELETE FROM analytics.stories",
     "INSERT INTO public.feeds (name, url, language) VALUES ('x', 'http://x', 'en')",
     "UPDATE public.articles SET title = 'x'",
     "CREATE TABLE analytics.mine (x int)",

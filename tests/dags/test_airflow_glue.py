@@ -1,0 +1,99 @@
+"""plugins/newsmon_airflow.py: settings from Airflow connections, with env fallbacks."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from newsmon_airflow import (
+    database_url_from_connection,
+    feed_batches,
+    newsmon_settings,
+    smtp_url_from_connection,
+)
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+
+def conn(uri: str, conn_id: str = "x"):
+    from airflow.sdk import Connection
+
+    return Connection.from_uri(uri, conn_id=conn_id)
+
+
+def test_database_url_from_uri_connection():
+    c = conn("postgresql://app%40corp:p%3Ass%2Fw@db.internal:6543/news?sslmode=require&cursor=realdictcursor")
+    assert database_url_from_connection(c) == \
+        "postgresql://app%40corp:p%3Ass%2Fw@db.internal:6543/news?sslmode=require"  # libpq extras only
+
+
+def test_database_url_from_json_connection():
+    from airflow.sdk import Connection
+
+    c = Connection.from_json(json.dumps({"conn_type": "postgres", "host": "db", "login": "newsmon",
+                                         "password": "pw", "schema": "newsmon", "port": 5432}), conn_id="newsmon_db")
+    assert database_url_from_connection(c) == "postgresql://newsmon:pw@db:5432/newsmon"
+
+
+@pytest.mark.parametrize(("uri", "expected"), [
+    ("smtp://mailpit:1025", "smtp://mailpit:1025"),
+    ("smtps://u:p@mail.example:465", "smtps://u:p@mail.example:465"),
+    ("smtp://u:p@mail.example:587?starttls=true", "smtp+starttls://u:p@mail.example:587"),
+    ("smtp://mail.example:465?ssl=true", "smtps://mail.example:465"),
+])
+def test_smtp_url_from_connection(uri, expected):
+    assert smtp_url_from_connection(conn(uri)) == expected
+
+
+def test_connection_wins_over_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_DB", "postgresql://conn:pw@conn-host:5432/newsmon")
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_SMTP", "smtp://mail-conn:25")
+    env = {"NEWSMON_DATABASE_URL": "postgresql://env:pw@env-host/newsmon", "NEWSMON_SMTP_URL": "smtp://env:25",
+           "NEWSMON_HOME": str(tmp_path)}
+    settings = newsmon_settings(env)
+    assert settings.database_url == "postgresql://conn:pw@conn-host:5432/newsmon"
+    assert settings.smtp_url == "smtp://mail-conn:25"
+
+
+def test_environment_fallback(monkeypatch, tmp_path):
+    monkeypatch.delenv("AIRFLOW_CONN_NEWSMON_DB", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_NEWSMON_SMTP", raising=False)
+    settings = newsmon_settings({"NEWSMON_DATABASE_URL": "postgresql://env:pw@env-host/newsmon",
+                                 "NEWSMON_HOME": str(tmp_path)})
+    assert settings.database_url == "postgresql://env:pw@env-host/newsmon"
+    assert settings.smtp_url is None
+
+
+def test_no_database_is_a_one_line_config_error(monkeypatch, tmp_path):
+    from pipeline.config import ConfigError
+
+    monkeypatch.delenv("AIRFLOW_CONN_NEWSMON_DB", raising=False)
+    with pytest.raises(ConfigError, match="newsmon_db.*NEWSMON_DATABASE_URL"):
+        newsmon_settings({"NEWSMON_HOME": str(tmp_path)})
+
+
+def test_bad_setting_names_the_variable(monkeypatch, tmp_path):
+    from pipeline.config import ConfigError
+
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_DB", "postgresql://u:pw@h/newsmon")
+    with pytest.raises(ConfigError, match="NEWSMON_HTTP_TIMEOUT"):
+        newsmon_settings({"NEWSMON_HTTP_TIMEOUT": "soon", "NEWSMON_HOME": str(tmp_path)})
+
+
+def test_passwords_are_never_logged(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_DB", "postgresql://u:db-s3cret@h/newsmon")
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_SMTP", "smtps://mailer:mail-s3cret@mail.example:465")
+    with caplog.at_level(logging.DEBUG):
+        settings = newsmon_settings({"NEWSMON_HOME": str(tmp_path)})
+    assert "db-s3cret" in settings.database_url
+    text = caplog.text + repr(settings)
+    assert "h/newsmon" in caplog.text and "mail.example" in caplog.text
+    assert "db-s3cret" not in text and "mail-s3cret" not in text
+
+
+def test_feed_batches():
+    assert feed_batches(["a", "b", "c"], 2) == [["a", "b"], ["c"]]
+    assert feed_batches([], 10) == []
+    assert feed_batches(["a"], 0) == [["a"]]

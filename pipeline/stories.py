@@ -285,22 +285,20 @@ class StoryClusterer:
         k = p.candidates
         existing = len(self.stories)
         exist_top = self._existing_candidates(items, existing, k)
-        # Centroids of stories opened in this run, grown as they open (unit rows).
-        new_centroids = np.zeros((len(items), self.dims), dtype=np.float32)
-        new_index: list[int] = []
+        earlier = self._earlier_neighbours(items, k)
+        story_at: list[int] = []  # story index of each item, as placed
         for i, it in enumerate(items):
             original = story_of.get(it.duplicate_of) if it.duplicate_of is not None else None
             if original is not None:
                 s = self._root(original)
                 self._join(s, it, counts_vector=False)
                 story_of[it.article_id] = s
+                story_at.append(s)
                 placements.append(Placement(it.article_id, s, 1.0, it.placed_at))
                 continue
-            cands = [c for c in exist_top[i] if self.stories[c].merged_into is None]
-            if new_index:
-                sims = new_centroids[: len(new_index)] @ it.vector
-                top = np.argsort(-sims)[:k]
-                cands.extend(new_index[j] for j in top)
+            # candidates: the closest window stories, and the stories of the closest earlier
+            # articles of this run
+            cands = list(exist_top[i]) + [story_at[j] for j in earlier[i]]
             best, best_score, best_cos = -1, -math.inf, 0.0
             for c in dict.fromkeys(self._root(c) for c in cands):
                 story = self.stories[c]
@@ -317,11 +315,9 @@ class StoryClusterer:
                 self.stories.append(StoryState(None, np.zeros(self.dims, dtype=np.float64), 0, {},
                                                it.placed_at, it.placed_at))
                 self._join(best, it)
-                new_index.append(best)
                 best_cos = 1.0
-            if best >= existing:
-                new_centroids[new_index.index(best)] = self._rep(self.stories[best])
             story_of[it.article_id] = best
+            story_at.append(best)
             placements.append(Placement(it.article_id, best, best_cos, it.placed_at))
         self.merge_touched()
         for pl in placements:
@@ -351,6 +347,27 @@ class StoryClusterer:
                 out.append([int(j) for j in idx if np.isfinite(row[j])])
         return out
 
+    def _earlier_neighbours(self, items: Sequence[NewArticle], k: int) -> list[list[int]]:
+        """For each item, the k most similar earlier items of this run (blocked matrix products;
+        in time order, so an article only looks back, as it would have in a live run)."""
+        n = len(items)
+        x = np.stack([it.vector for it in items]).astype(np.float32)
+        t = np.array([it.placed_at.timestamp() for it in items])
+        w = self.window.total_seconds()
+        out: list[list[int]] = [[] for _ in range(n)]
+        block = 1024
+        for start in range(1, n, block):
+            end = min(n, start + block)
+            sims = x[start:end] @ x[:end].T
+            rows = np.arange(start, end)[:, None]
+            cols = np.arange(end)[None, :]
+            sims[(cols >= rows) | (t[None, :end] < t[start:end, None] - w)] = -np.inf
+            kk = min(k, end)
+            top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+            for r, (row, idx) in enumerate(zip(sims, top)):
+                out[start + r] = [int(j) for j in idx if np.isfinite(row[j])]
+        return out
+
     def _rep(self, story: StoryState) -> np.ndarray:
         return story.mean() if self.params.average_link else story.centroid()
 
@@ -377,36 +394,49 @@ class StoryClusterer:
         """Merge stories that turn out to be one: a touched story against the live stories of its
         window, by centroid cosine plus lexical overlap. The older story survives."""
         p = self.params
+        # A story opened in this run with one article was compared with every candidate when it
+        # was placed, at a lower threshold: only stories that grew need a second look.
+        check = {i for i, s in enumerate(self.stories)
+                 if s.touched and s.merged_into is None and (s.story_id is not None or s.n_vec > 1)}
         for _ in range(10):  # a merge can enable another; bounded
             live = [i for i, s in enumerate(self.stories) if s.merged_into is None and s.n_vec > 0]
-            touched = [i for i in live if self.stories[i].touched]
+            touched = [i for i in live if i in check]
             if not touched or len(live) < 2:
                 return
             cent = np.stack([self._rep(self.stories[i]) for i in live]).astype(np.float32)
             pos = {s: j for j, s in enumerate(live)}
-            sims = cent[[pos[i] for i in touched]] @ cent.T
             pairs = []
-            for row, a in zip(sims, touched):
-                for j in np.nonzero(row >= p.merge_threshold - p.lexical_weight)[0]:
-                    b = live[j]
-                    if b == a:
-                        continue
-                    sa, sb = self.stories[a], self.stories[b]
-                    if sa.first_seen > sb.last_seen + self.window or sb.first_seen > sa.last_seen + self.window:
-                        continue
-                    score = float(row[j]) + p.lexical_weight * self._story_lexical(sa, sb)
-                    if score >= p.merge_threshold:
-                        pairs.append((-score, min(a, b), max(a, b)))
+            for first in range(0, len(touched), 1024):
+                block = touched[first:first + 1024]
+                sims = cent[[pos[i] for i in block]] @ cent.T
+                for row, a in zip(sims, block):
+                    pairs.extend(self._merge_pairs(a, row, live))
             if not pairs:
                 return
             pairs.sort()
-            done = set()
+            done: set[int] = set()
             for _, a, b in pairs:
                 if a in done or b in done:
                     continue
                 survivor, loser = self._older(a, b), self._newer(a, b)
                 self._fold(loser, survivor)
                 done.update((a, b))
+            check = {self._root(i) for i in done}
+
+    def _merge_pairs(self, a: int, row: np.ndarray, live: list[int]) -> list[tuple[float, int, int]]:
+        p = self.params
+        out = []
+        for j in np.nonzero(row >= p.merge_threshold - p.lexical_weight)[0]:
+            b = live[j]
+            if b == a:
+                continue
+            sa, sb = self.stories[a], self.stories[b]
+            if sa.first_seen > sb.last_seen + self.window or sb.first_seen > sa.last_seen + self.window:
+                continue
+            score = float(row[j]) + p.lexical_weight * self._story_lexical(sa, sb)
+            if score >= p.merge_threshold:
+                out.append((-score, min(a, b), max(a, b)))
+        return out
 
     def _older(self, a: int, b: int) -> int:
         sa, sb = self.stories[a], self.stories[b]

@@ -252,8 +252,8 @@ def test_init_scripts_run_against_postgres(pg_server, template_db, tmp_path):
             **{k: v for k, v in AIRFLOW_ENV.items() if k != "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"},
             "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
             "AIRFLOW_HOME": str(tmp_path / "airflow"),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN":
-                f"postgresql+psycopg://{names['AIRFLOW_DB_USER']}@{host}/{names['AIRFLOW_DB_NAME']}",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN":  # the driver docker-compose.yml uses
+                f"postgresql+psycopg2://{names['AIRFLOW_DB_USER']}@{host}/{names['AIRFLOW_DB_NAME']}",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
             "NEWSMON_DATABASE_URL": f"postgresql://{names['NEWSMON_DB_USER']}@{host}/{names['NEWSMON_DB_NAME']}",
             "NEWSMON_HOME": str(tmp_path / "newsmon"),

@@ -26,9 +26,6 @@ def demo_db_url(pg_server, template_db, tmp_path_factory):
         "NEWSMON_DATABASE_URL": url,
         "NEWSMON_HOME": str(tmp_path_factory.mktemp("demohome")),
         "NEWSMON_HOST_DELAY": "0",
-        # one request at a time: which feed delivers a shared article first (its `source`) and
-        # which copy is the original then follow the feed list, so every run stores the same rows
-        "NEWSMON_HTTP_CONCURRENCY": "1",
     })
     assert run_demo(Settings.from_env(env, dotenv=False)) == 0
     yield url

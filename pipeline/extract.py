@@ -56,7 +56,8 @@ def compress(body: bytes) -> bytes:
 
 
 def decompress(blob: bytes) -> bytes:
-    return zlib.decompress(blob)
+    """zlib or gzip (pages the server sent gzipped are stored as received)."""
+    return zlib.decompress(blob, wbits=47)
 
 
 # --------------------------------------------------------------------------- decoding

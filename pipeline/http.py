@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 import urllib.robotparser
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
@@ -199,6 +200,7 @@ class FetchResult:
     body: bytes = b""
     content_type: str = ""
     charset: str | None = None
+    body_gz: bytes | None = None  # the body as the server gzipped it, when it did
 
     @property
     def not_modified(self) -> bool:
@@ -390,25 +392,57 @@ class HttpClient:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
                 raise TooLarge(f"body of {int(declared):,} bytes exceeds the {kind} cap of {cap:,} bytes")
-            chunks, size = [], 0
+            gzipped = response.headers.get("content-encoding", "").strip().lower() in ("gzip", "x-gzip")
             try:
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > cap:
-                        raise TooLarge(f"body exceeds the {kind} cap of {cap:,} bytes (stopped reading)")
-                    if time.monotonic() > deadline:
-                        raise NetworkError(f"deadline of {self.settings.http_timeout_s:g}s exceeded while reading")
-                    chunks.append(chunk)
+                if gzipped:
+                    body, body_gz = self._read_gzip(response, kind, cap, deadline)
+                else:
+                    body, body_gz = self._read_plain(response, kind, cap, deadline), None
             except httpx.TimeoutException:
                 raise NetworkError(f"read timeout after {self.settings.http_timeout_s:g}s") from None
             except httpx.HTTPError as exc:
                 raise NetworkError(f"{type(exc).__name__} while reading: {exc}"[:300]) from None
-            body = b"".join(chunks)
+            except zlib.error as exc:
+                raise NetworkError(f"corrupt gzip body: {exc}") from None
             if kind == "page" and body[:5] == b"%PDF-":
                 raise UnsupportedContent("body is a PDF document, not an HTML page")
-            return FetchResult(url, url, status, dict(response.headers), body, mime, charset)
+            return FetchResult(url, url, status, dict(response.headers), body, mime, charset, body_gz)
         finally:
             response.close()
+
+    def _too_large(self, kind: str, cap: int) -> TooLarge:
+        return TooLarge(f"body exceeds the {kind} cap of {cap:,} bytes (stopped reading)")
+
+    def _read_plain(self, response, kind: str, cap: int, deadline: float) -> bytes:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():  # decoded (deflate/br) as it streams: the cap is on the real size
+            size += len(chunk)
+            if size > cap:
+                raise self._too_large(kind, cap)
+            if time.monotonic() > deadline:
+                raise NetworkError(f"deadline of {self.settings.http_timeout_s:g}s exceeded while reading")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _read_gzip(self, response, kind: str, cap: int, deadline: float) -> tuple[bytes, bytes | None]:
+        """Decompress while streaming (the cap applies to the decompressed size: a gzip bomb
+        stops at the cap) and keep the compressed bytes: stored as they came, no recompression."""
+        raw, out, size = [], [], 0
+        inflater = zlib.decompressobj(wbits=31)
+        for chunk in response.iter_raw():
+            raw.append(chunk)
+            data = inflater.decompress(chunk, cap - size + 1)
+            size += len(data)
+            if size > cap or inflater.unconsumed_tail:
+                raise self._too_large(kind, cap)
+            if time.monotonic() > deadline:
+                raise NetworkError(f"deadline of {self.settings.http_timeout_s:g}s exceeded while reading")
+            out.append(data)
+        if not inflater.eof:
+            raise NetworkError("truncated gzip body")
+        body = b"".join(out)
+        # A second gzip member (rare): keep the body, recompress on storage instead.
+        return body, (None if inflater.unused_data else b"".join(raw))
 
     def _check_type(self, kind: str, mime: str) -> None:
         if not mime:

@@ -139,7 +139,7 @@ def _fetch_page_inner(client: HttpClient, group: article_store.PendingGroup):
     canonical = pick_canonical(group.link, res.final_url, find_canonical_link(res.body, res.final_url))
     return article_store.PageToStore(
         group, canonical, res.final_url, res.status, _utcnow(), res.content_type or None, res.charset,
-        compress(res.body), len(res.body),
+        res.body_gz if res.body_gz is not None else compress(res.body), len(res.body),
     )
 
 
@@ -219,6 +219,8 @@ def _fetch_pages(rt, client, pool, groups, result: StageResult, extractor, on_st
         pages.clear()
         outcomes.clear()
 
+    if groups and extractor is not None:
+        extractor.start()  # worker start-up (imports) overlaps the first downloads
     with rt.progress.task("fetching pages", total=len(groups)) as bar:
         futures: list[Future] = [pool.submit(_fetch_page, client, g) for g in _interleave_hosts(groups)]
         try:
@@ -282,6 +284,14 @@ class ExtractionPool:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def start(self) -> None:
+        """Start the worker processes now (they import trafilatura while other work goes on)."""
+        if multiprocessing.current_process().daemon:
+            return
+        self._start()
+        for _ in range(self.workers):
+            self._executor.submit(int)  # spawn happens on demand: ask each worker for something
 
     def _start(self) -> None:
         if self._executor is None:

@@ -114,18 +114,15 @@ def index_name(model: str) -> str:
 
 def ensure_index(conn, model: str, dims: int) -> bool:
     """One HNSW cosine index per model: a partial index over the vectors cast to the model's
-    dims (one index cannot hold vectors of different sizes). Returns True when it was created."""
-    name = index_name(model)
-    exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]
-    if exists:
-        return False
-    conn.execute(
-        sql.SQL(
-            "CREATE INDEX IF NOT EXISTS {name} ON embeddings USING hnsw "
-            "((embedding::vector({dims})) vector_cosine_ops) WHERE model = {model}"
-        ).format(name=sql.Identifier(name), dims=sql.Literal(int(dims)), model=sql.Literal(model))
+    dims (one index cannot hold vectors of different sizes). Returns True when it was created.
+
+    Goes through an owner-run SQL function (migration 0008) so that the pipeline's
+    ``newsmon_app`` role, which does not own the table, can create it too."""
+    return bool(
+        conn.execute(
+            "SELECT newsmon_ensure_embedding_index(%s, %s, %s)", (index_name(model), model, int(dims))
+        ).fetchone()[0]
     )
-    return True
 
 
 def nearest_articles(conn, model: str, dims: int, vector: np.ndarray, k: int = 10) -> list[tuple[int, float]]:

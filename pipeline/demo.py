@@ -62,6 +62,10 @@ def run_demo(settings: Settings) -> int:
         site = DEMO_DIR / "site"
         if (DEMO_DIR / "feeds.yaml").exists() and site.is_dir():
             with serve_directory(site) as base:
+                # the API collectors read offline stand-ins served from the demo site
+                rt.settings = settings = dataclasses.replace(
+                    settings, hf_api_url=f"{base}/_api/hf", github_api_url=f"{base}/_api/github"
+                )
                 feeds_file = resolve_demo_feeds(base, settings.home / "demo-feeds.yaml")
                 results.append(cli._run_stage(rt, "ingest", feeds_file=feeds_file))
                 # syndicated demo sources are served by the same server, so stay inside the block

@@ -93,9 +93,39 @@ def _same_words(a: str, b: str) -> bool:
     return bool(a) and words(a) == words(b)
 
 
+# Short lead lines that are bylines or datelines, not prose: "Von Anna Lindqvist | 26.11.2026,
+# 08:50 Uhr", "By Jane Doe", "Updated Nov 26, 2026 9:00 am".
+_BYLINE = re.compile(
+    r"^(?:(?:von|by|from|aktualisiert|updated|published|veröffentlicht)\b.{0,100}"
+    r"|.{0,100}\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b.{0,40}|.{0,100}\|.{0,100})$",
+    re.I,
+)
+
+
+def strip_bylines(text: str) -> str:
+    """Drop leading short lines that are bylines/datelines, so an extract starts with prose."""
+    lines = text.split("\n")
+
+    def is_byline(line: str) -> bool:
+        line = line.strip()
+        return len(line) <= 120 and not line.endswith((".", "!", "?", '"', "”")) and bool(_BYLINE.match(line))
+
+    while len(lines) > 1 and (not lines[0].strip() or is_byline(lines[0])):
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+def short_description(text: Any, max_chars: int = 70) -> str:
+    """The first clause of an indicator description: enough to name the figure in a list."""
+    first = re.split(r"\s[(\[]|[.;:]\s|[.;:]$", clean_text(text, 400), maxsplit=1)[0]
+    return clean_text(first, max_chars)
+
+
 def first_sentences(text: Any, max_sentences: int = 2, max_chars: int = 280, *, title: str = "") -> str:
     """One or two sentences from the start of an article body, capped at ``max_chars``; a first
-    sentence that only repeats the headline is skipped."""
+    sentence that only repeats the headline, and leading byline/dateline lines, are skipped."""
+    if isinstance(text, str):
+        text = strip_bylines(text)
     body = clean_text(text, max_chars=4 * max_chars)
     if title and body:
         head = clean_text(title, 400)
@@ -251,7 +281,7 @@ def _observation(row: dict[str, Any]) -> Observation:
     url = safe_url(row["article_url"]) if row["source_kind"] == "article" else None
     return Observation(
         indicator=clean_text(row["indicator"], 80),
-        description=clean_text(row["description"], 160),
+        description=short_description(row["description"]),
         subject=clean_text(row["subject"], 80),
         value=format_value(row["value"], row["unit"]),
         target_year=row["target_year"],
@@ -270,7 +300,7 @@ def _progress(row: dict[str, Any]) -> TargetProgress | None:
     previous = row["previous"]
     return TargetProgress(
         indicator=clean_text(row["indicator"], 80),
-        description=clean_text(row["description"], 160),
+        description=short_description(row["description"]),
         subject=clean_text(row["subject"], 80),
         value=format_value(row["value"], row["unit"]),
         target=format_value(target, row["unit"]),

@@ -11,7 +11,7 @@ first stored copy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Sequence
 
 from ..extract import ExtractJob, Extracted, shingle_containment
@@ -275,38 +275,74 @@ def write_extractions(conn, results: Sequence[Extracted]) -> int:
     return mark_duplicates(conn, [r.article_id for r in results if r.status == "ok"])
 
 
+def _candidates(conn, article_ids: Sequence[int]) -> dict[int, list[int]]:
+    """For each article, the other extracted articles that may be copies: same fingerprint, or
+    similar length and SimHash within SIMHASH_CANDIDATE_BITS, fetched within the window.
+
+    The SimHash comparison runs vectorised here (one query for the window's hashes per batch)
+    rather than as a per-article scan in SQL, which costs O(batch x window) rows in Postgres."""
+    import numpy as np
+
+    new = conn.execute(
+        """SELECT article_id, simhash, word_count, fingerprint, fetched_at FROM articles
+           WHERE article_id = ANY(%s) AND extract_status = 'ok' AND simhash IS NOT NULL""",
+        (list(article_ids),),
+    ).fetchall()
+    if not new:
+        return {}
+    lo = min(r[4] for r in new) - timedelta(days=DUPLICATE_WINDOW_DAYS)
+    hi = max(r[4] for r in new) + timedelta(days=DUPLICATE_WINDOW_DAYS)
+    window = conn.execute(
+        """SELECT article_id, simhash, word_count, fingerprint, fetched_at FROM articles
+           WHERE extract_status = 'ok' AND simhash IS NOT NULL AND fetched_at BETWEEN %s AND %s""",
+        (lo, hi),
+    ).fetchall()
+    ids = np.fromiter((r[0] for r in window), dtype=np.int64, count=len(window))
+    hashes = np.fromiter((r[1] for r in window), dtype=np.int64, count=len(window)).view(np.uint64)
+    words = np.fromiter((r[2] or 0 for r in window), dtype=np.float64, count=len(window))
+    fetched = np.fromiter((r[4].timestamp() for r in window), dtype=np.float64, count=len(window))
+    by_fingerprint: dict[str, list[int]] = {}
+    for r in window:
+        by_fingerprint.setdefault(r[3], []).append(r[0])
+    span = DUPLICATE_WINDOW_DAYS * 86400.0
+    out: dict[int, list[int]] = {}
+    for article_id, h, wc, fp, when in new:
+        near = (
+            (np.bitwise_count(hashes ^ np.uint64(h & 0xFFFFFFFFFFFFFFFF)) <= SIMHASH_CANDIDATE_BITS)
+            & (words >= (wc or 0) * 0.67) & (words <= (wc or 0) * 1.5)
+            & (np.abs(fetched - when.timestamp()) < span) & (ids != article_id)
+        )
+        found = set(ids[near].tolist()) | {i for i in by_fingerprint.get(fp, []) if i != article_id}
+        if found:
+            out[article_id] = sorted(found)[:20]
+    return out
+
+
 def mark_duplicates(conn, article_ids: Sequence[int]) -> int:
     """Point syndicated copies at the original: the earliest published copy (ties: first
     stored), so the outcome does not depend on the order in which pages were fetched.
 
-    Candidates (other extracted articles fetched within 30 days, of similar length) share the
-    fingerprint or lie within SIMHASH_CANDIDATE_BITS of the SimHash; a candidate is a copy when
-    it has the same fingerprint or at least 85 % of the shorter text's word 3-grams appear in
-    the other (a copy with an added credit line or another byline still matches).
-    Returns how many articles were newly marked as copies."""
-    if not article_ids:
+    A candidate (see ``_candidates``) is a copy when it has the same fingerprint or at least
+    85 % of the shorter text's word 3-grams appear in the other (a copy with an added credit
+    line or another byline still matches). Returns how many articles were newly marked."""
+    candidates = _candidates(conn, article_ids) if article_ids else {}
+    if not candidates:
         return 0
-    rows = conn.execute(
-        """SELECT n.article_id, n.body_text, n.fingerprint, c.original, c.body_text, c.fingerprint
-           FROM articles n
-           JOIN LATERAL (
-               SELECT o.article_id, COALESCE(o.duplicate_of, o.article_id) AS original, o.body_text, o.fingerprint
-               FROM articles o
-               WHERE o.article_id <> n.article_id AND o.extract_status = 'ok'
-                 AND o.fetched_at > n.fetched_at - make_interval(days => %s)
-                 AND o.fetched_at < n.fetched_at + make_interval(days => %s)
-                 AND (o.fingerprint = n.fingerprint
-                      OR (o.word_count BETWEEN n.word_count * 0.67 AND n.word_count * 1.5
-                          AND bit_count((o.simhash # n.simhash)::bit(64)) <= %s))
-               ORDER BY o.article_id LIMIT 5) c ON true
-           WHERE n.article_id = ANY(%s) AND n.extract_status = 'ok' AND n.simhash IS NOT NULL
-           ORDER BY n.article_id, c.article_id""",
-        (DUPLICATE_WINDOW_DAYS, DUPLICATE_WINDOW_DAYS, SIMHASH_CANDIDATE_BITS, list(article_ids)),
-    ).fetchall()
+    wanted = sorted(set(candidates) | {c for cs in candidates.values() for c in cs})
+    texts = {
+        r[0]: (r[1] or "", r[2], r[3] or r[0])
+        for r in conn.execute(
+            "SELECT article_id, body_text, fingerprint, duplicate_of FROM articles WHERE article_id = ANY(%s)",
+            (wanted,),
+        ).fetchall()
+    }
     groups: dict[int, set[int]] = {}
-    for article_id, text, fp, original, cand_text, cand_fp in rows:
-        if fp == cand_fp or shingle_containment(text or "", cand_text or "") >= CONTAINMENT_MIN:
-            groups.setdefault(article_id, {article_id}).add(original)
+    for article_id, cands in candidates.items():
+        text, fp, _ = texts[article_id]
+        for cand in cands:
+            cand_text, cand_fp, original = texts[cand]
+            if fp == cand_fp or shingle_containment(text, cand_text) >= CONTAINMENT_MIN:
+                groups.setdefault(article_id, {article_id}).add(original)
     marked = 0
     for members in groups.values():
         roots = sorted(members)

@@ -199,3 +199,13 @@ def test_parse_smtp_url_options_and_errors():
     with pytest.raises(ConfigError, match="NEWSMON_SMTP_URL") as err:
         parse_smtp_url("http://u:secret@h")
     assert "secret" not in str(err.value)
+
+
+def test_extract_skips_bylines_and_datelines_but_not_prose():
+    from pipeline.digest_gather import first_sentences, short_description
+
+    body = "Von Anna Lindqvist | 26.11.2026, 08:50 Uhr\nDas Ministerium hat die Ausfuhr verboten. Mehr folgt."
+    assert first_sentences(body).startswith("Das Ministerium hat die Ausfuhr verboten.")
+    assert first_sentences("By Jane Doe\nUpdated 26/11/2026 09:00\nThe ministry said so.") == "The ministry said so."
+    assert first_sentences("By the numbers, chips are up. Second.").startswith("By the numbers")
+    assert short_description("Downloads of open-weight models (model families) reported.") == "Downloads of open-weight models"

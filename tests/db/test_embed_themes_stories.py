@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from pipeline.embed import EmbedError, run_embed
 from pipeline.store import embeddings as emb_store
-from pipeline.stories import run_stories
+from pipeline.db import connect
+from pipeline.stories import STORIES_LOCK_NAMESPACE, run_stories
 from pipeline.themes import run_themes
 from tests.support.labelled import pair_scores, theme_accuracy
 from tests.support.newsdata import insert_article, insert_labelled, labelled, minilm_encoder, use_encoder  # noqa: F401
@@ -111,6 +114,55 @@ def test_incremental_runs_keep_story_ids(runtime, use_encoder, labelled):
     order = sorted(ids)
     scores = pair_scores([ids[a].story for a in order], [seen[a] for a in order], [ids[a].language for a in order])
     assert scores.f1 >= 0.85 and scores.cross_lingual_recall >= 0.80
+
+
+def _lock_waiters(conn) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = %s AND objid = 0 "
+        "AND objsubid = 2 AND NOT granted", (STORIES_LOCK_NAMESPACE,)).fetchone()[0]
+
+
+def test_concurrent_runs_serialise(runtime, use_encoder, labelled):
+    """Two run_stories at once: one places everything, the other waits, then finds nothing new;
+    no article is placed twice and no duplicate (empty) story is opened."""
+    with runtime.pool.connection() as conn:
+        ids = insert_labelled(conn, labelled)
+    run_embed(runtime, encoder=use_encoder)
+    run_themes(runtime, encoder=use_encoder)
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(run_stories(runtime, until=END))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    # The test holds the lock first, so both runs are inside run_stories and waiting at the same
+    # time before either reads anything: the race is certain, not left to thread timing.
+    with connect(runtime.url) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s, 0)", (STORIES_LOCK_NAMESPACE,))
+        for t in threads:
+            t.start()
+        with connect(runtime.url, autocommit=True) as watcher:
+            deadline = time.monotonic() + 30
+            while _lock_waiters(watcher) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert _lock_waiters(watcher) == 2
+        holder.rollback()  # releases the lock
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors and len(results) == 2
+    assert sorted(r.counts.get("placed", 0) for r in results) == [0, len(labelled)]
+    with runtime.pool.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM story_members").fetchone()[0] == len(labelled)
+        assert conn.execute("SELECT count(*) FROM stories s WHERE merged_into IS NULL AND NOT EXISTS "
+                            "(SELECT 1 FROM story_members m WHERE m.story_id = s.story_id)").fetchone()[0] == 0
+        story_of = _stories_by_article(conn)
+    order = sorted(ids)
+    scores = pair_scores([ids[a].story for a in order], [story_of[a] for a in order],
+                         [ids[a].language for a in order])
+    assert scores.f1 >= 0.85
 
 
 def test_window_separates_and_copies_join(runtime, use_encoder):

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from pipeline.embed import encode_articles
-from pipeline.stories import (NewArticle, StoryClusterer, StoryState, cluster_articles, ctfidf_labels,
-                              terms_of)
+import pipeline.stories as stories_module
+from pipeline.stories import (NewArticle, StoryClusterer, StoryParams, StoryState, cluster_articles,
+                              ctfidf_labels, terms_of)
 from tests.support.labelled import adjusted_rand_index, pair_scores
 from tests.support.newsdata import labelled, use_encoder  # noqa: F401
 
@@ -59,6 +60,22 @@ def test_labelled_stories_in_one_batch(items, labelled):
     scores = _scores(labelled, cluster_articles(items))
     assert scores.f1 >= 0.85 and scores.cross_lingual_recall >= 0.80
     assert len({a.story for a in labelled if a.story.startswith("e")}) >= 12
+    # Small blocks (many block boundaries: candidates come from the story matrix, not from the
+    # earlier articles of the block) give the same stories.
+    assert cluster_articles(items, params=StoryParams(block_size=3)) == cluster_articles(items)
+
+
+@pytest.mark.parametrize("torch_from", [1, 1 << 40])  # torch.topk path, numpy path
+def test_top_k_matches_a_full_sort(monkeypatch, torch_from):
+    monkeypatch.setattr(stories_module, "_TORCH_TOPK_FROM", torch_from)
+    rng = np.random.default_rng(7)
+    sims = rng.standard_normal((50, 300)).astype(np.float32)
+    sims[:, 10:20] = -np.inf
+    got = stories_module._top_k(sims.copy(), 8, 1.0)
+    for row, cols in zip(sims, got):
+        expected = [int(j) for j in np.argsort(-row)[:8] if row[j] >= 1.0]
+        assert sorted(cols) == sorted(expected)
+    assert stories_module._top_k(np.full((2, 3), -np.inf, dtype=np.float32), 8, -np.inf) == [[], []]
 
 
 def test_labelled_stories_day_by_day(items, labelled):

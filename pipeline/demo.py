@@ -54,7 +54,8 @@ def run_demo(settings: Settings) -> int:
     from .runtime import Runtime
 
     console = Console()
-    settings = dataclasses.replace(settings, allow_private_networks=True)
+    # The demo site is the operator's own server on 127.0.0.1: no politeness delay needed.
+    settings = dataclasses.replace(settings, allow_private_networks=True, host_delay_s=0)
     settings.home.mkdir(parents=True, exist_ok=True)
     with Runtime.open(settings, progress=RichReporter()) as rt:
         console.print(f"[bold]newsmon demo[/bold]  database: {rt.url}")

@@ -20,7 +20,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 __all__ = [
     "clean_text", "clean_title", "decode_html", "detect_language", "fingerprint", "simhash",
-    "shingle_containment", "ExtractJob", "Extracted", "extract_page", "compress", "decompress", "MIN_WORDS",
+    "shingle_containment", "ExtractJob", "Extracted", "extract_page", "extract_payload", "warm_worker", "compress",
+    "decompress", "MIN_WORDS",
 ]
 
 MAX_TITLE_LENGTH = 500
@@ -315,6 +316,12 @@ def extract_page(job: ExtractJob) -> Extracted:
         simhash=simhash(text),
         charset=charset,
     )
+
+
+def warm_worker() -> None:
+    """Process pool initializer: import trafilatura before the first page arrives (a no-op
+    when the fork server preloaded it). Lives here so a worker never imports the fetch side."""
+    import trafilatura  # noqa: F401
 
 
 def extract_payload(job: ExtractJob) -> dict:

@@ -12,6 +12,7 @@ anything else; ``FetchError.permanent`` says whether retrying later could help.
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import logging
 import socket
@@ -224,7 +225,9 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, min((when - now_dt).total_seconds(), MAX_RETRY_AFTER_S))
 
 
+@functools.cache
 def _ssl_context():
+    """Built once per process, on the first https host: loading the CA bundle costs ~35 ms."""
     import ssl
 
     try:
@@ -253,7 +256,6 @@ class HttpClient:
         self.settings = settings
         self.user_agent = user_agent or f"newsmon/{_version} (+{settings.contact_url})"
         self.robots_token = "newsmon"
-        self._ssl = _ssl_context()  # built once: loading the CA bundle per host costs ~20 ms
         self._global = threading.BoundedSemaphore(settings.http_concurrency)
         self._hosts: dict[str, _Host] = {}
         self._hosts_lock = threading.Lock()
@@ -265,15 +267,16 @@ class HttpClient:
                 host.client.close()
             self._hosts.clear()
 
-    def _new_client(self) -> httpx.Client:
+    def _new_client(self, scheme: str) -> httpx.Client:
         """One connection pool per host: httpcore scans its whole pool for every request, so a
-        single pool over many hosts costs O(hosts) per request; per host it stays tiny."""
+        single pool over many hosts costs O(hosts) per request; per host it stays tiny.
+        A pool serves one scheme (the host key includes it): plain http needs no TLS context."""
         timeout = self.settings.http_timeout_s
         slots = self.settings.per_host_concurrency
         return httpx.Client(
             transport=_GuardedTransport(
                 self.settings.allow_private_networks,
-                verify=self._ssl,
+                verify=_ssl_context() if scheme == "https" else False,
                 limits=httpx.Limits(max_connections=slots + 1, max_keepalive_connections=slots),
             ),
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
@@ -323,6 +326,15 @@ class HttpClient:
             current = response_or_location
         raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects (last: {current[:200]})")
 
+    def prepare_host(self, url: str) -> None:
+        """Load (and cache) the robots.txt of ``url``'s host now, so that the host's first page
+        does not wait for it (``fetch_feeds`` calls this while other feeds are still loading).
+        Never raises: the page fetch reports what went wrong."""
+        try:
+            self._check_robots(url)
+        except FetchError:
+            pass
+
     # -- internals
     def _host(self, url: str) -> tuple[str, _Host]:
         parts = urlsplit(url)
@@ -331,7 +343,7 @@ class HttpClient:
             host = self._hosts.get(key)
             if host is None:
                 host = self._hosts[key] = _Host(
-                    threading.Semaphore(self.settings.per_host_concurrency), client=self._new_client()
+                    threading.Semaphore(self.settings.per_host_concurrency), client=self._new_client(parts.scheme)
                 )
             return key, host
 

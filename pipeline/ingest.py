@@ -7,8 +7,9 @@ Split so Airflow can fan out, each step recorded in ``stage_runs``:
 - ``fetch_feeds(rt, names)``: fetch those feeds (conditional GET), store new entries, fetch
   the new article pages concurrently and store each raw page compressed with its article row
   (``extract_status = 'pending'``).
-- ``extract_pending(rt, limit)``: extract pending raw pages in a process pool, write results
-  in batches, mark syndicated copies.
+- ``extract_pending(rt, limit)``: claim pending raw pages a few at a time (several tasks may
+  run at once: each page is extracted by one of them), extract them in a process pool, write
+  results in batches, mark syndicated copies.
 - ``run_ingest(rt, feeds_file, reextract)``: all three; extraction starts while pages are
   still being fetched, so fetch latency hides behind extraction.
 
@@ -23,8 +24,10 @@ import logging
 import multiprocessing
 import os
 import queue
+import socket
 import threading
 import time
+import uuid
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
@@ -32,7 +35,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 from urllib.parse import urlsplit
 
-from .extract import ExtractJob, Extracted, compress, extract_payload
+import psycopg
+
+from .extract import ExtractJob, Extracted, compress, extract_payload, warm_worker
 from .feeds import FeedParseError, load_feed_list, parse_feed
 from .http import (
     BlockedAddress, FetchError, HostDeferred, HttpClient, HttpStatusError, RobotsDisallowed, UnsupportedContent,
@@ -50,11 +55,29 @@ PAGE_BATCH = 50  # pages per write transaction
 PAGE_FLUSH_S = 1.0  # ... or this often, whichever comes first
 EXTRACT_BATCH = 100
 EXTRACT_FLUSH_S = 1.0
+CLAIM_CHUNK = 50  # pending pages claimed per query by extract_pending
+TX_ATTEMPTS = 3  # a batch transaction that hit a deadlock with a concurrent task is replayed
+# Imported once by the fork server; every extraction worker is forked from it ready to work.
+WORKER_PRELOAD = ["__main__", "pipeline.extract", "trafilatura", "numpy", "charset_normalizer"]
 GONE_REASON = "gone: HTTP 410"
 
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _in_transaction(rt, work: Callable):
+    """Run ``work(conn)`` in one transaction; replayed (whole) when Postgres broke a deadlock
+    with a concurrent task by aborting this one. Every write in here is idempotent."""
+    for attempt in range(1, TX_ATTEMPTS + 1):
+        try:
+            with rt.pool.connection() as conn, conn.transaction():
+                return work(conn)
+        except psycopg.errors.DeadlockDetected:
+            if attempt == TX_ATTEMPTS:
+                raise
+            log.warning("deadlock with a concurrent task; replaying the batch (attempt %d)", attempt + 1)
+            time.sleep(0.05 * attempt)
 
 
 # --------------------------------------------------------------------------- sync
@@ -82,8 +105,9 @@ def sync_feeds(rt, feeds_file: str | Path | None = None, *, now: datetime | None
 # --------------------------------------------------------------------------- fetch
 
 
-def _fetch_one_feed(rt, client: HttpClient, feed: feed_store.FeedRow, now: datetime) -> tuple[str, int, str | None]:
-    """Fetch and store one feed. Returns (outcome, new entries, note). Never raises for a bad feed."""
+def _fetch_one_feed(rt, client: HttpClient, feed: feed_store.FeedRow, now: datetime) -> tuple[str, int, str | None, set]:
+    """Fetch and store one feed. Returns (outcome, new entries, note, hosts its new entries
+    are on). Never raises for a bad feed."""
     try:
         res = client.fetch(feed.url, kind="feed", etag=feed.etag, last_modified=feed.last_modified)
     except FetchError as exc:
@@ -93,18 +117,18 @@ def _fetch_one_feed(rt, client: HttpClient, feed: feed_store.FeedRow, now: datet
             feed_store.record_failure(
                 conn, feed.feed_id, status, exc.reason, now, retry_after_s=exc.retry_after, disable_reason=disable
             )
-        return ("feeds_disabled" if disable else "feeds_failed"), 0, f"feed {feed.name}: {exc.reason}"
+        return ("feeds_disabled" if disable else "feeds_failed"), 0, f"feed {feed.name}: {exc.reason}", set()
     if res.not_modified:
         with rt.pool.connection() as conn:
             feed_store.record_not_modified(conn, feed.feed_id, now)
-        return "feeds_not_modified", 0, None
+        return "feeds_not_modified", 0, None, set()
     try:
         parsed = parse_feed(res.body, res.final_url, content_type=res.headers.get("content-type"), now=now)
     except Exception as exc:  # FeedParseError, or a parser bug on hostile input: this feed only
         reason = str(exc) if isinstance(exc, FeedParseError) else f"feed parser error: {type(exc).__name__}: {exc}"
         with rt.pool.connection() as conn:
             feed_store.record_failure(conn, feed.feed_id, res.status, reason[:1000], now)
-        return "feeds_failed", 0, f"feed {feed.name}: {reason[:300]}"
+        return "feeds_failed", 0, f"feed {feed.name}: {reason[:300]}", set()
     with rt.pool.connection() as conn, conn.transaction():
         new = article_store.store_entries(conn, feed.feed_id, parsed.entries)
         # The validators go in the same transaction as the entries (see DESIGN: never before).
@@ -113,7 +137,12 @@ def _fetch_one_feed(rt, client: HttpClient, feed: feed_store.FeedRow, now: datet
             parsed.warning, now,
         )
     note = f"feed {feed.name}: recovered from malformed XML ({parsed.warning})" if parsed.warning else None
-    return "feeds_fetched", new, note
+    return "feeds_fetched", new, note, ({_site_root(e.link) for e in parsed.entries} if new else set())
+
+
+def _site_root(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
 def _fetch_page(client: HttpClient, group: article_store.PendingGroup):
@@ -172,16 +201,21 @@ def fetch_feeds(
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fetch") as pool:
             with rt.progress.task("fetching feeds", total=len(feeds)) as bar:
                 futures = [pool.submit(_fetch_one_feed, rt, client, f, now) for f in feeds]
+                prepared: set[str] = set()
                 for fut in as_completed(futures):
-                    outcome, new, note = fut.result()
+                    outcome, new, note, hosts = fut.result()
+                    # The pages follow once every feed is in; their hosts' robots.txt loads meanwhile.
+                    for host in hosts - prepared:
+                        pool.submit(client.prepare_host, host)
+                    prepared |= hosts
                     result.add(outcome)
                     result.add("entries_new", new)
                     if note:
                         result.notes.append(note)
                     bar.advance()
             feed_ids = [f.feed_id for f in feeds]
+            result.add("entries_linked", _in_transaction(rt, lambda conn: article_store.link_known_entries(conn, feed_ids)))
             with rt.pool.connection() as conn:
-                result.add("entries_linked", article_store.link_known_entries(conn, feed_ids))
                 groups = article_store.pending_entries(conn, feed_ids)
             _fetch_pages(rt, client, pool, groups, result, extractor, on_stored)
     return result
@@ -204,11 +238,16 @@ def _fetch_pages(rt, client, pool, groups, result: StageResult, extractor, on_st
     pages: list = []
     outcomes: list = []
 
+    claim = extractor.claimer if extractor is not None else None
+
+    def store(conn):
+        stored = article_store.store_pages(conn, pages, claim_by=claim)
+        article_store.record_entry_outcomes(conn, outcomes)
+        return stored
+
     def flush() -> None:
         if pages or outcomes:
-            with rt.pool.connection() as conn, conn.transaction():
-                stored = article_store.store_pages(conn, pages)
-                article_store.record_entry_outcomes(conn, outcomes)
+            stored = _in_transaction(rt, store)
             result.add("articles_new", len(stored))
             result.add("pages_already_stored", len(pages) - len(stored))
             if extractor is not None:
@@ -224,7 +263,7 @@ def _fetch_pages(rt, client, pool, groups, result: StageResult, extractor, on_st
     with rt.progress.task("fetching pages", total=len(groups)) as bar:
         futures: list[Future] = [pool.submit(_fetch_page, client, g) for g in _interleave_hosts(groups)]
         try:
-            _collect_pages(futures, result, bar, pages, outcomes, flush)
+            _collect_pages(futures, result, bar, pages, outcomes, flush, extractor)
         except BaseException:
             for fut in futures:  # a systemic fault: stop, don't download the rest for nothing
                 fut.cancel()
@@ -232,7 +271,7 @@ def _fetch_pages(rt, client, pool, groups, result: StageResult, extractor, on_st
         flush()
 
 
-def _collect_pages(futures, result: StageResult, bar, pages: list, outcomes: list, flush) -> None:
+def _collect_pages(futures, result: StageResult, bar, pages: list, outcomes: list, flush, extractor=None) -> None:
     last_flush = time.monotonic()
     for fut in as_completed(futures):
         item = fut.result()
@@ -245,7 +284,11 @@ def _collect_pages(futures, result: StageResult, bar, pages: list, outcomes: lis
             if item.status in ("failed", "skipped") and len(result.notes) < 50:
                 result.notes.append(f"page {item.group.link[:200]}: {item.error}")
         bar.advance()
-        if len(pages) >= PAGE_BATCH or len(outcomes) >= PAGE_BATCH or time.monotonic() - last_flush > PAGE_FLUSH_S:
+        # Also flush a small batch while the extraction workers run out of work (at the start
+        # of a run, or after a slow host): a batch of 50 would leave them idle meanwhile.
+        hungry = extractor is not None and pages and extractor.hungry()
+        if (hungry or len(pages) >= PAGE_BATCH or len(outcomes) >= PAGE_BATCH
+                or time.monotonic() - last_flush > PAGE_FLUSH_S):
             flush()
             last_flush = time.monotonic()
 
@@ -253,20 +296,35 @@ def _collect_pages(futures, result: StageResult, bar, pages: list, outcomes: lis
 # --------------------------------------------------------------------------- extract
 
 
-def _warm_worker() -> None:
-    import trafilatura  # noqa: F401 - import once per worker, while the fetch threads work
+def _worker_context():
+    """How extraction workers start. ``forkserver`` where the platform has it: one clean
+    server process imports trafilatura once (``WORKER_PRELOAD``) and every worker is forked
+    from it in milliseconds, sharing those pages; a crashed worker is replaced just as fast.
+    Elsewhere ``spawn``. Never plain ``fork``: the parent runs threads (fetchers, pool)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(WORKER_PRELOAD)  # no effect once the server runs
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 class ExtractionPool:
-    """Process pool for ``extract_page`` plus a writer thread that stores results in batches.
+    """Process pool for ``extract_payload`` plus a writer thread that stores results in batches.
 
     ``submit`` blocks while too many pages are in flight (back-pressure on the fetchers);
-    ``drain`` waits until every submitted page is written. A page that kills its worker is
-    retried alone in a fresh pool, then recorded as failed."""
+    ``drain`` waits until every submitted page is written. Results are written only while
+    this pool's claim (``claimer``) on the article holds. A page that kills its worker is
+    retried alone, then recorded as failed; the rest of the pages go on in a fresh pool.
 
-    def __init__(self, rt, workers: int | None = None):
+    ``extract_fn``: the function the workers run (a picklable ``ExtractJob -> dict``; tests
+    pass one that crashes on purpose)."""
+
+    def __init__(self, rt, workers: int | None = None, *, extract_fn: Callable[[ExtractJob], dict] = extract_payload):
         self.rt = rt
         self.workers = workers or rt.settings.extract_workers or os.cpu_count() or 1
+        self.extract_fn = extract_fn
+        # Names this pool's claims in ``articles.extract_claimed_by`` (host, process, pool).
+        self.claimer = f"{socket.gethostname()[:100]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.counts = StageResult("extract")
         self.submitted: set[int] = set()
         self._executor: ProcessPoolExecutor | None = None
@@ -277,6 +335,8 @@ class ExtractionPool:
         self._crashed: list[ExtractJob] = []
         self._writer: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._executor_lock = threading.Lock()
+        self._starting: threading.Thread | None = None
 
     # -- lifecycle
     def __enter__(self) -> "ExtractionPool":
@@ -286,16 +346,25 @@ class ExtractionPool:
         self.close()
 
     def start(self) -> None:
-        """Start the worker processes now (they import trafilatura while other work goes on)."""
+        """Start the worker processes in the background (they get ready while other work goes
+        on: launching the fork server the first time takes a few hundred ms)."""
         if multiprocessing.current_process().daemon:
             return
-        self._start()
-        for _ in range(self.workers):
-            self._executor.submit(int)  # spawn happens on demand: ask each worker for something
+        self._start_writer()
+        self._starting = threading.Thread(target=self._start_workers, name="extract-start", daemon=True)
+        self._starting.start()
+
+    def _start_workers(self) -> None:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = self._new_executor(self.workers)
+            for _ in range(self.workers):
+                self._executor.submit(int)  # workers start on demand: ask each one for something
 
     def _start(self) -> None:
-        if self._executor is None:
-            self._executor = self._new_executor(self.workers)
+        with self._executor_lock:  # start() may be creating it in the background
+            if self._executor is None:
+                self._executor = self._new_executor(self.workers)
         self._start_writer()
 
     def _start_writer(self) -> None:
@@ -304,13 +373,14 @@ class ExtractionPool:
             self._writer.start()
 
     def _new_executor(self, workers: int) -> ProcessPoolExecutor:
-        # spawn: the parent has threads (fetchers, pool), and forking a threaded process is unsafe.
         return ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_warm_worker, max_tasks_per_child=5000,  # bounds lxml's slow growth
+            max_workers=workers, mp_context=_worker_context(), initializer=warm_worker,
+            max_tasks_per_child=5000,  # bounds lxml's slow growth
         )
 
     def close(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
         try:
             self.drain()
         finally:
@@ -332,7 +402,7 @@ class ExtractionPool:
             # A daemonic process (e.g. a Celery prefork child) may not start children: extract here.
             self._start_writer()
             self.submitted.add(job.article_id)
-            self._results.put(Extracted(**extract_payload(job)))
+            self._results.put(Extracted(**self.extract_fn(job)))
             return
         self._start()
         self._slots.acquire()
@@ -340,11 +410,13 @@ class ExtractionPool:
             self._pending += 1
         self.submitted.add(job.article_id)
         try:
-            fut = self._executor.submit(extract_payload, job)
+            fut = self._executor.submit(self.extract_fn, job)
         except BrokenProcessPool:
-            self._crashed.append(job)
-            self._finish_one()
-            return
+            # A worker died: this pool is done for. Its pages in flight come back through
+            # _done as crashed (retried alone in drain); new pages go to a fresh pool.
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._new_executor(self.workers)
+            fut = self._executor.submit(self.extract_fn, job)
         fut.add_done_callback(lambda f, job=job: self._done(f, job))
 
     def _done(self, fut: Future, job: ExtractJob) -> None:
@@ -358,6 +430,10 @@ class ExtractionPool:
                 self._results.put(Extracted(job.article_id, "failed", f"extractor error: {exc}"[:500]))
         finally:
             self._finish_one()
+
+    def hungry(self) -> bool:
+        """True when fewer pages are queued than the workers could start on right now."""
+        return self._pending < self.workers
 
     def _finish_one(self) -> None:
         self._slots.release()
@@ -390,12 +466,16 @@ class ExtractionPool:
                 return
 
     def _write(self, batch: list[Extracted]) -> None:
-        with self.rt.pool.connection() as conn, conn.transaction():
-            duplicates = article_store.write_extractions(conn, batch)
+        written, duplicates = _in_transaction(
+            self.rt, lambda conn: article_store.write_extractions(conn, batch, self.claimer)
+        )
         for r in batch:
             self.counts.add("extracted" if r.status == "ok" else "extract_failed")
             if r.status != "ok" and len(self.counts.notes) < 50:
                 self.counts.notes.append(f"article {r.article_id}: {r.error}")
+        if written < len(batch):
+            # Claims that ran past the lease and were retaken: the other task's result stands.
+            self.counts.add("extract_claims_lost", len(batch) - written)
         self.counts.add("duplicates", duplicates)
 
     def drain(self) -> None:
@@ -404,7 +484,7 @@ class ExtractionPool:
             return
         with self._idle:
             self._idle.wait_for(lambda: self._pending == 0)
-        if self._crashed and self._executor is not None:
+        if self._crashed:
             self._retry_crashed()
         done = threading.Event()
         self._results.put(done)
@@ -417,25 +497,41 @@ class ExtractionPool:
             raise error
 
     def _retry_crashed(self) -> None:
+        """Pages that were in a pool when a worker died, one at a time in a one-worker pool:
+        the page that kills it again is the culprit and is recorded as failed; the pool is
+        replaced and the others go on."""
         crashed, self._crashed = self._crashed, []
-        log.warning("extraction worker crashed; retrying %d page(s) one by one", len(crashed))
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        for job in crashed:
-            single = self._new_executor(1)
-            try:
-                result = Extracted(**single.submit(extract_payload, job).result())
-            except BrokenProcessPool:
-                result = Extracted(job.article_id, "failed", "extraction process crashed on this page")
-            finally:
-                single.shutdown(wait=False, cancel_futures=True)
-            self._results.put(result)
-        self._executor = self._new_executor(self.workers)
+        log.warning("an extraction worker crashed; retrying %d page(s) one at a time", len(crashed))
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        single: ProcessPoolExecutor | None = None
+        try:
+            for job in sorted(crashed, key=lambda j: j.article_id):
+                single = single or self._new_executor(1)
+                self.counts.add("extract_retried_alone")
+                try:
+                    result = Extracted(**single.submit(self.extract_fn, job).result())
+                except BrokenProcessPool:
+                    result = Extracted(job.article_id, "failed", "extraction process crashed on this page")
+                    single.shutdown(wait=False, cancel_futures=True)
+                    single = None
+                except Exception as exc:
+                    result = Extracted(job.article_id, "failed", f"extractor error: {exc}"[:500])
+                self._results.put(result)
+        finally:
+            if single is not None:
+                single.shutdown(wait=True)
 
 
 def extract_pending(
     rt, limit: int | None = None, *, extractor: ExtractionPool | None = None, reextract: bool = False
 ) -> StageResult:
-    """Extract stored raw pages whose extraction is pending (all raw pages with ``reextract``)."""
+    """Extract stored raw pages whose extraction is pending (all raw pages with ``reextract``).
+
+    Safe to run as several tasks at once: pages are claimed CLAIM_CHUNK at a time
+    (``claim_pending``), so each is extracted by one task; the claims of a task that died
+    are retaken once their lease (``CLAIM_LEASE``) has run out."""
     with record_stage(rt.pool, "ingest_extract") as result:
         if reextract:
             with rt.pool.connection() as conn:
@@ -443,21 +539,18 @@ def extract_pending(
         own = extractor is None
         ex = extractor or ExtractionPool(rt)
         try:
-            after, queued = 0, 0
+            queued = 0
             with rt.progress.task("extracting", total=None) as bar:
                 while limit is None or queued < limit:
-                    page = 100 if limit is None else min(100, limit - queued)
+                    n = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - queued)
                     with rt.pool.connection() as conn:
-                        ids = article_store.pending_article_ids(conn, after_id=after, limit=page)
-                        if not ids:
-                            break
-                        # pages handed over by fetch_feeds are already in the pool: don't load them twice
-                        jobs = article_store.extract_jobs(conn, [i for i in ids if i not in ex.submitted])
+                        jobs = article_store.extract_jobs(conn, article_store.claim_pending(conn, ex.claimer, n))
+                    if not jobs:
+                        break
                     for job in jobs:
                         ex.submit(job)
                         queued += 1
                         bar.advance()
-                    after = ids[-1]
                 ex.drain()
         finally:
             if own:
@@ -477,6 +570,8 @@ def run_ingest(rt, feeds_file: str | Path | None = None, reextract: bool = False
     with record_stage(rt.pool, "ingest") as total:
         due = sync_feeds(rt, feeds_file, now=now)
         with ExtractionPool(rt) as ex:
+            if due:
+                ex.start()  # the workers get ready while the feeds are fetched
             if reextract:
                 with rt.pool.connection() as conn:
                     total.add("reextract_reset", article_store.reset_extraction(conn))

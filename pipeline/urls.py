@@ -13,7 +13,9 @@ import re
 import threading
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
-__all__ = ["canonical_url", "safe_link", "same_site", "pick_canonical", "find_canonical_link", "site_key"]
+__all__ = [
+    "canonical_url", "safe_link", "same_site", "pick_canonical", "find_canonical_link", "site_key", "pick_source",
+]
 
 # Query parameters that identify a campaign or a click, never the content.
 TRACKING_PARAMS = frozenset(
@@ -134,6 +136,27 @@ def same_site(a: str, b: str) -> bool:
     if not ha or not hb:
         return False
     return site_key(ha) == site_key(hb)
+
+
+def _bare_host(url: str) -> str:
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def pick_source(article_url: str, feeds: "list[tuple[str, str]]") -> str | None:
+    """The feed credited with an article, from (name, url) of every feed that links it:
+    the feed on the article's own host wins (``www.`` ignored), then a feed of the same site
+    (``rss.example.com`` for ``www.example.com``), then any; ties go to the smallest name.
+    A function of the set of feeds only, so the fetch order never changes the answer."""
+    host = _bare_host(article_url)
+
+    def rank(feed: tuple[str, str]) -> tuple[int, str]:
+        name, url = feed
+        if host and _bare_host(url) == host:
+            return 0, name
+        return (1 if same_site(url, article_url) else 2), name
+
+    return min(feeds, key=rank)[0] if feeds else None
 
 
 _LINK_TAG = re.compile(rb"<link\b[^>]*>", re.IGNORECASE)

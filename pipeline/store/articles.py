@@ -3,9 +3,12 @@
 The fetch side writes in batches: one transaction stores the article rows, their compressed
 raw pages and the status of the feed entries that pointed at them, so a run killed half-way
 leaves those entries 'pending' and the next run fetches them again (nothing lost, nothing
-doubled: ``canonical_url`` is unique). The extraction side updates articles in batches and
-marks syndicated copies (same fingerprint, or SimHash within 3 bits) as duplicates of the
-first stored copy.
+doubled: ``canonical_url`` is unique). ``source`` is recomputed from every feed that links an
+article (``pick_source``), so it does not depend on which feed was fetched first.
+
+The extraction side claims pending articles (``claim_pending``: several extraction tasks may
+run at once), updates them in batches while the claim is held, and marks syndicated copies as
+duplicates of the earliest published copy.
 """
 
 from __future__ import annotations
@@ -15,18 +18,25 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 from ..extract import ExtractJob, Extracted, shingle_containment
+from ..urls import pick_source
 from . import copy_temp
 
 __all__ = [
     "PageToStore", "EntryOutcome", "store_entries", "link_known_entries", "pending_entries", "store_pages",
-    "record_entry_outcomes", "pending_article_ids", "extract_jobs", "reset_extraction", "write_extractions",
-    "mark_duplicates", "MAX_ATTEMPTS",
+    "record_entry_outcomes", "extract_jobs", "reset_extraction", "write_extractions",
+    "mark_duplicates", "MAX_ATTEMPTS", "attribute_sources", "claim_pending", "CLAIM_LEASE",
 ]
 
 MAX_ATTEMPTS = 3
 SIMHASH_CANDIDATE_BITS = 12
 CONTAINMENT_MIN = 0.85
 DUPLICATE_WINDOW_DAYS = 30
+# A claim older than this is abandoned (its worker died) and may be taken by another task.
+# Claims are taken a few dozen pages at a time, just before the pages are extracted, so a
+# live task finishes its claims in seconds; the lease only has to outlast a slow batch.
+CLAIM_LEASE = timedelta(minutes=15)
+# Serialises duplicate marking between concurrent extraction tasks (see mark_duplicates).
+DUPLICATE_LOCK_KEY = 0x6E6D_6475_70  # "nmdup"
 
 
 def store_entries(conn, feed_id: int, entries: Sequence) -> int:
@@ -50,8 +60,9 @@ def store_entries(conn, feed_id: int, entries: Sequence) -> int:
 
 def link_known_entries(conn, feed_ids: Sequence[int]) -> int:
     """Pending entries whose article is already stored (the same article in another feed, or
-    an entry re-keyed by its feed) are linked to it without fetching the page again."""
-    cur = conn.execute(
+    an entry re-keyed by its feed) are linked to it without fetching the page again; the
+    articles' ``source`` is re-decided with the new feeds. Call inside a transaction."""
+    rows = conn.execute(
         """UPDATE feed_entries e SET article_id = k.article_id, fetch_status = 'fetched',
                   fetch_error = NULL, updated_at = now()
            FROM (SELECT DISTINCT ON (p.canonical_url) p.canonical_url, a.article_id
@@ -64,10 +75,44 @@ def link_known_entries(conn, feed_ids: Sequence[int]) -> int:
                  ) a ON true
                  WHERE p.feed_id = ANY(%s) AND p.fetch_status = 'pending'
                  ORDER BY p.canonical_url, a.article_id) k
-           WHERE e.canonical_url = k.canonical_url AND e.fetch_status = 'pending' AND e.feed_id = ANY(%s)""",
+           WHERE e.canonical_url = k.canonical_url AND e.fetch_status = 'pending' AND e.feed_id = ANY(%s)
+           RETURNING e.article_id""",
         (list(feed_ids), list(feed_ids)),
-    )
-    return cur.rowcount
+    ).fetchall()
+    attribute_sources(conn, [r[0] for r in rows])
+    return len(rows)
+
+
+def attribute_sources(conn, article_ids: Sequence[int]) -> int:
+    """Set each article's ``source`` from all the feeds that link it (``pick_source``).
+    Returns how many articles changed.
+
+    The rows are locked first (in id order, so concurrent fetch tasks cannot deadlock on
+    them), and the links are read after the lock: a task that linked the same article in
+    parallel has committed by then, so the last writer decides with every link in view."""
+    ids = sorted(set(article_ids))
+    if not ids:
+        return 0
+    conn.execute("SELECT 1 FROM articles WHERE article_id = ANY(%s) ORDER BY article_id FOR UPDATE", (ids,))
+    rows = conn.execute(
+        """SELECT a.article_id, a.canonical_url, a.source, f.name, f.url
+           FROM articles a JOIN feed_entries e USING (article_id) JOIN feeds f USING (feed_id)
+           WHERE a.article_id = ANY(%s)""",
+        (ids,),
+    ).fetchall()
+    feeds: dict[int, tuple[str, str | None, set]] = {}
+    for article_id, canon, source, name, url in rows:
+        feeds.setdefault(article_id, (canon, source, set()))[2].add((name, url))
+    changed = [(aid, pick_source(canon, sorted(links))) for aid, (canon, source, links) in feeds.items()]
+    changed = [(aid, best) for aid, best in changed if best != feeds[aid][1]]
+    if changed:
+        conn.execute(
+            """UPDATE articles a SET source = c.source, updated_at = now()
+               FROM unnest(%s::bigint[], %s::text[]) AS c(article_id, source)
+               WHERE a.article_id = c.article_id""",
+            ([c[0] for c in changed], [c[1] for c in changed]),
+        )
+    return len(changed)
 
 
 @dataclass
@@ -123,9 +168,12 @@ class EntryOutcome:
     error: str
 
 
-def store_pages(conn, pages: Sequence[PageToStore]) -> list[tuple[int, PageToStore]]:
+def store_pages(conn, pages: Sequence[PageToStore], claim_by: str | None = None) -> list[tuple[int, PageToStore]]:
     """Insert articles + raw pages and link their entries, in the caller's transaction.
-    Returns (article_id, page) for each newly stored article (to be extracted)."""
+    Returns (article_id, page) for each newly stored article (to be extracted).
+
+    ``claim_by``: the new articles are stored already claimed for extraction by this claimer
+    (``fetch_feeds`` hands them straight to its extraction pool; no other task takes them)."""
     if not pages:
         return []
     copy_temp(
@@ -141,14 +189,17 @@ def store_pages(conn, pages: Sequence[PageToStore]) -> list[tuple[int, PageToSto
             for i, p in enumerate(pages)
         ),
     )
+    # canonical_url order: concurrent fetch tasks take the unique-index locks in the same order.
     inserted = conn.execute(
         """INSERT INTO articles (url, canonical_url, final_url, title, source, language, published_at,
-                                 http_status, fetched_at, extract_status)
+                                 http_status, fetched_at, extract_status, extract_claimed_by, extract_claimed_at)
            SELECT DISTINCT ON (canonical_url) url, canonical_url, final_url, title, source, language,
-                  published_at, http_status, fetched_at, 'pending'
+                  published_at, http_status, fetched_at, 'pending', %(claim)s::text,
+                  CASE WHEN %(claim)s::text IS NOT NULL THEN clock_timestamp() END
            FROM tmp_pages ORDER BY canonical_url, seq
            ON CONFLICT (canonical_url) DO NOTHING
-           RETURNING article_id, canonical_url"""
+           RETURNING article_id, canonical_url""",
+        {"claim": claim_by},
     ).fetchall()
     new_ids = {canon: article_id for article_id, canon in inserted}
     if new_ids:
@@ -165,12 +216,16 @@ def store_pages(conn, pages: Sequence[PageToStore]) -> list[tuple[int, PageToSto
         conn, "tmp_page_entries", [("seq", "integer"), ("feed_id", "bigint"), ("entry_key", "text")],
         ((i, feed_id, key) for i, p in enumerate(pages) for feed_id, key in p.group.entries),
     )
-    conn.execute(
+    linked = conn.execute(
         """UPDATE feed_entries e SET article_id = a.article_id, fetch_status = 'fetched', fetch_error = NULL,
                   attempts = e.attempts + 1, updated_at = now()
            FROM tmp_page_entries te JOIN tmp_pages tp USING (seq) JOIN articles a USING (canonical_url)
-           WHERE e.feed_id = te.feed_id AND e.entry_key = te.entry_key"""
-    )
+           WHERE e.feed_id = te.feed_id AND e.entry_key = te.entry_key
+           RETURNING a.article_id"""
+    ).fetchall()
+    # Inserted with the first entry's feed as source; decided properly now that every entry
+    # (of this batch and of earlier ones) is linked.
+    attribute_sources(conn, [r[0] for r in linked])
     stored, seen = [], set()
     for page in pages:
         article_id = new_ids.get(page.canonical_url)
@@ -206,23 +261,34 @@ def record_entry_outcomes(conn, outcomes: Sequence[EntryOutcome]) -> None:
 
 
 def reset_extraction(conn) -> int:
-    """--reextract: every article with a stored raw page goes back to 'pending'."""
+    """--reextract: every article with a stored raw page goes back to 'pending', unclaimed."""
     return conn.execute(
-        """UPDATE articles SET extract_status = 'pending', updated_at = now()
+        """UPDATE articles SET extract_status = 'pending', extract_claimed_by = NULL,
+                  extract_claimed_at = NULL, updated_at = now()
            WHERE article_id IN (SELECT article_id FROM raw_pages) AND extract_status <> 'pending'"""
     ).rowcount
 
 
-def pending_article_ids(conn, *, after_id: int = 0, limit: int = 200) -> list[int]:
-    """The next ``limit`` articles waiting for extraction, in article_id order (keyset paging)."""
+def claim_pending(conn, claimer: str, limit: int, lease: timedelta = CLAIM_LEASE) -> list[int]:
+    """Claim up to ``limit`` pending articles (with a raw page) for ``claimer``: unclaimed ones
+    and ones whose claim is older than ``lease`` (a crashed worker's). Returns their ids.
+
+    SKIP LOCKED: concurrent claimers pass over each other's rows instead of waiting, and a
+    row claimed and committed meanwhile is re-checked and skipped. The lease runs on the
+    database's clock, the one clock every worker shares."""
     rows = conn.execute(
-        """SELECT a.article_id FROM articles a
-           WHERE a.extract_status = 'pending' AND a.article_id > %s
-             AND EXISTS (SELECT 1 FROM raw_pages r WHERE r.article_id = a.article_id)
-           ORDER BY a.article_id LIMIT %s""",
-        (after_id, limit),
+        """UPDATE articles a SET extract_claimed_by = %(me)s, extract_claimed_at = clock_timestamp()
+           WHERE a.article_id IN (
+               SELECT p.article_id FROM articles p
+               WHERE p.extract_status = 'pending'
+                 AND (p.extract_claimed_at IS NULL OR p.extract_claimed_at < clock_timestamp() - %(lease)s)
+                 AND EXISTS (SELECT 1 FROM raw_pages r WHERE r.article_id = p.article_id)
+               ORDER BY p.article_id LIMIT %(limit)s
+               FOR UPDATE OF p SKIP LOCKED)
+           RETURNING a.article_id""",
+        {"me": claimer, "lease": lease, "limit": limit},
     ).fetchall()
-    return [r[0] for r in rows]
+    return sorted(r[0] for r in rows)
 
 
 def extract_jobs(conn, article_ids: Sequence[int]) -> list[ExtractJob]:
@@ -245,11 +311,22 @@ def extract_jobs(conn, article_ids: Sequence[int]) -> list[ExtractJob]:
     return [ExtractJob(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
 
-def write_extractions(conn, results: Sequence[Extracted]) -> int:
-    """One batch of extraction results, then duplicate marking for the batch. Returns the
-    number of articles in the batch found to be copies of an earlier one."""
+def write_extractions(conn, results: Sequence[Extracted], claimer: str | None = None) -> tuple[int, int]:
+    """One batch of extraction results, then duplicate marking for the batch. Returns (rows
+    written, articles of the batch found to be copies of an earlier one).
+
+    With ``claimer``, a result is written only while that claimer still holds the article's
+    claim (a claim lost to the lease was retaken by another task, whose result counts), and
+    the claim is released."""
     if not results:
-        return 0
+        return 0, 0
+    # Writers take turns (see mark_duplicates), and lock their rows in id order: a fetch task
+    # re-deciding ``source`` locks in the same order, so the two cannot deadlock.
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (DUPLICATE_LOCK_KEY,))
+    conn.execute(
+        "SELECT 1 FROM articles WHERE article_id = ANY(%s) ORDER BY article_id FOR UPDATE",
+        (sorted({r.article_id for r in results}),),
+    )
     copy_temp(
         conn, "tmp_extracted",
         [("article_id", "bigint"), ("status", "text"), ("error", "text"), ("title", "text"), ("author", "text"),
@@ -261,7 +338,7 @@ def write_extractions(conn, results: Sequence[Extracted]) -> int:
             for r in results
         ),
     )
-    conn.execute(
+    rows = conn.execute(
         """UPDATE articles a SET
                   extract_status = t.status, extract_error = t.error,
                   title = COALESCE(t.title, a.title), author = t.author, site_name = t.site_name,
@@ -269,10 +346,15 @@ def write_extractions(conn, results: Sequence[Extracted]) -> int:
                   published_at = COALESCE(t.published_at, a.published_at),
                   body_text = t.body_text, word_count = t.word_count,
                   fingerprint = t.fingerprint, simhash = t.simhash,
-                  duplicate_of = NULL, updated_at = now()
-           FROM tmp_extracted t WHERE a.article_id = t.article_id"""
-    )
-    return mark_duplicates(conn, [r.article_id for r in results if r.status == "ok"])
+                  duplicate_of = NULL, extract_claimed_by = NULL, extract_claimed_at = NULL, updated_at = now()
+           FROM tmp_extracted t
+           WHERE a.article_id = t.article_id AND (%(me)s::text IS NULL OR a.extract_claimed_by = %(me)s)
+           RETURNING a.article_id""",
+        {"me": claimer},
+    ).fetchall()
+    written = {r[0] for r in rows}
+    ok = [r.article_id for r in results if r.status == "ok" and r.article_id in written]
+    return len(written), mark_duplicates(conn, ok)
 
 
 def _candidates(conn, article_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -319,13 +401,20 @@ def _candidates(conn, article_ids: Sequence[int]) -> dict[int, list[int]]:
 
 
 def mark_duplicates(conn, article_ids: Sequence[int]) -> int:
-    """Point syndicated copies at the original: the earliest published copy (ties: first
-    stored), so the outcome does not depend on the order in which pages were fetched.
+    """Point syndicated copies at the original: the earliest published copy (ties: the smallest
+    canonical URL), so the outcome does not depend on the order in which pages were fetched.
 
     A candidate (see ``_candidates``) is a copy when it has the same fingerprint or at least
     85 % of the shorter text's word 3-grams appear in the other (a copy with an added credit
-    line or another byline still matches). Returns how many articles were newly marked."""
-    candidates = _candidates(conn, article_ids) if article_ids else {}
+    line or another byline still matches). Returns how many articles were newly marked.
+
+    Concurrent extraction tasks take turns here (a transaction-level advisory lock): two copies
+    written at the same time by two tasks would otherwise not see each other; in turn, the
+    second task's queries see the first one's committed rows."""
+    if not article_ids:
+        return 0
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (DUPLICATE_LOCK_KEY,))
+    candidates = _candidates(conn, article_ids)
     if not candidates:
         return 0
     wanted = sorted(set(candidates) | {c for cs in candidates.values() for c in cs})
@@ -348,7 +437,7 @@ def mark_duplicates(conn, article_ids: Sequence[int]) -> int:
         roots = sorted(members)
         root = conn.execute(
             """SELECT article_id FROM articles WHERE article_id = ANY(%s)
-               ORDER BY published_at NULLS LAST, article_id LIMIT 1""",
+               ORDER BY published_at NULLS LAST, canonical_url LIMIT 1""",
             (roots,),
         ).fetchone()[0]
         conn.execute("UPDATE articles SET duplicate_of = NULL WHERE article_id = %s AND duplicate_of IS NOT NULL", (root,))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.urls import canonical_url, find_canonical_link, pick_canonical, safe_link, same_site
+from pipeline.urls import canonical_url, find_canonical_link, pick_canonical, pick_source, safe_link, same_site
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,17 @@ def test_find_canonical_link():
     assert find_canonical_link(b"<link rel=canonical href=/c>", "https://a.example/x") == "https://a.example/c"
     assert find_canonical_link(b"<link rel='alternate' href='/feed'>", "https://a.example/") is None
     assert find_canonical_link(b"<link rel=canonical href='javascript:x'>", "https://a.example/") is None
+
+
+def test_pick_source_own_host_then_site_then_smallest_name():
+    article = "https://www.outlet.example/2026/story"
+    own = ("zeta", "https://outlet.example/feed.xml")  # www. does not matter
+    same_site_feed = ("mid", "https://rss.outlet.example/all")
+    aggregator = ("alpha", "https://news.aggregator.example/rss")
+    other = ("beta", "https://blog.example/atom")
+    for feeds in ([own, same_site_feed, aggregator, other], [other, aggregator, same_site_feed, own]):
+        assert pick_source(article, feeds) == "zeta"
+    assert pick_source(article, [aggregator, same_site_feed, other]) == "mid"
+    assert pick_source(article, [other, aggregator]) == "alpha"
+    assert pick_source(article, [("b", "https://outlet.example/x"), ("a", "https://www.outlet.example/y")]) == "a"
+    assert pick_source(article, []) is None

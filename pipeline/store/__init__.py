@@ -12,7 +12,11 @@ __all__ = ["copy_temp"]
 
 def copy_temp(conn, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence]) -> int:
     """Create ``table`` as a temporary table (dropped at commit) with ``columns`` ((name, type)
-    pairs) and COPY ``rows`` into it. Returns the number of rows copied."""
+    pairs) and COPY ``rows`` into it. Returns the number of rows copied.
+
+    A table of that name left by an earlier call in the same transaction is replaced, so a
+    writer may be called several times before one commit."""
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(sql.Identifier(table)))
     conn.execute(
         sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
             sql.Identifier(table),

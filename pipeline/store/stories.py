@@ -8,6 +8,8 @@ from typing import Iterator, Sequence
 
 from psycopg.types.json import Jsonb
 
+from . import copy_temp
+
 # When an article happened, for windows: published_at, else when it was fetched or stored.
 ARTICLE_TIME = "coalesce(a.published_at, a.fetched_at, a.created_at)"
 
@@ -43,14 +45,9 @@ def iter_unthemed(pool, model: str, batch_size: int) -> Iterator[list[tuple]]:
 
 def write_themes(conn, model: str, rows: Sequence[tuple[int, str, float, str]]) -> int:
     """rows: (article_id, theme, theme_score, scores json). COPY into a temp table, then upsert."""
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS themes_in (article_id bigint, theme text, theme_score real, "
-        "scores jsonb) ON COMMIT DELETE ROWS"
-    )
+    copy_temp(conn, "themes_in", [("article_id", "bigint"), ("theme", "text"), ("theme_score", "real"),
+                                  ("scores", "jsonb")], rows)
     with conn.cursor() as cur:
-        with cur.copy("COPY themes_in FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
         cur.execute(
             """INSERT INTO article_themes (article_id, theme, theme_score, scores, model)
                SELECT i.article_id, i.theme, least(greatest(i.theme_score, 0), 1), i.scores, %s
@@ -143,14 +140,9 @@ def add_members(conn, rows: Sequence[tuple[int, int, float, datetime]]) -> int:
     """rows: (article_id, story_id, similarity, placed_at). Re-running adds nothing."""
     if not rows:
         return 0
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS members_in (article_id bigint, story_id bigint, similarity real, "
-        "placed_at timestamptz) ON COMMIT DELETE ROWS"
-    )
+    copy_temp(conn, "members_in", [("article_id", "bigint"), ("story_id", "bigint"), ("similarity", "real"),
+                                   ("placed_at", "timestamptz")], rows)
     with conn.cursor() as cur:
-        with cur.copy("COPY members_in FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
         cur.execute(
             """INSERT INTO story_members (article_id, story_id, similarity, placed_at)
                SELECT i.article_id, i.story_id, i.similarity, i.placed_at

@@ -31,9 +31,9 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import db  # noqa: E402
-from pipeline.config import Settings  # noqa: E402
-from pipeline.roles import ANALYST_ROLE, apply_role_passwords, role_url  # noqa: E402
+from pipeline.infra import db  # noqa: E402
+from pipeline.infra.config import Settings  # noqa: E402
+from pipeline.infra.db.roles import ANALYST_ROLE, apply_role_passwords, role_url  # noqa: E402
 from tests.e2e.guide import parse_examples  # noqa: E402
 
 TARGET_MS = 200.0

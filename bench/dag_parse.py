@@ -46,7 +46,7 @@ def _parse_once(path: str, bundle: str, out) -> None:
     bag = BundleDagBag(dag_folder=path, bundle_path=Path(bundle), bundle_name="bench")
     elapsed = time.perf_counter() - t0
     out.send((elapsed, sorted(bag.dag_ids), {k: v.splitlines()[-1] for k, v in bag.import_errors.items()},
-              "pipeline.runtime" in sys.modules))
+              "pipeline.infra.runtime" in sys.modules))
     out.close()
 
 

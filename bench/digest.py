@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
 
-from pipeline import db  # noqa: E402
-from pipeline.config import Settings  # noqa: E402
+from pipeline.infra import db  # noqa: E402
+from pipeline.infra.config import Settings  # noqa: E402
 
 TARGET_S = 5.0
 TZ = ZoneInfo("Europe/Berlin")
@@ -131,11 +131,11 @@ def main() -> int:
             settings = Settings.from_env({"NEWSMON_DATABASE_URL": url, "NEWSMON_HOME": str(home / "home")})
             as_of = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(6), tzinfo=TZ)
 
-            from pipeline.progress import NullReporter
-            from pipeline.runtime import Runtime
+            from pipeline.infra.progress import NullReporter
+            from pipeline.infra.runtime import Runtime
 
             with Runtime.open(settings, url=url, auto_upgrade=False, progress=NullReporter()) as rt:
-                from pipeline.digest import run_digest  # cold: imports matplotlib/jinja inside the timing below
+                from pipeline.digest.stage import run_digest  # cold: imports matplotlib/jinja inside the timing below
 
                 t0 = time.perf_counter()
                 result = run_digest(rt, day=DAY, out=home / "out" / "digest", as_of=as_of)
@@ -161,10 +161,10 @@ def main() -> int:
 
 def measure_phases(rt, as_of) -> tuple[dict[str, float], int]:
     """The warm build's parts, side by side in this run, and the size of the HTML part."""
-    from pipeline.digest_chart import render_chart
-    from pipeline.digest_gather import gather
-    from pipeline.digest_mail import build_message
-    from pipeline.digest_render import render
+    from pipeline.digest.chart import render_chart
+    from pipeline.digest.gather import gather
+    from pipeline.digest.mail import build_message
+    from pipeline.digest.render import render
 
     with rt.pool.connection() as conn:
         data, gather_s = timed(gather, conn, DAY, timezone=rt.settings.timezone,

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from pipeline.embed import article_text, clean_text, load_encoder  # noqa: E402
-from pipeline.stories import NewArticle, cluster_articles, terms_of  # noqa: E402
+from pipeline.embed.stage import article_text, clean_text, load_encoder  # noqa: E402
+from pipeline.stories.stage import NewArticle, cluster_articles, terms_of  # noqa: E402
 from tests.support.labelled import load_labelled, pair_scores  # noqa: E402
 
 
@@ -90,11 +90,11 @@ def input_variants(encoder):
 
 
 def throughput(encoder, n: int, batch_size: int, rounds: int = 3):
-    from pipeline import db
-    from pipeline.config import Settings
-    from pipeline.embed import run_embed
-    from pipeline.progress import NullReporter
-    from pipeline.runtime import Runtime
+    from pipeline.infra import db
+    from pipeline.infra.config import Settings
+    from pipeline.embed.stage import run_embed
+    from pipeline.infra.progress import NullReporter
+    from pipeline.infra.runtime import Runtime
 
     base = labelled_corpus() + demo_corpus()
     rng = np.random.default_rng(7)

@@ -302,11 +302,11 @@ def main() -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from pipeline import db
-    from pipeline.config import Settings
-    from pipeline.ingest import run_ingest
-    from pipeline.progress import NullReporter
-    from pipeline.runtime import Runtime
+    from pipeline.infra import db
+    from pipeline.infra.config import Settings
+    from pipeline.ingest.stage import run_ingest
+    from pipeline.infra.progress import NullReporter
+    from pipeline.infra.runtime import Runtime
 
     tmp = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
     files = generate(tmp / "site", args.pages)

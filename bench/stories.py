@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from embed import demo_corpus, labelled_corpus  # noqa: E402
-from pipeline.embed import article_text, load_encoder  # noqa: E402
-from pipeline.stories import (NewArticle, StoryClusterer, StoryParams, StoryState,  # noqa: E402
+from pipeline.embed.stage import article_text, load_encoder  # noqa: E402
+from pipeline.stories.stage import (NewArticle, StoryClusterer, StoryParams, StoryState,  # noqa: E402
                               ctfidf_labels, terms_of)
 from tests.support.labelled import pair_scores  # noqa: E402
 
@@ -232,7 +232,7 @@ def _load_baseline(path):
 
 def scaling(window_articles=20_000, sizes=(1_000, 3_000, 10_000), dims=512, baseline=None, baseline_max=10_000,
             flat=False):
-    import pipeline.stories as current
+    import pipeline.stories.stage as current
 
     print(f"== scaling: new articles placed against a 7-day window of {window_articles:,} articles")
     rng = np.random.default_rng(42)

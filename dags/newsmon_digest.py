@@ -44,7 +44,7 @@ def newsmon_digest():
     def send_digest() -> dict:
         """Render the previous day's digest and send it (or write it when SMTP is not set)."""
         from newsmon_airflow import open_runtime, stage_output
-        from pipeline.digest import run_digest
+        from pipeline.digest.stage import run_digest
 
         context = get_current_context()
         with open_runtime() as rt:

@@ -36,7 +36,7 @@ def newsmon_indicators():
     def collect_indicators() -> dict:
         """Figures from article text and public APIs, up to the data interval's end."""
         from newsmon_airflow import open_runtime, stage_output
-        from pipeline.indicators import run_indicators
+        from pipeline.indicators.stage import run_indicators
 
         until = interval_end(get_current_context())
         with open_runtime() as rt:

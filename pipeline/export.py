@@ -17,7 +17,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from .config import UserError
+from pipeline.infra.config import UserError
 
 FORMATS = ("csv", "parquet")
 BATCH_ROWS = 10_000

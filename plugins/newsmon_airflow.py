@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote, urlencode, urlsplit
 
 if TYPE_CHECKING:
-    from pipeline.config import Settings
-    from pipeline.runs import StageResult
-    from pipeline.runtime import Runtime
+    from pipeline.infra.config import Settings
+    from pipeline.infra.runs import StageResult
+    from pipeline.infra.runtime import Runtime
 
 log = logging.getLogger("newsmon.airflow")
 
@@ -98,7 +98,7 @@ def smtp_url_from_connection(conn) -> str:
 
 
 def _config_error(message: str):
-    from pipeline.config import ConfigError
+    from pipeline.infra.config import ConfigError
 
     return ConfigError(message)
 
@@ -123,7 +123,7 @@ def newsmon_settings(environ: dict[str, str] | None = None, *, require_database:
     Raises ``ConfigError`` (one line, no secret) when no database is configured: inside Airflow
     newsmon never falls back to its embedded Postgres.
     """
-    from pipeline.config import Settings, mask_url
+    from pipeline.infra.config import Settings, mask_url
 
     env = dict(os.environ if environ is None else environ)
     sources = {}
@@ -159,7 +159,7 @@ def open_runtime(settings: "Settings | None" = None) -> Iterator["Runtime"]:
     The schema is never upgraded here (``newsmon db upgrade`` runs in ``airflow-init``);
     a schema that is behind fails the task with a one-line reason.
     """
-    from pipeline.runtime import Runtime
+    from pipeline.infra.runtime import Runtime
 
     settings = settings or newsmon_settings()
     rt = Runtime.open(settings, url=settings.database_url, auto_upgrade=False)

@@ -63,7 +63,7 @@ def _json_value(value: Any) -> Any:
 def _unavailable(exc: Exception) -> HTTPException:
     """503 with one line: newsmon's own errors are already masked; a database error is cut to
     its first line (no URL in it)."""
-    from pipeline.config import UserError
+    from pipeline.infra.config import UserError
 
     if isinstance(exc, UserError):
         return HTTPException(status_code=503, detail=str(exc))
@@ -73,7 +73,7 @@ def _unavailable(exc: Exception) -> HTTPException:
 
 
 def _settings(settings_provider: SettingsProvider):
-    from pipeline.config import UserError
+    from pipeline.infra.config import UserError
 
     try:
         return settings_provider()
@@ -85,8 +85,8 @@ def _rows(settings_provider: SettingsProvider, query: str, params: Sequence[Any]
     import psycopg
     from psycopg.rows import dict_row
 
-    from pipeline.config import UserError
-    from pipeline.db import connect
+    from pipeline.infra.config import UserError
+    from pipeline.infra.db import connect
 
     settings = _settings(settings_provider)
     try:
@@ -209,10 +209,10 @@ def _render_digest(settings, day: dt.date) -> str:
     """Render a day's digest from the database without writing or sending anything."""
     import psycopg
 
-    from pipeline.config import UserError
-    from pipeline.db import connect
-    from pipeline.digest import build_digest
-    from pipeline.digest_gather import gather
+    from pipeline.infra.config import UserError
+    from pipeline.infra.db import connect
+    from pipeline.digest.stage import build_digest
+    from pipeline.digest.gather import gather
 
     try:
         with connect(settings.database_url) as conn:

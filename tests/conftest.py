@@ -13,8 +13,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import psycopg
 import pytest
 
-from pipeline import db
-from pipeline.config import Settings
+from pipeline.infra import db
+from pipeline.infra.config import Settings
 
 RESOURCES = Path(__file__).parent / "resources"
 TEMPLATE = "newsmon_template"
@@ -80,8 +80,8 @@ def settings(tmp_path, db_url) -> Settings:
 
 @pytest.fixture
 def runtime(settings, db_url):
-    from pipeline.progress import NullReporter
-    from pipeline.runtime import Runtime
+    from pipeline.infra.progress import NullReporter
+    from pipeline.infra.runtime import Runtime
 
     rt = Runtime.open(settings, url=db_url, auto_upgrade=False, progress=NullReporter())
     yield rt

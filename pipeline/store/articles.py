@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from ..extract import ExtractJob, Extracted, shingle_containment
-from ..urls import pick_source
-from . import copy_temp
+from pipeline.ingest.extract import ExtractJob, Extracted, shingle_containment
+from pipeline.infra.urls import pick_source
+from pipeline.store import copy_temp
 
 __all__ = [
     "PageToStore", "EntryOutcome", "store_entries", "link_known_entries", "pending_entries", "store_pages",

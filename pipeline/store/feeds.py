@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
-from . import copy_temp
+from pipeline.store import copy_temp
 
 __all__ = [
     "FeedRow", "upsert_feeds", "disable_missing", "due_feed_names", "get_feeds", "record_not_modified",

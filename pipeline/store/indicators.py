@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from . import copy_temp
+from pipeline.store import copy_temp
 
 __all__ = [
     "PendingArticle", "ArticleOutcome", "ApiRow", "sync_definitions", "count_pending", "fetch_pending",

@@ -8,7 +8,7 @@ from typing import Iterator, Sequence
 
 from psycopg.types.json import Jsonb
 
-from . import copy_temp
+from pipeline.store import copy_temp
 
 # When an article happened, for windows: published_at, else when it was fetched or stored.
 ARTICLE_TIME = "coalesce(a.published_at, a.fetched_at, a.created_at)"

@@ -67,7 +67,7 @@ def test_environment_fallback(monkeypatch, tmp_path):
 
 
 def test_no_database_is_a_one_line_config_error(monkeypatch, tmp_path):
-    from pipeline.config import ConfigError
+    from pipeline.infra.config import ConfigError
 
     monkeypatch.delenv("AIRFLOW_CONN_NEWSMON_DB", raising=False)
     with pytest.raises(ConfigError, match="newsmon_db.*NEWSMON_DATABASE_URL"):
@@ -75,7 +75,7 @@ def test_no_database_is_a_one_line_config_error(monkeypatch, tmp_path):
 
 
 def test_bad_setting_names_the_variable(monkeypatch, tmp_path):
-    from pipeline.config import ConfigError
+    from pipeline.infra.config import ConfigError
 
     monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_DB", "postgresql://u:pw@h/newsmon")
     with pytest.raises(ConfigError, match="NEWSMON_HTTP_TIMEOUT"):

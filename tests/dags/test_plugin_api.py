@@ -118,7 +118,7 @@ def test_index_page(client):
 
 def test_unreachable_database_is_503_without_secret(tmp_path):
     from newsmon_api import create_app
-    from pipeline.config import Settings
+    from pipeline.infra.config import Settings
 
     bad = Settings.from_env({"NEWSMON_DATABASE_URL": "postgresql://u:topsecret@127.0.0.1:9/newsmon",
                              "NEWSMON_HOME": str(tmp_path)})
@@ -147,7 +147,7 @@ def test_plugin_registration():
 
 def test_missing_schema_and_missing_configuration_are_503(tmp_path, empty_db_url):
     from newsmon_api import create_app
-    from pipeline.config import ConfigError, Settings
+    from pipeline.infra.config import ConfigError, Settings
 
     blank = Settings.from_env({"NEWSMON_DATABASE_URL": empty_db_url, "NEWSMON_HOME": str(tmp_path)})
     with TestClient(create_app(lambda: blank)) as c:

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from pipeline import db
-from pipeline.roles import ANALYST_ROLE, APP_ROLE, RoleError, apply_role_passwords, role_url
+from pipeline.infra import db
+from pipeline.infra.db.roles import ANALYST_ROLE, APP_ROLE, RoleError, apply_role_passwords, role_url
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_no_configured_password_changes_nothing(db_url, settings):
 
 
 def test_password_for_missing_role_is_a_clear_error(empty_db_url, passwords, monkeypatch):
-    monkeypatch.setattr("pipeline.roles.ANALYST_ROLE", "newsmon_no_such_role")
+    monkeypatch.setattr("pipeline.infra.db.roles.ANALYST_ROLE", "newsmon_no_such_role")
     with pytest.raises(RoleError, match="role newsmon_no_such_role does not exist"):
         apply_role_passwords(empty_db_url, passwords)
 

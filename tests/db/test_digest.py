@@ -10,8 +10,8 @@ import email.policy
 import psycopg
 import pytest
 
-from pipeline.digest import run_digest
-from pipeline.digest_gather import gather
+from pipeline.digest.stage import run_digest
+from pipeline.digest.gather import gather
 from tests.support.digest_data import HOSTILE_TITLE, add_article, add_stage_run, at, seed_day
 
 DAY = dt.date(2026, 11, 27)
@@ -150,7 +150,7 @@ def test_default_day_is_yesterday_in_the_digest_time_zone(runtime, seeded):
 
 
 def test_send_without_smtp_settings_is_a_config_error(runtime, db_url):
-    from pipeline.config import ConfigError
+    from pipeline.infra.config import ConfigError
 
     with pytest.raises(ConfigError, match="NEWSMON_SMTP_URL"):
         run_digest(runtime, day=DAY, send=True, as_of=AS_OF)

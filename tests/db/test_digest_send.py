@@ -13,7 +13,7 @@ import re
 import psycopg
 import pytest
 
-from pipeline.digest import DigestSendError, run_digest
+from pipeline.digest.stage import DigestSendError, run_digest
 from tests.support.digest_data import HOSTILE_TITLE, at, seed_day
 from tests.support.smtpserver import (
     SmtpServer,

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.embed import EmbedError, run_embed
+from pipeline.embed.stage import EmbedError, run_embed
 from pipeline.store import embeddings as emb_store
-from pipeline.db import connect
-from pipeline.stories import STORIES_LOCK_NAMESPACE, run_stories
-from pipeline.themes import run_themes
+from pipeline.infra.db import connect
+from pipeline.stories.stage import STORIES_LOCK_NAMESPACE, run_stories
+from pipeline.themes.stage import run_themes
 from tests.support.labelled import pair_scores, theme_accuracy
 from tests.support.newsdata import insert_article, insert_labelled, labelled, minilm_encoder, use_encoder  # noqa: F401
 
@@ -247,7 +247,7 @@ def test_offline_fallback_through_settings(runtime, caplog):
         insert_article(conn, key="x", title="Open-source model released", body="Weights on Hugging Face.",
                        published_at=datetime(2025, 5, 1, tzinfo=timezone.utc))
         conn.commit()
-    with caplog.at_level(logging.WARNING, logger="pipeline.embed"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.embed.stage"):
         run_embed(rt)
         run_embed(rt)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

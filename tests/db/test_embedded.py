@@ -8,7 +8,7 @@ import textwrap
 
 import psycopg
 
-from pipeline import db
+from pipeline.infra import db
 
 
 def test_start_stop_restart_keeps_data(tmp_path):
@@ -35,7 +35,7 @@ def test_two_processes_start_it_at_once(tmp_path):
     home = tmp_path / "home"
     code = textwrap.dedent(f"""
         from pathlib import Path
-        from pipeline.db import EmbeddedPostgres
+        from pipeline.infra.db import EmbeddedPostgres
         print(EmbeddedPostgres(Path({str(home)!r})).start())
     """)
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(2)]

@@ -10,11 +10,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pipeline.indicators import (EXTRACTOR_VERSION, extract_article_claims, load_definitions, parse_definitions,
+from pipeline.indicators.stage import (EXTRACTOR_VERSION, extract_article_claims, load_definitions, parse_definitions,
                                  run_indicators)
-from pipeline.indicators_text import Extractor
-from pipeline.progress import NullReporter
-from pipeline.runtime import Runtime
+from pipeline.indicators.claims import Extractor
+from pipeline.infra.progress import NullReporter
+from pipeline.infra.runtime import Runtime
 from pipeline.store.indicators import PendingArticle
 from tests.support.httpserver import Response
 
@@ -257,8 +257,8 @@ def test_unreachable_api_is_recorded_once_per_provider_and_the_run_goes_on(setti
 
 
 def test_a_row_the_database_rejects_fails_only_its_article(rt, db_url):
-    from pipeline.indicators import Claim, _save_outcomes
-    from pipeline.runs import StageResult
+    from pipeline.indicators.stage import Claim, _save_outcomes
+    from pipeline.infra.runs import StageResult
     from pipeline.store.indicators import ArticleOutcome
 
     run_indicators(rt, collect_apis=False)  # definitions

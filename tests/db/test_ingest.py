@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.ingest import extract_pending, fetch_feeds, run_ingest, sync_feeds
-from pipeline.progress import NullReporter
-from pipeline.runtime import Runtime
+from pipeline.ingest.stage import extract_pending, fetch_feeds, run_ingest, sync_feeds
+from pipeline.infra.progress import NullReporter
+from pipeline.infra.runtime import Runtime
 from tests.support.ingest_site import build_site, write_feed_list
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
@@ -121,9 +121,9 @@ def test_bad_input_recorded_good_feeds_fully_ingested(rt, site):
 
 
 def test_crash_after_fetch_resumes_without_loss_or_duplicates(rt, site, tmp_path, monkeypatch):
-    import pipeline.ingest
+    import pipeline.ingest.stage
 
-    monkeypatch.setattr(pipeline.ingest, "PAGE_BATCH", 1)  # commit page by page
+    monkeypatch.setattr(pipeline.ingest.stage, "PAGE_BATCH", 1)  # commit page by page
     server, feeds, _ = site
     path = write_feed_list(tmp_path / "good.yaml", {k: feeds[k] for k in ("good-rss", "good-atom")})
     due = sync_feeds(rt, path, now=NOW)

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import pipeline.ingest
+import pipeline.ingest.stage
 from pipeline.demo import DEMO_DIR, resolve_demo_feeds, serve_directory
-from pipeline.extract import fingerprint, simhash
-from pipeline.ingest import ExtractionPool, extract_pending, fetch_feeds, sync_feeds
-from pipeline.progress import NullReporter
-from pipeline.runtime import Runtime
+from pipeline.ingest.extract import fingerprint, simhash
+from pipeline.ingest.stage import ExtractionPool, extract_pending, fetch_feeds, sync_feeds
+from pipeline.infra.progress import NullReporter
+from pipeline.infra.runtime import Runtime
 from pipeline.store import articles as article_store
 from tests.support.crashing_extractor import MARKER, crash_on_marker
 from tests.support.httpserver import Response
@@ -54,7 +54,7 @@ def demo_pending(rt, tmp_path):
 
 def test_concurrent_extract_tasks_extract_each_page_once(demo_pending, monkeypatch):
     rt = demo_pending
-    monkeypatch.setattr(pipeline.ingest, "CLAIM_CHUNK", 4)  # many small claims: the tasks interleave
+    monkeypatch.setattr(pipeline.ingest.stage, "CLAIM_CHUNK", 4)  # many small claims: the tasks interleave
     start = threading.Barrier(2)
     results, errors = [], []
 
@@ -107,7 +107,7 @@ def test_claims_skip_each_other_and_a_dead_tasks_claims_are_retaken(demo_pending
     assert set(taken) <= extracted and not set(other) & extracted  # worker-b's live claims respected
     # worker-b's result is written while it holds the claim; a result from a task whose claim
     # was lost is dropped
-    from pipeline.extract import Extracted, extract_page
+    from pipeline.ingest.extract import Extracted, extract_page
 
     with rt.pool.connection() as conn:
         jobs = article_store.extract_jobs(conn, other[:2])

@@ -6,10 +6,10 @@ import dataclasses
 from datetime import date
 
 from pipeline.demo import DEMO_DIR, resolve_demo_feeds, serve_directory
-from pipeline.extract import decode_html, detect_language
-from pipeline.ingest import run_ingest
-from pipeline.progress import NullReporter
-from pipeline.runtime import Runtime
+from pipeline.ingest.extract import decode_html, detect_language
+from pipeline.ingest.stage import run_ingest
+from pipeline.infra.progress import NullReporter
+from pipeline.infra.runtime import Runtime
 
 
 def test_demo_corpus_ingests(settings, db_url, tmp_path):
@@ -49,7 +49,7 @@ def test_demo_corpus_ingests(settings, db_url, tmp_path):
 
 def test_language_detector_on_demo_and_test_pages():
     """The stop-word detector against the outlets' languages on every bundled page."""
-    from pipeline.extract import ExtractJob, compress, extract_page
+    from pipeline.ingest.extract import ExtractJob, compress, extract_page
     from datetime import datetime, timezone
 
     langs = {"harbour": "en", "dispatch": "en", "valley": "en", "bote": "de", "technikblatt": "de"}

@@ -8,7 +8,7 @@ import threading
 import psycopg
 import pytest
 
-from pipeline import db
+from pipeline.infra import db
 
 
 def _tables(url: str) -> set[str]:

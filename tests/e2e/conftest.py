@@ -7,7 +7,7 @@ import os
 import psycopg
 import pytest
 
-from pipeline.config import Settings
+from pipeline.infra.config import Settings
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import secrets
 import psycopg
 import pytest
 
-from pipeline.roles import ANALYST_ROLE, apply_role_passwords, role_url
+from pipeline.infra.db.roles import ANALYST_ROLE, apply_role_passwords, role_url
 from tests.e2e.guide import GUIDE, compare, parse_examples, run_example
 
 EXAMPLES = parse_examples(GUIDE.read_text(encoding="utf-8"))
@@ -18,7 +18,7 @@ EXAMPLES = parse_examples(GUIDE.read_text(encoding="utf-8"))
 
 @pytest.fixture(scope="module")
 def analyst_url(demo_db_url, tmp_path_factory):
-    from pipeline.config import Settings
+    from pipeline.infra.config import Settings
 
     password = secrets.token_urlsafe(16)
     apply_role_passwords(demo_db_url, Settings(database_url=demo_db_url, analyst_password=password))

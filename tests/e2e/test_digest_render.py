@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from pipeline.digest import run_digest
+from pipeline.digest.stage import run_digest
 from tests.support.digest_data import at, seed_day
 
 DAY = dt.date(2026, 11, 27)

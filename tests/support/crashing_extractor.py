@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from pipeline.extract import ExtractJob, decompress, extract_payload
+from pipeline.ingest.extract import ExtractJob, decompress, extract_payload
 
 MARKER = b"CRASH-THIS-WORKER"
 

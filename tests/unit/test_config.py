@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import ConfigError, Settings, mask_url
+from pipeline.infra.config import ConfigError, Settings, mask_url
 
 
 def test_defaults():

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.config import ConfigError, Settings
-from pipeline.digest import build_digest, output_paths, resolve_day
-from pipeline.digest_gather import (
+from pipeline.infra.config import ConfigError, Settings
+from pipeline.digest.stage import build_digest, output_paths, resolve_day
+from pipeline.digest.gather import (
     clean_text,
     day_bounds,
     first_sentences,
@@ -22,8 +22,8 @@ from pipeline.digest_gather import (
     group_stories,
     safe_url,
 )
-from pipeline.digest_mail import build_message, message_id_for, parse_smtp_url
-from pipeline.digest_model import DailySeries, DigestData, Headline, StoryItem, ThemeSummary
+from pipeline.digest.mail import build_message, message_id_for, parse_smtp_url
+from pipeline.digest.model import DailySeries, DigestData, Headline, StoryItem, ThemeSummary
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAY = dt.date(2026, 11, 27)
@@ -202,7 +202,7 @@ def test_parse_smtp_url_options_and_errors():
 
 
 def test_extract_skips_bylines_and_datelines_but_not_prose():
-    from pipeline.digest_gather import first_sentences, short_description
+    from pipeline.digest.gather import first_sentences, short_description
 
     body = "Von Anna Lindqvist | 26.11.2026, 08:50 Uhr\nDas Ministerium hat die Ausfuhr verboten. Mehr folgt."
     assert first_sentences(body).startswith("Das Ministerium hat die Ausfuhr verboten.")

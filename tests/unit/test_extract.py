@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from pipeline.extract import (
+from pipeline.ingest.extract import (
     ExtractJob, choose_published, clean_text, clean_title, compress, decode_html, detect_language, extract_page,
     fingerprint, shingle_containment, simhash,
 )

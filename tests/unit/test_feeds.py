@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pipeline.config import DATA_DIR, UserError
-from pipeline.feeds import FeedListError, FeedParseError, load_feed_list, parse_feed
+from pipeline.infra.config import DATA_DIR, UserError
+from pipeline.ingest.feeds import FeedListError, FeedParseError, load_feed_list, parse_feed
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
 

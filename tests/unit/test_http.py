@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from pipeline.config import Settings
-from pipeline.http import (
+from pipeline.infra.config import Settings
+from pipeline.infra.http import (
     BlockedAddress, HostDeferred, HttpClient, HttpStatusError, NetworkError, RobotsDisallowed, TooLarge,
     TooManyRedirects, UnsupportedContent, parse_retry_after,
 )

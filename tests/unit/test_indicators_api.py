@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Settings
-from pipeline.indicators import ApiCollector, load_definitions, parse_definitions
+from pipeline.infra.config import Settings
+from pipeline.indicators.stage import ApiCollector, load_definitions, parse_definitions
 from tests.support.httpserver import Response
 
 API = Path(__file__).resolve().parents[1] / "resources" / "indicators" / "api"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.indicators import Claim, extract_claims, load_definitions, parse_definitions, split_sentences
-from pipeline.indicators_defs import IndicatorConfigError
-from pipeline.indicators_text import find_mentions, parse_number
+from pipeline.indicators.stage import Claim, extract_claims, load_definitions, parse_definitions, split_sentences
+from pipeline.indicators.defs import IndicatorConfigError
+from pipeline.indicators.claims import find_mentions, parse_number
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "indicators"
 LABEL_FILES = [RESOURCES / "sentences.yaml", RESOURCES / "sentences_holdout.yaml"]
@@ -226,7 +226,7 @@ def test_adding_an_indicator_is_editing_the_yaml():
 
 
 def test_runaway_sentences_are_cut_into_bounded_pieces():
-    from pipeline.indicators_text import MAX_SENTENCE_CHARS
+    from pipeline.indicators.claims import MAX_SENTENCE_CHARS
 
     text = "Nvidia holds 80 % of the AI chip market, " * 200 + "and more"
     pieces = split_sentences(text)

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from pipeline.embed import encode_articles
-import pipeline.stories as stories_module
-from pipeline.stories import (NewArticle, StoryClusterer, StoryParams, StoryState, cluster_articles,
+from pipeline.embed.stage import encode_articles
+import pipeline.stories.stage as stories_module
+from pipeline.stories.stage import (NewArticle, StoryClusterer, StoryParams, StoryState, cluster_articles,
                               ctfidf_labels, terms_of)
 from tests.support.labelled import adjusted_rand_index, pair_scores
 from tests.support.newsdata import labelled, use_encoder  # noqa: F401

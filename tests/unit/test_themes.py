@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.config import known_themes
-from pipeline.embed import encode_articles
-from pipeline.themes import OTHER, ThemeError, ThemeScorer, compile_keywords, decide, default_taxonomy, load_taxonomy
+from pipeline.infra.config import known_themes
+from pipeline.embed.stage import encode_articles
+from pipeline.themes.stage import OTHER, ThemeError, ThemeScorer, compile_keywords, decide, default_taxonomy, load_taxonomy
 from tests.support.labelled import theme_accuracy
 from tests.support.newsdata import labelled, use_encoder  # noqa: F401
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.urls import canonical_url, find_canonical_link, pick_canonical, pick_source, safe_link, same_site
+from pipeline.infra.urls import canonical_url, find_canonical_link, pick_canonical, pick_source, safe_link, same_site
 
 
 @pytest.mark.parametrize(

@@ -28,8 +28,8 @@ from email.message import EmailMessage
 from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .config import ConfigError, UserError, mask_url
-from .digest_render import RenderedDigest
+from pipeline.infra.config import ConfigError, UserError, mask_url
+from pipeline.digest.render import RenderedDigest
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 DEFAULT_SENDER = "newsmon <newsmon@localhost>"

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from .config import PACKAGE_DIR
-from .digest_chart import theme_colour
-from .digest_gather import clean_text, safe_url
-from .digest_model import DigestData
+from pathlib import Path
+from pipeline.digest.chart import theme_colour
+from pipeline.digest.gather import clean_text, safe_url
+from pipeline.digest.model import DigestData
 
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 
-from .digest_gather import theme_title
-from .digest_model import DailySeries
+from pipeline.digest.gather import theme_title
+from pipeline.digest.model import DailySeries
 
 # Colour-blind-safe (Okabe-Ito) colours, fixed per theme so the chart looks the same every day.
 THEME_COLOURS = {"chips": "#0072B2", "open_source": "#009E73", "sanctions": "#D55E00", "other": "#999999"}

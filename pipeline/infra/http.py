@@ -28,7 +28,7 @@ import httpcore
 import httpx
 from httpcore._backends.sync import SyncBackend, SyncStream
 
-from .config import Settings
+from pipeline.infra.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from .indicators_defs import Definitions, IndicatorDef, load_definitions
+from pipeline.indicators.defs import Definitions, IndicatorDef, load_definitions
 
 MAX_QUOTE_CHARS = 1000
 MAX_SENTENCE_CHARS = 800   # longer runs are cut (real sentences are shorter; cost grows with length^2)

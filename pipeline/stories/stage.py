@@ -41,7 +41,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .runs import StageResult, record_stage
+from pipeline.infra.runs import StageResult, record_stage
 
 log = logging.getLogger(__name__)
 
@@ -612,8 +612,8 @@ def run_stories(rt, until: datetime | None = None, *, params: StoryParams | None
     concurrent runs (two schedulers, a manual run next to the DAG) wait for each other, and
     the later one reads the articles and stories the earlier one committed, so no article is
     placed twice and no duplicate story is opened."""
-    from .store import embeddings as emb_store
-    from .store import stories as store
+    from pipeline.store import embeddings as emb_store
+    from pipeline.store import stories as store
 
     until = until or datetime.now(timezone.utc)
     window = timedelta(days=rt.settings.story_window_days)
@@ -688,7 +688,7 @@ def _unit(value) -> np.ndarray:
 def _load_states(conn, rows, model: str, result: StageResult) -> list[StoryState]:
     """StoryStates from stored rows; centroids of another model (after --reembed) are rebuilt
     from the members' vectors of the active model."""
-    from .store import stories as store
+    from pipeline.store import stories as store
 
     stale = [r[0] for r in rows if r[8] != model or r[1] is None]
     rebuilt: dict[int, tuple[np.ndarray, int]] = {}

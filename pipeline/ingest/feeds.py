@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .config import UserError
-from .extract import clean_text, clean_title
-from .urls import canonical_url, safe_link
+from pipeline.infra.config import UserError
+from pipeline.ingest.extract import clean_text, clean_title
+from pipeline.infra.urls import canonical_url, safe_link
 
 __all__ = [
     "FeedSpec", "FeedListError", "FeedParseError", "FeedEntry", "ParsedFeed", "load_feed_list",

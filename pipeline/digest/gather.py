@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from .digest_model import (
+from pipeline.digest.model import (
     DailySeries,
     DigestData,
     FeedProblem,
@@ -34,7 +34,7 @@ from .digest_model import (
     TargetProgress,
     ThemeSummary,
 )
-from .store import digests as store
+from pipeline.store import digests as store
 
 CHART_DAYS = 14
 TRAILING_DAYS = 7

@@ -16,14 +16,15 @@ from urllib.parse import quote, urlsplit
 import psycopg
 from psycopg import sql
 
-from . import db
-from .config import Settings
+from pipeline.infra.db.errors import DatabaseError
+from pipeline.infra.db.pool import connect, describe_target
+from pipeline.infra.config import Settings
 
 APP_ROLE = "newsmon_app"
 ANALYST_ROLE = "newsmon_analyst"
 
 
-class RoleError(db.DatabaseError):
+class RoleError(DatabaseError):
     """A password is configured for a role that does not exist or cannot be changed."""
 
 
@@ -55,11 +56,11 @@ def apply_role_passwords(url: str, settings: Settings) -> RolePasswords:
     if not wanted:
         return RolePasswords(())
     updated = []
-    with db.connect(url, autocommit=True) as conn:
+    with connect(url, autocommit=True) as conn:
         for role, password in wanted.items():
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
                 raise RoleError(
-                    f"role {role} does not exist in {db.describe_target(url)}: run `newsmon db upgrade` "
+                    f"role {role} does not exist in {describe_target(url)}: run `newsmon db upgrade` "
                     "as a user that may create roles, or create it (NOLOGIN) as an administrator"
                 )
             # libpq hashes with the server's password_encryption; only the verifier is sent.

@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from .indicators_api import ApiCollector, FetchOutcome
-from .indicators_defs import (ApiSource, Definitions, IndicatorConfigError, IndicatorDef, load_definitions,
+from pipeline.indicators.api import ApiCollector, FetchOutcome
+from pipeline.indicators.defs import (ApiSource, Definitions, IndicatorConfigError, IndicatorDef, load_definitions,
                               parse_definitions)
-from .indicators_text import Claim, Extractor, clean_text, extract_claims, split_sentences
-from .runs import StageResult, record_stage
-from .store import indicators as store
+from pipeline.indicators.claims import Claim, Extractor, clean_text, extract_claims, split_sentences
+from pipeline.infra.runs import StageResult, record_stage
+from pipeline.store import indicators as store
 
 __all__ = [
     "Claim", "extract_claims", "split_sentences", "run_indicators", "extract_article_claims", "collect_api",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import DATA_DIR, UserError
+from pipeline.infra.config import DATA_DIR, UserError
 
 DEFAULT_FILE = DATA_DIR / "indicators.yaml"
 KINDS = ("downloads", "self_sufficiency_target", "performance_ratio", "market_share", "investment")

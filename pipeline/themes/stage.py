@@ -26,8 +26,8 @@ from typing import Sequence
 import numpy as np
 import yaml
 
-from .config import DATA_DIR, UserError
-from .runs import StageResult, record_stage
+from pipeline.infra.config import DATA_DIR, UserError
+from pipeline.infra.runs import StageResult, record_stage
 
 log = logging.getLogger(__name__)
 
@@ -235,9 +235,9 @@ def default_taxonomy() -> Taxonomy:
 def run_themes(rt, batch_size: int = 1000, *, encoder=None, taxonomy: Taxonomy | None = None) -> StageResult:
     """Assign a theme to every article that has a vector for the active model and no theme from
     that model yet (so a re-embed re-themes). Idempotent: re-running assigns nothing new."""
-    from .embed import load_encoder
-    from .store import embeddings as emb_store
-    from .store import stories as story_store
+    from pipeline.embed.stage import load_encoder
+    from pipeline.store import embeddings as emb_store
+    from pipeline.store import stories as story_store
 
     taxonomy = taxonomy or default_taxonomy()
     with record_stage(rt.pool, "themes") as result:

@@ -27,9 +27,9 @@ from urllib.parse import quote
 
 import httpx
 
-from . import __version__ as _pkg_version
-from .config import Settings
-from .indicators_defs import ApiSource, Definitions
+from pipeline import __version__ as _pkg_version
+from pipeline.infra.config import Settings
+from pipeline.indicators.defs import ApiSource, Definitions
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from pipeline.embed.stage import article_text, clean_text, load_encoder  # noqa: E402
+from pipeline.embed.stage import article_text, load_encoder  # noqa: E402
+from pipeline.text import one_line  # noqa: E402
 from pipeline.stories.stage import NewArticle, cluster_articles, terms_of  # noqa: E402
 from tests.support.labelled import load_labelled, pair_scores  # noqa: E402
 
@@ -49,7 +50,7 @@ def labelled_corpus():
 
 def chunked(encoder, title, body, size=1200):
     """Chunks of ~size characters at sentence ends, each with the title; mean of unit vectors."""
-    body = clean_text(body)
+    body = one_line(body)
     chunks, start = [], 0
     while start < len(body):
         end = body.rfind(". ", start, start + size)

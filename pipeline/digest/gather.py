@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,6 +34,7 @@ from pipeline.digest.model import (
     ThemeSummary,
 )
 from pipeline.store import digests as store
+from pipeline.text import has_hidden_characters, one_line, split_sentences
 
 CHART_DAYS = 14
 TRAILING_DAYS = 7
@@ -46,29 +46,7 @@ LANGUAGE_ORDER = ("de", "en")
 WATCHED_STAGES = ("ingest", "embed", "themes", "stories", "indicators")
 THEME_TITLES = {"chips": "Chips", "open_source": "Open source", "sanctions": "Sanctions", "other": "Other"}
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_SPACE = re.compile(r"\s+")
-# A sentence ends at . ! ? (or … and closing quotes after them) followed by space and an uppercase
-# letter, digit or opening quote. Good enough for news prose in German and English.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])(?P<quote>[\"'”“»«]?)\s+(?=[\"'„“«»(]?[A-ZÄÖÜ0-9])")
-_ABBREVIATION = re.compile(r"(?:\b(?:z\.B|d\.h|u\.a|bzw|ca|Nr|Dr|Prof|Mr|Mrs|Ms|St|vs|etc|Inc|Corp|Co)|\b[A-Z])\.$")
-
-
 # --------------------------------------------------------------------------- cleaning
-
-
-def clean_text(value: Any, max_chars: int = 300) -> str:
-    """Untrusted text for display: no control/bidi characters, single spaces, at most ``max_chars``."""
-    if value is None:
-        return ""
-    text = unicodedata.normalize("NFC", str(value))
-    text = _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
-    if len(text) > max_chars:
-        cut = text[: max_chars - 1]
-        if " " in cut[max_chars // 2:]:
-            cut = cut.rsplit(" ", 1)[0]
-        text = cut.rstrip(" ,;:-") + "…"
-    return text
 
 
 def safe_url(value: Any) -> str | None:
@@ -76,7 +54,7 @@ def safe_url(value: Any) -> str | None:
     if not value or not isinstance(value, str):
         return None
     url = value.strip()
-    if len(url) > 2048 or _CONTROL.search(url) or any(c.isspace() for c in url):
+    if len(url) > 2048 or has_hidden_characters(url) or any(c.isspace() for c in url):
         return None
     try:
         parts = urlsplit(url)
@@ -117,8 +95,8 @@ def strip_bylines(text: str) -> str:
 
 def short_description(text: Any, max_chars: int = 70) -> str:
     """The first clause of an indicator description: enough to name the figure in a list."""
-    first = re.split(r"\s[(\[]|[.;:]\s|[.;:]$", clean_text(text, 400), maxsplit=1)[0]
-    return clean_text(first, max_chars)
+    first = re.split(r"\s[(\[]|[.;:]\s|[.;:]$", one_line(text, 400), maxsplit=1)[0]
+    return one_line(first, max_chars)
 
 
 def first_sentences(text: Any, max_sentences: int = 2, max_chars: int = 280, *, title: str = "") -> str:
@@ -126,33 +104,26 @@ def first_sentences(text: Any, max_sentences: int = 2, max_chars: int = 280, *, 
     sentence that only repeats the headline, and leading byline/dateline lines, are skipped."""
     if isinstance(text, str):
         text = strip_bylines(text)
-    body = clean_text(text, max_chars=4 * max_chars)
+    body = one_line(text, max_chars=4 * max_chars)
     if title and body:
-        head = clean_text(title, 400)
+        head = one_line(title, 400)
         if _same_words(body[: len(head) + 1], head):
             body = body[len(head):].lstrip(" .:!?-–—")
     if not body:
         return ""
     out: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(body):
-        if _ABBREVIATION.search(body[: match.start()]):
-            continue  # "z.B. Nvidia" or "U.S. export": not a sentence end
-        piece = body[start:match.end("quote")].strip()
-        out.append(piece)
-        start = match.end()
+    for sentence in split_sentences(body):
+        out.append(sentence)
         if len(out) >= max_sentences or sum(map(len, out)) >= max_chars // 2:
             break
-    else:
-        out.append(body[start:].strip())
     while len(out) > 1 and len(" ".join(out)) > max_chars:
         out.pop()
-    return clean_text(" ".join(out), max_chars=max_chars)
+    return one_line(" ".join(out), max_chars=max_chars)
 
 
 def outlet_name(row: dict[str, Any]) -> str:
     for candidate in (row.get("source"), row.get("site_name")):
-        name = clean_text(candidate, 80)
+        name = one_line(candidate, 80)
         if name:
             return name
     for link in (row.get("final_url"), row.get("url"), row.get("canonical_url")):
@@ -252,12 +223,12 @@ def build_story(group: StoryGroup, day: dt.date, tz: ZoneInfo) -> StoryItem:
     for lang in group.languages:
         article = next(r for r in rows if (r["language"] or "other") == lang)
         representatives.append(article)
-        title = clean_text(article["title"], 200) or "(untitled)"
+        title = one_line(article["title"], 200) or "(untitled)"
         link = safe_url(article.get("final_url")) or safe_url(article["url"]) or safe_url(article["canonical_url"])
         headlines.append(Headline(lang, title, link, outlet_name(article)))
     extract = next((e for e in (first_sentences(r["body"], title=r["title"] or "") for r in representatives)
                     if e), "")
-    label = clean_text(first.get("story_label"), 160) or headlines[0].title
+    label = one_line(first.get("story_label"), 160) or headlines[0].title
     first_seen = first.get("story_first_seen")
     first_day = first_seen.astimezone(tz).date() if first_seen else None
     return StoryItem(
@@ -280,14 +251,14 @@ def group_stories(rows: Iterable[dict[str, Any]], start: dt.datetime, day: dt.da
 def _observation(row: dict[str, Any]) -> Observation:
     url = safe_url(row["article_url"]) if row["source_kind"] == "article" else None
     return Observation(
-        indicator=clean_text(row["indicator"], 80),
+        indicator=one_line(row["indicator"], 80),
         description=short_description(row["description"]),
-        subject=clean_text(row["subject"], 80),
+        subject=one_line(row["subject"], 80),
         value=format_value(row["value"], row["unit"]),
         target_year=row["target_year"],
         approximate=bool(row["approximate"]),
         observed_at=row["observed_at"],
-        quote=clean_text(row["quote"], 300),
+        quote=one_line(row["quote"], 300),
         url=url or safe_url(row["source_url"]) or safe_url(row["article_url"]),
         source_kind=row["source_kind"],
     )
@@ -299,9 +270,9 @@ def _progress(row: dict[str, Any]) -> TargetProgress | None:
         return None
     previous = row["previous"]
     return TargetProgress(
-        indicator=clean_text(row["indicator"], 80),
+        indicator=one_line(row["indicator"], 80),
         description=short_description(row["description"]),
-        subject=clean_text(row["subject"], 80),
+        subject=one_line(row["subject"], 80),
         value=format_value(row["value"], row["unit"]),
         target=format_value(target, row["unit"]),
         target_year=row["target_year"],
@@ -322,7 +293,7 @@ def stage_problems(runs: list[dict[str, Any]], start: dt.datetime, tz: ZoneInfo)
         if not mine:
             problems.append(StageProblem(stage, "did not run", f"no run since {start:%Y-%m-%d %H:%M %Z}"))
         elif mine[0]["status"] == "failed":
-            problems.append(StageProblem(stage, "failed", clean_text(mine[0]["error"], 200) or "no error recorded"))
+            problems.append(StageProblem(stage, "failed", one_line(mine[0]["error"], 200) or "no error recorded"))
         else:
             started = mine[0]["started_at"].astimezone(tz)
             problems.append(StageProblem(stage, "did not finish", f"started {started:%Y-%m-%d %H:%M %Z}"))
@@ -370,8 +341,8 @@ def gather(conn: psycopg.Connection, day: dt.date, *, timezone: str, themes: tup
     progress.sort(key=lambda p: (p.observed_at < start, p.indicator, p.subject))
 
     feeds = [
-        FeedProblem(clean_text(r["name"], 80), r["consecutive_failures"], r["last_success_at"],
-                    clean_text(r["last_error"], 200))
+        FeedProblem(one_line(r["name"], 80), r["consecutive_failures"], r["last_success_at"],
+                    one_line(r["last_error"], 200))
         for r in store.failing_feeds(conn, as_of)
     ]
     runs = store.stage_runs_between(conn, WATCHED_STAGES, start, as_of)

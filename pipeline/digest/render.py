@@ -19,7 +19,8 @@ import jinja2
 
 from pathlib import Path
 from pipeline.digest.chart import theme_colour
-from pipeline.digest.gather import clean_text, safe_url
+from pipeline.digest.gather import safe_url
+from pipeline.text import one_line
 from pipeline.digest.model import DigestData
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -80,7 +81,7 @@ def subject_for(data: DigestData) -> str:
         return f"{head}: no articles"
     top = data.top_story
     lead = f"{data.total_articles} articles"
-    return f"{head}: {clean_text(top.label, 90)} (+{lead})" if top else f"{head}: {lead}"
+    return f"{head}: {one_line(top.label, 90)} (+{lead})" if top else f"{head}: {lead}"
 
 
 def render(data: DigestData, chart_png: bytes | None, chart_cid: str | None = None) -> RenderedDigest:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from pipeline.infra.config import Settings, UserError
+from pipeline.text import one_line
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import embeddings as store
 
@@ -209,21 +209,10 @@ def load_encoder(settings: Settings | str, *, fallback: bool = True) -> Encoder:
 
 # --------------------------------------------------------------------------- text preparation
 
-_WS = re.compile(r"\s+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(text: str | None) -> str:
-    """NUL/control characters removed, whitespace collapsed."""
-    if not text:
-        return ""
-    return _WS.sub(" ", _CONTROL.sub(" ", text)).strip()
-
-
 def article_text(title: str | None, body: str | None, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """What is embedded: the title and the lead of the body, cut at a word boundary."""
-    title = clean_text(title)[:MAX_TITLE_CHARS]
-    body = clean_text(body)
+    title = one_line(title)[:MAX_TITLE_CHARS]
+    body = one_line(body)
     if title and body.startswith(title):  # extractors often repeat the title as the first line
         body = body[len(title):].lstrip(" .:-")
     text = f"{title}. {body}" if title and body else (title or body)
@@ -346,6 +335,6 @@ def encode_articles(encoder: Encoder, items: Sequence[tuple[str | None, str | No
 
 __all__ = [
     "Encoder", "EmbedError", "UseEncoder", "SentenceTransformerEncoder", "load_encoder", "model_id",
-    "check_model_setting", "article_text", "clean_text", "run_embed", "encode_articles",
+    "check_model_setting", "article_text", "run_embed", "encode_articles",
     "USE_MODEL", "MINILM_MODEL", "FALLBACK_MODEL",
 ]

@@ -28,10 +28,10 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from pipeline.text import split_sentences
 from pipeline.indicators.defs import Definitions, IndicatorDef, load_definitions
 
 MAX_QUOTE_CHARS = 1000
-MAX_SENTENCE_CHARS = 800   # longer runs are cut (real sentences are shorter; cost grows with length^2)
 _SEP = r"[\s\u00a0\u202f\u2009\-]*"
 _SEP_ONE = r"[\s\u00a0\u202f\u2009]?"
 
@@ -46,62 +46,6 @@ class Claim:
     target_year: int | None
     approximate: bool
     quote: str
-
-
-# --------------------------------------------------------------------------- sentences
-
-_SENT_END = re.compile(r"(?<=[.!?…])[\"'”’»«)\]]*\s+(?=[\"'„“«»(\[]*[A-ZÄÖÜ0-9])")
-_NO_BREAK_BEFORE = re.compile(
-    r"(?:\b(?:Mio|Mrd|Tsd|Mia|ca|bzw|Nr|Dr|Prof|Inc|Corp|Ltd|Co|St|vs|zB|z\.B|u\.a|d\.h|etc|Jan|Feb|Mär|Apr|Jun|"
-    r"Jul|Aug|Sep|Sept|Okt|Oct|Nov|Dez|Dec|U\.S|e\.g|i\.e|Mr|Ms|Mrs|No|approx|bspw|ggf|inkl|evtl|vgl|Abs|Art|"
-    r"S|bn|mn|mln)\.|\b[A-Z]\.|(?<![\d.,])\d{1,2}\.)$"
-)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a text (paragraph breaks always split; abbreviations and ordinals do not)."""
-    out: list[str] = []
-    for para in re.split(r"\n\s*\n|\r?\n", clean_text(text)):
-        para = " ".join(para.split())
-        if not para:
-            continue
-        pieces, start = [], 0
-        for m in _SENT_END.finditer(para):
-            pieces.append(para[start:m.start()])
-            start = m.end()
-        pieces.append(para[start:])
-        buf = ""
-        for piece in pieces:
-            buf = f"{buf} {piece}" if buf else piece
-            if not _NO_BREAK_BEFORE.search(buf):
-                out.extend(_bounded(buf))
-                buf = ""
-        if buf:
-            out.extend(_bounded(buf))
-    return out
-
-
-def _bounded(sentence: str) -> list[str]:
-    """A runaway 'sentence' (a table, a list without full stops) cut at clause or word breaks, so
-    the work per sentence stays bounded."""
-    out = []
-    while len(sentence) > MAX_SENTENCE_CHARS:
-        cut = max(sentence.rfind("; ", 0, MAX_SENTENCE_CHARS), sentence.rfind(", ", 0, MAX_SENTENCE_CHARS))
-        if cut < MAX_SENTENCE_CHARS // 2:
-            cut = sentence.rfind(" ", 0, MAX_SENTENCE_CHARS)
-        if cut <= 0:
-            cut = MAX_SENTENCE_CHARS
-        out.append(sentence[:cut + 1].strip())
-        sentence = sentence[cut + 1:].strip()
-    if sentence:
-        out.append(sentence)
-    return out
-
-
-def clean_text(text: str) -> str:
-    """Text from the web made safe for matching and for Postgres (no NUL, no control chars)."""
-    text = text.replace("\x00", " ").replace("\uff05", "%").replace("\u2212", "-")
-    return re.sub(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", text)
 
 
 # --------------------------------------------------------------------------- figures

@@ -19,7 +19,8 @@ import logging
 from pipeline.indicators.api import ApiCollector, FetchOutcome
 from pipeline.indicators.defs import (ApiSource, Definitions, IndicatorConfigError, IndicatorDef, load_definitions,
                               parse_definitions)
-from pipeline.indicators.claims import Claim, Extractor, clean_text, extract_claims, split_sentences
+from pipeline.indicators.claims import Claim, Extractor, extract_claims
+from pipeline.text import matchable, split_sentences
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import indicators as store
 
@@ -41,7 +42,7 @@ def article_text(title: str | None, body: str | None) -> str:
     """Title and body as one text; the title is its own paragraph (headlines carry figures too)."""
     title = " ".join((title or "").split())[:1000]
     body = (body or "")[:MAX_ARTICLE_CHARS]
-    return clean_text(f"{title}\n\n{body}" if title else body)
+    return matchable(f"{title}\n\n{body}" if title else body)
 
 
 def extract_article_claims(extractor: Extractor, article: store.PendingArticle) -> store.ArticleOutcome:

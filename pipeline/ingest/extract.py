@@ -4,8 +4,8 @@
 (compressed) raw page and returns plain data, so it can run in another process. trafilatura
 is not thread-safe (heap corruption seen with threads), hence processes, never threads.
 
-Also the text-cleaning helpers used at every boundary with the web (``clean_text``,
-``clean_title``) and a small stop-word language detector (de/en/other, no network, no model).
+Also ``clean_title`` (a title or byline for storage) and a small stop-word language detector
+(de/en/other, no network, no model). Text cleaning itself is ``pipeline.text``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
-import unicodedata
 import zlib
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from pipeline.text import clean_text, one_line
+
 __all__ = [
-    "clean_text", "clean_title", "decode_html", "detect_language", "fingerprint", "simhash",
+    "clean_title", "decode_html", "detect_language", "fingerprint", "simhash",
     "shingle_containment", "ExtractJob", "Extracted", "extract_page", "extract_payload", "warm_worker", "compress",
     "decompress", "MIN_WORDS",
 ]
@@ -29,27 +30,10 @@ MAX_AUTHOR_LENGTH = 300
 MIN_WORDS = 20  # below this a page is a teaser, a paywall or a list, not an article
 MAX_FUTURE = timedelta(days=1)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe\uffff]")
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
-
-
-def clean_text(value: str | None) -> str:
-    """Text safe for Postgres: no NUL or other control characters, NFC, tidy spaces per line."""
-    if not value:
-        return ""
-    value = unicodedata.normalize("NFC", _CONTROL.sub("", str(value)))
-    lines = (_SPACES.sub(" ", line).strip() for line in value.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
 
 def clean_title(value: str | None, limit: int = MAX_TITLE_LENGTH) -> str | None:
     """One line, trimmed to ``limit`` characters at a word boundary (titles can be 100 KB)."""
-    text = clean_text(value).replace("\n", " ")
-    text = _SPACES.sub(" ", text).strip()
-    if len(text) > limit:
-        cut = text[: limit - 1]
-        text = (cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut) + "…"
-    return text or None
+    return one_line(value, limit) or None
 
 
 def compress(body: bytes) -> bytes:

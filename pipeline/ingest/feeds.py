@@ -16,7 +16,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from pipeline.infra.config import UserError
-from pipeline.ingest.extract import clean_text, clean_title
+from pipeline.ingest.extract import clean_title
+from pipeline.text import clean_text
 from pipeline.infra.urls import canonical_url, safe_link
 
 __all__ = [

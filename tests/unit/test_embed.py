@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.embed import stage as embed
-from pipeline.embed.stage import EmbedError, article_text, clean_text, load_encoder, model_id
+from pipeline.embed.stage import EmbedError, article_text, load_encoder, model_id
 from tests.support.newsdata import minilm_encoder, use_encoder  # noqa: F401
 
 
@@ -20,7 +20,7 @@ def test_article_text_is_title_and_lead():
     # the title repeated as the body's first line is not embedded twice
     assert article_text("Intel delays fab", "Intel delays fab. The plant waits.") == "Intel delays fab. The plant waits."
     # NUL and control characters go, whitespace collapses, huge titles are capped
-    assert clean_text("a\x00b\n\n c\x07") == "a b c"
+    assert article_text("a\x00b\n\n c\x07", None) == "ab c"
     assert len(article_text("x" * 100_000, "")) == embed.MAX_TITLE_CHARS
     # cut at a word boundary, never mid-word
     text = article_text("T", "word " * 1000, max_chars=100)

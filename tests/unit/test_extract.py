@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from pipeline.ingest.extract import (
-    ExtractJob, choose_published, clean_text, clean_title, compress, decode_html, detect_language, extract_page,
+    ExtractJob, choose_published, clean_title, compress, decode_html, detect_language, extract_page,
     fingerprint, shingle_containment, simhash,
 )
 
@@ -18,8 +18,7 @@ def job(body: bytes, charset=None, feed_language="en", feed_published=None, titl
     return ExtractJob(7, "https://news.example/a", compress(body), charset, feed_language, title, feed_published, FETCHED)
 
 
-def test_clean_text_and_title():
-    assert clean_text("a\x00b\u00a0 c\r\n\n\n\nd\x1f") == "ab c\n\nd"
+def test_clean_title():
     assert clean_title("  Big\nnews\t\x00 ") == "Big news"
     long = clean_title("word " * 1000)
     assert len(long) <= 500 and long.endswith("…") and not long.endswith(" …")

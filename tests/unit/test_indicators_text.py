@@ -226,7 +226,7 @@ def test_adding_an_indicator_is_editing_the_yaml():
 
 
 def test_runaway_sentences_are_cut_into_bounded_pieces():
-    from pipeline.indicators.claims import MAX_SENTENCE_CHARS
+    from pipeline.text import MAX_SENTENCE_CHARS
 
     text = "Nvidia holds 80 % of the AI chip market, " * 200 + "and more"
     pieces = split_sentences(text)

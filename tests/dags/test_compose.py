@@ -100,7 +100,9 @@ def test_images_are_pinned(model):
         image = svc["image"]
         ref = image.rsplit("/", 1)[-1]
         assert ":" in ref and not ref.endswith(":latest"), f"{name}: image {image} is not pinned"
-    assert model["services"]["postgres"]["image"] == "pgvector/pgvector:pg18"
+    for name in ("postgres", "redis", "mailpit"):  # third-party images: a tag can be rebuilt, a digest can't
+        assert re.search(r":[\w.-]+@sha256:[0-9a-f]{64}$", model["services"][name]["image"]), name
+    assert model["services"]["postgres"]["image"].startswith("pgvector/pgvector:0.8.1-pg18@")
     base = re.search(r"^ARG AIRFLOW_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.M).group(1)
     assert base.startswith("apache/airflow:3.3.2")
     assert re.search(r"^FROM \$\{AIRFLOW_IMAGE\}$", DOCKERFILE.read_text(), re.M)
@@ -137,15 +139,83 @@ def test_every_variable_is_in_env_example():
     assert unused == set(), "in .env.example but unused"
 
 
-def test_env_example_has_only_development_defaults():
+def test_env_example_has_only_placeholders_and_stack_env_generates_secrets(tmp_path):
+    """.env.example ships no usable secret; `make stack-env` (docker/stack_env.py) fills them in."""
     from cryptography.fernet import Fernet
 
-    env = env_example()
-    Fernet(env["AIRFLOW_FERNET_KEY"].encode())  # a valid key (a development one)
-    for key, value in env.items():
-        if any(word in key for word in ("PASSWORD", "SECRET")):
-            assert "dev" in value, f"{key} should be an obvious development default"
+    example = env_example()
+    secrets = {k for k in example if any(w in k for w in ("PASSWORD", "SECRET", "FERNET"))}
+    assert secrets >= {"AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "NEWSMON_APP_PASSWORD"}
+    assert all(example[k] == "change-me" for k in secrets)
+    out = tmp_path / ".env"
+    proc = subprocess.run([sys.executable, str(REPO / "docker" / "stack_env.py"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    generated = dict(line.split("=", 1) for line in out.read_text().splitlines() if line and not line.startswith("#"))
+    assert set(generated) == set(example)
+    Fernet(generated["AIRFLOW_FERNET_KEY"].encode())  # a valid key
+    assert len(generated["AIRFLOW_JWT_SECRET"]) >= 64
+    assert len({generated[k] for k in secrets}) == len(secrets)  # each one its own
+    assert "change-me" not in "".join(generated.values()) and generated["AIRFLOW_PORT"] == example["AIRFLOW_PORT"]
+    for line in (proc.stdout + proc.stderr).splitlines():  # nothing secret is printed
+        assert not any(generated[k] in line for k in secrets)
+    again = subprocess.run([sys.executable, str(REPO / "docker" / "stack_env.py"), "--out", str(out)],
+                           capture_output=True, text=True, timeout=30)
+    assert again.returncode == 1 and "exists" in again.stderr  # never overwrites a real .env
+    proc = compose_config(COMPOSE_FILE, out)
+    assert proc.returncode == 0, proc.stderr
     assert (REPO / ".gitignore").read_text().splitlines().count(".env") == 1  # the real .env stays local
+
+
+@pytest.mark.parametrize("name,value,reason", [
+    ("AIRFLOW_FERNET_KEY", "change-me", "still has the .env.example value"),
+    ("NEWSMON_APP_PASSWORD", "newsmon-dev-password", "still has the .env.example value"),
+    ("AIRFLOW_JWT_SECRET", "x" * 24, "at least 64"),
+    ("NEWSMON_ANALYST_PASSWORD", "", "is not set"),
+])
+def test_airflow_init_refuses_placeholder_secrets_naming_the_variable(name, value, reason):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWSMON_", "POSTGRES"))}
+    env.update({k: "s3cret-" + uuid.uuid4().hex for k in (
+        "POSTGRES_PASSWORD", "AIRFLOW_DB_PASSWORD", "NEWSMON_DB_PASSWORD", "NEWSMON_APP_PASSWORD",
+        "NEWSMON_ANALYST_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_API_SECRET_KEY")})
+    env["AIRFLOW_JWT_SECRET"] = "j" * 86
+    env[name] = value
+    env["PATH"] = "/nonexistent"  # it must stop before running anything
+    proc = subprocess.run(["/bin/bash", str(REPO / "docker" / "airflow-init.sh")], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]  # one line
+    assert name in proc.stderr and reason in proc.stderr
+    assert not (value and len(value) > 3 and value in proc.stderr)  # the value itself is not printed
+
+
+def test_ports_are_local_by_default_and_redeploys_are_graceful(model):
+    for name, svc in model["services"].items():
+        for port in svc.get("ports", []):
+            assert port["host_ip"] == "127.0.0.1", f"{name} publishes {port['target']} on every interface"
+    assert model["services"]["airflow-worker"]["stop_grace_period"] == "10m0s"
+    assert int(model["services"]["postgres"]["shm_size"]) >= 1 << 30
+    assert "AIRFLOW_CONN_NEWSMON_ANALYST_DB" in model["services"]["airflow-api-server"]["environment"]
+    assert model["services"]["airflow-worker"]["environment"]["AIRFLOW_CONN_NEWSMON_DB"].startswith(
+        "postgresql://newsmon_app:")  # tasks never run as the schema owner
+
+
+def test_flower_profile(tmp_path):
+    proc = subprocess.run(
+        [docker_compose(), "--project-directory", str(REPO), "--env-file", str(ENV_EXAMPLE), "-f",
+         str(COMPOSE_FILE), "--profile", "flower", "config", "--format", "json"],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    flower = json.loads(proc.stdout)["services"]["airflow-flower"]
+    assert flower["command"] == ["celery", "flower"] and flower["ports"][0]["host_ip"] == "127.0.0.1"
+
+
+def test_dockerignore_keeps_the_context_small():
+    ignored = (REPO / ".dockerignore").read_text().splitlines()
+    assert {".venv", ".git", ".env", "tests", "bench"} <= set(ignored)
+    assert "pip check" in DOCKERFILE.read_text()
+
 
 
 def _airflow_commands(model) -> list[list[str]]:
@@ -245,6 +315,12 @@ def test_init_scripts_run_against_postgres(pg_server, template_db, tmp_path):
             assert conn.execute("SELECT rolcreaterole FROM pg_roles WHERE rolname = %s",
                                 (names["NEWSMON_DB_USER"],)).fetchone() == (True,)
 
+            # On a fresh cluster the owner creates newsmon_app/newsmon_analyst itself (and so may set
+            # their passwords); this test cluster already has them, made by the superuser.
+            for role in ("newsmon_app", "newsmon_analyst"):
+                conn.execute(f'GRANT {role} TO "{names["NEWSMON_DB_USER"]}" WITH ADMIN OPTION')
+            conn.commit()
+
         host = f"127.0.0.1:{port}"
         passwords = tmp_path / "auth" / "passwords.json"
         init_env = {
@@ -259,16 +335,24 @@ def test_init_scripts_run_against_postgres(pg_server, template_db, tmp_path):
             "NEWSMON_HOME": str(tmp_path / "newsmon"),
             "NEWSMON_EMBED_POOL_SLOTS": "2",
             "AIRFLOW_ADMIN_USERNAME": "admin",
-            "AIRFLOW_ADMIN_PASSWORD": "admin-dev-password",
+            "AIRFLOW_ADMIN_PASSWORD": "admin-" + tag,
+            **{k: f"s3cret-{k.lower()}-{tag}" for k in (
+                "POSTGRES_PASSWORD", "AIRFLOW_DB_PASSWORD", "NEWSMON_DB_PASSWORD", "NEWSMON_APP_PASSWORD",
+                "NEWSMON_ANALYST_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_API_SECRET_KEY")},
+            "AIRFLOW_JWT_SECRET": "j" * 86,
         }
+        af = f"postgresql://{names['AIRFLOW_DB_USER']}@{host}/{names['AIRFLOW_DB_NAME']}"
         for attempt in (1, 2):  # the second run proves the script is idempotent
             proc = subprocess.run(["bash", str(REPO / "docker/airflow-init.sh")], env=init_env,
                                   capture_output=True, text=True, timeout=240)
             assert proc.returncode == 0, f"run {attempt}: {proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-        assert json.loads(passwords.read_text()) == {"admin": "admin-dev-password"}
-        af = f"postgresql://{names['AIRFLOW_DB_USER']}@{host}/{names['AIRFLOW_DB_NAME']}"
-        with psycopg.connect(af) as conn:
-            assert conn.execute("SELECT slots FROM slot_pool WHERE pool = 'newsmon_embed'").fetchone() == (2,)
+            assert "s3cret-" not in proc.stdout + proc.stderr
+            with psycopg.connect(af) as conn:
+                slots = conn.execute("SELECT slots FROM slot_pool WHERE pool = 'newsmon_embed'").fetchone()
+                # created with NEWSMON_EMBED_POOL_SLOTS; a live change (5) survives the next run
+                assert slots == ((2,) if attempt == 1 else (5,))
+                conn.execute("UPDATE slot_pool SET slots = 5 WHERE pool = 'newsmon_embed'")
+        assert json.loads(passwords.read_text()) == {"admin": "admin-" + tag}
         nm = f"postgresql://{names['NEWSMON_DB_USER']}@{host}/{names['NEWSMON_DB_NAME']}"
         with psycopg.connect(nm) as conn:
             assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] >= 1

@@ -36,6 +36,10 @@ demo: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# The import contracts of pyproject.toml alone (`make test` checks them too, in tests/test_architecture.py).
+lint: $(STAMP)
+	$(BIN)/lint-imports
+
 # Benchmarks also need the bench extra (BERTopic, UMAP, HDBSCAN for the side-by-side story comparison).
 $(VENV)/.installed-bench: $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[airflow,test,bench]"

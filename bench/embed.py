@@ -24,9 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from pipeline.embed.stage import article_text, load_encoder  # noqa: E402
+from pipeline.embed.encoders import load_encoder  # noqa: E402
+from pipeline.embed.stage import article_text  # noqa: E402
 from pipeline.text import one_line  # noqa: E402
-from pipeline.stories.stage import NewArticle, cluster_articles, terms_of  # noqa: E402
+from pipeline.stories.cluster import NewArticle, cluster_articles  # noqa: E402
+from pipeline.stories.terms import terms_of  # noqa: E402
 from tests.support.labelled import load_labelled, pair_scores  # noqa: E402
 
 

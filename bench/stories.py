@@ -9,8 +9,8 @@
    (generated vectors and terms with the cosines measured on real text; --flat: independent
    events), in memory; the window load from Postgres is not included. Time per article, the
    share of articles that joined their event's window story, pair F1 of the day's articles.
-   --baseline FILE times another version of pipeline/stories.py on the same data, in the same
-   run (e.g. `git show HEAD~1:pipeline/stories.py > /tmp/old.py`).
+   --baseline FILE times another version of pipeline/stories/cluster.py on the same data, in the
+   same run (e.g. `git show HEAD~1:pipeline/stories/cluster.py > /tmp/old.py`).
 3. --grid: pairwise F1 / German-English share over join thresholds and lexical weights.
 
     .venv/bin/python bench/stories.py [--grid] [--skip-bertopic] [--skip-scaling | --scaling-only]
@@ -36,9 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from embed import demo_corpus, labelled_corpus  # noqa: E402
-from pipeline.embed.stage import article_text, load_encoder  # noqa: E402
-from pipeline.stories.stage import (NewArticle, StoryClusterer, StoryParams, StoryState,  # noqa: E402
-                              ctfidf_labels, terms_of)
+from pipeline.embed.encoders import load_encoder  # noqa: E402
+from pipeline.embed.stage import article_text  # noqa: E402
+from pipeline.stories.cluster import NewArticle, StoryClusterer, StoryParams, StoryState  # noqa: E402
+from pipeline.stories.terms import ctfidf_labels, terms_of  # noqa: E402
 from tests.support.labelled import pair_scores  # noqa: E402
 
 
@@ -210,17 +211,17 @@ def _place_day(module, window, items, gold, n_window_events, dims):
     placed = clusterer.place(items)
     live = [i for i, s in enumerate(clusterer.stories) if s.merged_into is None]
     touched = [j for j, i in enumerate(live) if clusterer.stories[i].touched]
-    module.ctfidf_labels([clusterer.stories[i] for i in live], touched)
+    ctfidf_labels([clusterer.stories[i] for i in live], touched)  # labels: the current version's
     dt = time.perf_counter() - t0
-    pred = [clusterer._root(p.story) for p in placed]
+    pred = [clusterer.root(p.story) for p in placed]
     known = [(g, p) for g, p in zip(gold, pred) if g < n_window_events]
-    join_acc = sum(p == clusterer._root(g) for g, p in known) / max(1, len(known))
+    join_acc = sum(p == clusterer.root(g) for g, p in known) / max(1, len(known))
     return dt, join_acc, _pair_f1(gold, pred), len(clusterer.merges)
 
 
 def _load_baseline(path):
-    """Another version of pipeline/stories.py (e.g. `git show HEAD~1:pipeline/stories.py`),
-    imported as a module of the pipeline package so that its relative imports work."""
+    """Another version of pipeline/stories/cluster.py (e.g. `git show HEAD~1:pipeline/stories/cluster.py`),
+    imported as a module of the pipeline package."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("pipeline._stories_baseline", path)
@@ -232,7 +233,7 @@ def _load_baseline(path):
 
 def scaling(window_articles=20_000, sizes=(1_000, 3_000, 10_000), dims=512, baseline=None, baseline_max=10_000,
             flat=False):
-    import pipeline.stories.stage as current
+    import pipeline.stories.cluster as current
 
     print(f"== scaling: new articles placed against a 7-day window of {window_articles:,} articles")
     rng = np.random.default_rng(42)
@@ -276,7 +277,7 @@ def main():
     ap.add_argument("--skip-scaling", action="store_true")
     ap.add_argument("--scaling-only", action="store_true")
     ap.add_argument("--sizes", default="1000,3000,10000", help="new articles per run, comma-separated")
-    ap.add_argument("--baseline", metavar="FILE", help="also time another version of pipeline/stories.py")
+    ap.add_argument("--baseline", metavar="FILE", help="also time another version of pipeline/stories/cluster.py")
     ap.add_argument("--baseline-max", type=int, default=10_000, help="largest size timed for the baseline")
     ap.add_argument("--flat", action="store_true", help="scaling with independent events (no shared themes)")
     args = ap.parse_args()

@@ -22,8 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from pipeline.embed.stage import encode_articles, load_encoder  # noqa: E402
-from pipeline.themes.stage import Scoring, ThemeScorer, decide, default_taxonomy  # noqa: E402
+from pipeline.embed.encoders import load_encoder  # noqa: E402
+from pipeline.embed.stage import encode_articles  # noqa: E402
+from pipeline.themes.scorer import ThemeScorer, decide  # noqa: E402
+from pipeline.themes.taxonomy import Scoring, default_taxonomy  # noqa: E402
 from tests.support.labelled import load_labelled, theme_accuracy  # noqa: E402
 
 THRESHOLDS = np.round(np.arange(0.10, 0.81, 0.05), 2)

@@ -43,14 +43,12 @@ def newsmon_digest():
     @task(execution_timeout=dt.timedelta(minutes=20))
     def send_digest() -> dict:
         """Render the previous day's digest and send it (or write it when SMTP is not set)."""
-        from newsmon_airflow import open_runtime, stage_output
-        from pipeline.digest.stage import run_digest
+        from newsmon_airflow import run_task
 
         context = get_current_context()
-        with open_runtime() as rt:
-            day = digest_day(context, rt.settings.timezone)
-            return stage_output(run_digest(rt, day=day, send=rt.settings.smtp_url is not None,
-                                           as_of=interval_end(context)))
+        # send=None: send when SMTP is configured (connection newsmon_smtp or NEWSMON_SMTP_URL)
+        return run_task("digest", day=digest_day(context, local_timezone()), send=None,
+                        as_of=interval_end(context))
 
     send_digest()
 

@@ -35,12 +35,9 @@ def newsmon_indicators():
     @task(outlets=[INDICATORS_ASSET], execution_timeout=dt.timedelta(minutes=45))
     def collect_indicators() -> dict:
         """Figures from article text and public APIs, up to the data interval's end."""
-        from newsmon_airflow import open_runtime, stage_output
-        from pipeline.indicators.stage import run_indicators
+        from newsmon_airflow import run_task
 
-        until = interval_end(get_current_context())
-        with open_runtime() as rt:
-            return stage_output(run_indicators(rt, until=until))
+        return run_task("indicators", until=interval_end(get_current_context()))
 
     collect_indicators()
 

@@ -59,40 +59,32 @@ def newsmon_ingest():
     @task(execution_timeout=dt.timedelta(minutes=30), max_active_tis_per_dag=4)
     def fetch_feeds(names: list[str]) -> dict:
         """Fetch one batch of feeds, store their entries and download new article pages."""
-        from newsmon_airflow import open_runtime, stage_output
-        from pipeline.ingest.stage import fetch_feeds as fetch
+        from newsmon_airflow import run_task
 
-        with open_runtime() as rt:
-            return stage_output(fetch(rt, names))
+        return run_task("ingest_fetch", names=names)
 
     # none_failed: with no feed due the mapped task is skipped, and pending entries of earlier
     # runs still get extracted.
     @task(trigger_rule="none_failed", execution_timeout=dt.timedelta(minutes=60))
     def extract_articles() -> dict:
         """Extract the stored pages whose extraction is pending."""
-        from newsmon_airflow import open_runtime, stage_output
-        from pipeline.ingest.stage import extract_pending
+        from newsmon_airflow import run_task
 
-        with open_runtime() as rt:
-            return stage_output(extract_pending(rt))
+        return run_task("ingest_extract")
 
     @task(pool=EMBED_POOL, execution_timeout=dt.timedelta(minutes=60))
     def embed_articles() -> dict:
         """Embed articles that have no vector for the active model."""
-        from newsmon_airflow import open_runtime, stage_output
-        from pipeline.embed.stage import run_embed
+        from newsmon_airflow import run_task
 
-        with open_runtime() as rt:
-            return stage_output(run_embed(rt))
+        return run_task("embed")
 
     @task(pool=EMBED_POOL, outlets=[ARTICLES_ASSET], execution_timeout=dt.timedelta(minutes=30))
     def assign_themes() -> dict:
         """Assign a theme to each embedded article; publishes x-newsmon://articles."""
-        from newsmon_airflow import open_runtime, stage_output
-        from pipeline.themes.stage import run_themes
+        from newsmon_airflow import run_task
 
-        with open_runtime() as rt:
-            return stage_output(run_themes(rt))
+        return run_task("themes")
 
     fetched = fetch_feeds.expand(names=plan_feed_batches())
     fetched >> extract_articles() >> embed_articles() >> assign_themes()

@@ -34,12 +34,9 @@ def newsmon_stories():
     @task(outlets=[STORIES_ASSET], execution_timeout=dt.timedelta(minutes=45))
     def update_stories() -> dict:
         """Cluster new articles into stories (window NEWSMON_STORY_WINDOW_DAYS)."""
-        from newsmon_airflow import open_runtime, stage_output
-        from pipeline.stories.stage import run_stories
+        from newsmon_airflow import run_task
 
-        until = interval_end(get_current_context())
-        with open_runtime() as rt:
-            return stage_output(run_stories(rt, until=until))
+        return run_task("stories", until=interval_end(get_current_context()))
 
     update_stories()
 

@@ -15,10 +15,9 @@ import sys
 from pathlib import Path
 
 from pipeline.infra.config import Settings, UserError
+from pipeline.infra.runs import PIPELINE_STAGES, StageResult
 
 log = logging.getLogger("newsmon")
-
-STAGES = ("ingest", "embed", "themes", "stories", "indicators")
 
 
 class UsageError(UserError):
@@ -95,32 +94,11 @@ def _runtime(settings: Settings):
     return Runtime.open(settings, progress=RichReporter())
 
 
-def _run_stage(rt, name: str, **kwargs):
-    """Call one stage; a stage whose module is not built yet is skipped with a note."""
-    import importlib
+def _run_stage(rt, name: str, **kwargs) -> StageResult:
+    """Run one stage through the registry and print its summary and notes."""
+    from pipeline.stages import run_stage  # every stage module: not loaded for `newsmon db url`
 
-    module_name, func_name = {
-        "ingest": ("pipeline.ingest.stage", "run_ingest"),
-        "embed": ("pipeline.embed.stage", "run_embed"),
-        "themes": ("pipeline.themes.stage", "run_themes"),
-        "stories": ("pipeline.stories.stage", "run_stories"),
-        "indicators": ("pipeline.indicators.stage", "run_indicators"),
-        "digest": ("pipeline.digest.stage", "run_digest"),
-    }[name]
-    try:
-        module = importlib.import_module(module_name)
-        func = getattr(module, func_name)
-    except (ImportError, AttributeError) as exc:
-        if isinstance(exc, ImportError) and exc.name not in {module_name, None}:
-            raise
-        log.warning("stage %s is not available in this build; skipped", name)
-        return None
-    result = func(rt, **kwargs)
-    if result is not None:
-        print(result.summary())
-        for note in result.notes:
-            print(f"  {note}")
-    return result
+    return run_stage(rt, name, **kwargs).print_report()
 
 
 def cmd_db(settings: Settings, action: str) -> int:
@@ -163,10 +141,10 @@ def cmd_feeds_check(path: Path) -> int:
 def cmd_run(settings: Settings, feeds: Path | None, digest: bool) -> int:
     with _runtime(settings) as rt:
         _run_stage(rt, "ingest", feeds_file=feeds)
-        for stage in STAGES[1:]:
+        for stage in PIPELINE_STAGES[1:]:
             _run_stage(rt, stage)
         if digest:
-            _run_stage(rt, "digest", day=None, send=bool(settings.smtp_url), out=None)
+            _run_stage(rt, "digest", day=None, send=None, out=None)  # sent when SMTP is configured
     return 0
 
 

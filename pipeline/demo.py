@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipeline.infra.config import DATA_DIR, Settings
+from pipeline.infra.runs import PIPELINE_STAGES, StageResult
 
 DEMO_DIR = DATA_DIR / "demo"
 
@@ -46,12 +47,18 @@ def resolve_demo_feeds(base: str, target: Path) -> Path:
     return target
 
 
+def _run_stage(rt, name: str, **kwargs) -> StageResult:
+    from pipeline.stages import run_stage
+
+    return run_stage(rt, name, **kwargs).print_report()
+
+
 def run_demo(settings: Settings) -> int:
     from rich.console import Console
 
-    from pipeline import cli
     from pipeline.infra.progress import RichReporter
     from pipeline.infra.runtime import Runtime
+    from pipeline.store.analytics import pipeline_counts
 
     console = Console()
     # The demo site is the operator's own server on 127.0.0.1: no politeness delay needed.
@@ -68,29 +75,24 @@ def run_demo(settings: Settings) -> int:
                     settings, hf_api_url=f"{base}/_api/hf", github_api_url=f"{base}/_api/github"
                 )
                 feeds_file = resolve_demo_feeds(base, settings.home / "demo-feeds.yaml")
-                results.append(cli._run_stage(rt, "ingest", feeds_file=feeds_file))
+                results.append(_run_stage(rt, "ingest", feeds_file=feeds_file))
                 # syndicated demo sources are served by the same server, so stay inside the block
-                for stage in cli.STAGES[1:]:
-                    results.append(cli._run_stage(rt, stage))
+                for stage in PIPELINE_STAGES[1:]:
+                    results.append(_run_stage(rt, stage))
         else:
             console.print("demo corpus not found; running the stages on what is stored")
-            for stage in cli.STAGES[1:]:
-                results.append(cli._run_stage(rt, stage))
+            for stage in PIPELINE_STAGES[1:]:
+                results.append(_run_stage(rt, stage))
         settings.digests_dir.mkdir(parents=True, exist_ok=True)
-        digest = cli._run_stage(rt, "digest", day=None, send=False, out=None, demo=True)
+        digest = _run_stage(rt, "digest", day=None, send=False, out=None, demo=True)
         results.append(digest)
-        with rt.pool.connection() as conn:
-            counts = conn.execute(
-                """SELECT (SELECT count(*) FROM feeds), (SELECT count(*) FROM articles),
-                          (SELECT count(*) FROM embeddings), (SELECT count(*) FROM article_themes),
-                          (SELECT count(*) FROM analytics.stories),
-                          (SELECT count(*) FROM indicator_observations)"""
-            ).fetchone()
+        with rt.pool.connection() as conn, conn.transaction():
+            counts = pipeline_counts(conn)
         console.print(
             "[bold]summary[/bold]: feeds {}, articles {}, embeddings {}, themed {}, stories {}, "
             "indicator observations {}".format(*counts)
         )
-        paths = [n for r in results if r is not None for n in r.notes if n.startswith("digest: ")]
+        paths = [n for r in results for n in r.notes if n.startswith("digest: ")]
         for p in paths:
             console.print(p)
         console.print(f"query it: newsmon db psql   (or psql \"{rt.url}\")")

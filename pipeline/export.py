@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
-from psycopg import sql
-
 from pipeline.infra.config import UserError
+from pipeline.store.analytics import Column, copy_csv, list_views, row_batches, use_utc, view_columns, view_query
 
 FORMATS = ("csv", "parquet")
 BATCH_ROWS = 10_000
@@ -37,30 +36,6 @@ class ExportError(UserError):
     """The export cannot be done as asked (unknown view, no date column for --since)."""
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    data_type: str  # information_schema's data_type ("ARRAY", "USER-DEFINED" for vector)
-    udt_name: str   # e.g. "_text", "vector", "numeric"
-
-
-def list_views(conn) -> list[str]:
-    """Names of the relations analysts can export: views (and tables) in ``analytics``."""
-    rows = conn.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics' ORDER BY 1"
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
-def view_columns(conn, view: str) -> list[Column]:
-    rows = conn.execute(
-        "SELECT column_name, data_type, udt_name FROM information_schema.columns "
-        "WHERE table_schema = 'analytics' AND table_name = %s ORDER BY ordinal_position",
-        (view,),
-    ).fetchall()
-    return [Column(*r) for r in rows]
-
-
 def date_column(view: str, columns: list[Column]) -> str | None:
     names = {c.name for c in columns}
     preferred = EXPORT_DATE_COLUMNS.get(view)
@@ -78,41 +53,33 @@ def export_view(rt, view: str, fmt: str = "csv", since: dt.date | None = None, o
         raise ExportError(f"unknown export format {fmt!r} (use {' or '.join(FORMATS)})")
     name = view.removeprefix("analytics.")
     out = Path(out) if out is not None else Path(f"{name}.{fmt}")
-    with rt.pool.connection() as conn:
+    with rt.pool.connection() as conn, conn.transaction():
         available = list_views(conn)
         if name not in available:
             raise ExportError(f"no analytics view named {view!r} (available: {', '.join(available)})")
         columns = view_columns(conn, name)
-        query = sql.SQL("SELECT * FROM analytics.{}").format(sql.Identifier(name))
+        column = timezone = None
         if since is not None:
             column = date_column(name, columns)
             if column is None:
                 raise ExportError(f"analytics.{name} has no date column, so --since cannot filter it")
-            kind = next(c.data_type for c in columns if c.name == column)
-            if kind == "timestamp with time zone":
-                # the day starts at midnight in the configured time zone, not the server's
-                query += sql.SQL(" WHERE {} >= ({}::date)::timestamp AT TIME ZONE {}").format(
-                    sql.Identifier(column), sql.Literal(since.isoformat()), sql.Literal(rt.settings.timezone))
-            else:
-                query += sql.SQL(" WHERE {} >= {}::date").format(sql.Identifier(column), sql.Literal(since.isoformat()))
-        query += sql.SQL(" ORDER BY 1")  # the same data gives the same file
+            if next(c.data_type for c in columns if c.name == column) == "timestamp with time zone":
+                timezone = rt.settings.timezone  # the day starts at midnight there
+        query = view_query(name, since_column=column, since=since, timezone=timezone)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".part")
-        with conn.transaction():
-            conn.execute("SET LOCAL TIME ZONE 'UTC'")
-            if fmt == "csv":
-                _write_csv(conn, query, tmp)
-            else:
-                _write_parquet(conn, query, columns, tmp)
+        use_utc(conn)
+        if fmt == "csv":
+            _write_csv(conn, query, tmp)
+        else:
+            _write_parquet(conn, query, columns, tmp)
         tmp.replace(out)  # a half-written file never carries the final name
     return out
 
 
 def _write_csv(conn, query, path: Path) -> None:
-    # COPY takes no bind parameters: the query is fully composed (identifiers and literals quoted)
-    copy_sql = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)
-    with path.open("wb") as fh, conn.cursor().copy(copy_sql) as copy:
-        for chunk in copy:
+    with path.open("wb") as fh, closing(copy_csv(conn, query)) as chunks:
+        for chunk in chunks:
             fh.write(chunk)
 
 
@@ -158,13 +125,8 @@ def _write_parquet(conn, query, columns: list[Column], path: Path) -> None:
     import pyarrow.parquet as pq
 
     schema = pa.schema([pa.field(c.name, _arrow_type(c)) for c in columns])
-    with conn.cursor(name="newsmon_export") as cur, pq.ParquetWriter(path, schema) as writer:
-        cur.itersize = BATCH_ROWS
-        cur.execute(query)
-        while True:
-            rows = cur.fetchmany(BATCH_ROWS)
-            if not rows:
-                break
+    with pq.ParquetWriter(path, schema) as writer, closing(row_batches(conn, query, BATCH_ROWS)) as batches:
+        for rows in batches:
             arrays = [
                 pa.array([_to_python(r[i], f.type) for r in rows], type=f.type)
                 for i, f in enumerate(schema)

@@ -1,7 +1,8 @@
 """Airflow glue for newsmon: settings from Airflow connections, one Runtime per task.
 
-Used by the DAG files (task bodies) and by the newsmon API plugin. Importing this module
-touches neither the database nor the network; everything happens when a function is called.
+Used by the DAG files (``run_task`` is the body of every stage task) and by the newsmon API
+plugin. Importing this module touches neither the database nor the network; everything
+happens when a function is called.
 
 The database URL comes from the Airflow connection ``newsmon_db`` (for example
 ``AIRFLOW_CONN_NEWSMON_DB=postgresql://user:pass@host:5432/newsmon``), falling back to
@@ -173,10 +174,18 @@ def stage_output(result: "StageResult | None") -> dict[str, Any]:
     """A stage's result as a small JSON-able value for XCom (logged too)."""
     if result is None:
         return {"stage": None, "counts": {}, "notes": []}
-    log.info("%s", result.summary())
-    for note in result.notes:
-        log.info("  %s", note)
+    for line in result.report_lines():
+        log.info("%s", line)
     return {"stage": result.stage, "counts": dict(result.counts), "notes": list(result.notes)[:50]}
+
+
+def run_task(stage: str, **kwargs: Any) -> dict[str, Any]:
+    """The body of a stage task: run ``stage`` (a name of ``pipeline.stages``) with ``kwargs`` on
+    a Runtime for this task; its result, for XCom."""
+    from pipeline.stages import run_stage
+
+    with open_runtime() as rt:
+        return stage_output(run_stage(rt, stage, **kwargs))
 
 
 def feed_batches(names: list[str], size: int) -> list[list[str]]:

@@ -12,12 +12,13 @@ Read-only views of the ``analytics`` schema for ops and analysts, plus the lates
 | ``/digest`` | HTML of the latest digest file (or ``?day=YYYY-MM-DD``; rendered on demand when no file exists) |
 | ``/health`` | database reachable? |
 
-The app opens one short connection per request (traffic is a few people, not a service) and
-never writes. Nothing connects at import time.
+The app opens one short read-only connection per request (traffic is a few people, not a
+service); the SQL is in ``pipeline/store/analytics.py``. Nothing connects at import time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import logging
@@ -81,39 +82,39 @@ def _settings(settings_provider: SettingsProvider):
         raise _unavailable(exc) from None
 
 
-def _rows(settings_provider: SettingsProvider, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+def _read(settings_provider: SettingsProvider, read: Callable[..., Any], *args: Any) -> Any:
+    """``read(conn, *args)`` (a function of ``pipeline.store.analytics``) on a read-only connection."""
     import psycopg
-    from psycopg.rows import dict_row
 
     from pipeline.infra.config import UserError
     from pipeline.infra.db import connect
 
     settings = _settings(settings_provider)
     try:
-        with connect(settings.database_url, row_factory=dict_row) as conn:
+        with connect(settings.database_url) as conn:
             conn.read_only = True
-            rows = conn.execute(query, params).fetchall()
+            return read(conn, *args)
     except (UserError, psycopg.Error) as exc:  # unreachable, schema missing
         raise _unavailable(exc) from None
-    return [{k: _json_value(v) for k, v in row.items()} for row in rows]
 
 
-def _listing(rows: list[dict[str, Any]], **meta: Any) -> JSONResponse:
-    return JSONResponse({**{k: _json_value(v) for k, v in meta.items()}, "count": len(rows), "items": rows})
+def _items(rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Row dataclasses as JSON-able dicts."""
+    return [{k: _json_value(v) for k, v in dataclasses.asdict(row).items()} for row in rows]
 
 
-def _where(filters: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
-    clauses = [clause for clause, value in filters if value is not None]
-    params = [value for _, value in filters if value is not None]
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+def _listing(rows: Sequence[Any], **meta: Any) -> JSONResponse:
+    return JSONResponse({**{k: _json_value(v) for k, v in meta.items()}, "count": len(rows), "items": _items(rows)})
 
 
 def build_router(settings_provider: SettingsProvider) -> APIRouter:
+    from pipeline.store import analytics
+
     router = APIRouter()
 
     @router.get("/health")
     def health() -> JSONResponse:
-        _rows(settings_provider, "SELECT 1 AS ok", ())
+        _read(settings_provider, analytics.ping)
         return JSONResponse({"status": "ok"})
 
     @router.get("/api/theme-volumes")
@@ -124,15 +125,10 @@ def build_router(settings_provider: SettingsProvider) -> APIRouter:
         language: str | None = None,
     ) -> JSONResponse:
         if until is None:
-            newest = _rows(settings_provider, "SELECT max(day) AS day FROM analytics.theme_daily", ())
-            until = dt.date.fromisoformat(newest[0]["day"]) if newest and newest[0]["day"] else None
+            until = _read(settings_provider, analytics.latest_theme_day)
         if since is None and until is not None:
             since = until - dt.timedelta(days=29)
-        where, params = _where([("day >= %s", since), ("day <= %s", until), ("theme = %s", theme),
-                                ("language = %s", language)])
-        rows = _rows(settings_provider,
-                     f"SELECT day, theme, language, article_count FROM analytics.theme_daily{where} "
-                     "ORDER BY day, theme, language", params)
+        rows = _read(settings_provider, analytics.theme_volumes, since, until, theme, language)
         return _listing(rows, since=since, until=until)
 
     @router.get("/api/stories")
@@ -141,12 +137,7 @@ def build_router(settings_provider: SettingsProvider) -> APIRouter:
         language: str | None = Query(None, description="stories with at least one article in this language"),
         limit: int = Query(50, ge=1, le=MAX_LIMIT),
     ) -> JSONResponse:
-        where, params = _where([("theme = %s", theme), ("%s = ANY(languages)", language)])
-        rows = _rows(settings_provider,
-                     "SELECT story_id, label, theme, first_seen, last_seen, article_count, languages "
-                     f"FROM analytics.stories{where} ORDER BY last_seen DESC NULLS LAST, story_id DESC LIMIT %s",
-                     [*params, limit])
-        return _listing(rows)
+        return _listing(_read(settings_provider, analytics.stories, theme, language, limit))
 
     @router.get("/api/indicators")
     def indicators(
@@ -155,21 +146,12 @@ def build_router(settings_provider: SettingsProvider) -> APIRouter:
         source_kind: str | None = Query(None, pattern="^(article|api)$"),
         limit: int = Query(100, ge=1, le=MAX_LIMIT),
     ) -> JSONResponse:
-        where, params = _where([("indicator = %s", indicator), ("subject = %s", subject),
-                                ("source_kind = %s", source_kind)])
-        rows = _rows(settings_provider,
-                     "SELECT indicator, subject, value, unit, target_year, observed_at, article_url, quote, "
-                     f"source_kind FROM analytics.indicator_observations{where} "
-                     "ORDER BY observed_at DESC, indicator, subject LIMIT %s", [*params, limit])
-        return _listing(rows)
+        return _listing(_read(settings_provider, analytics.indicator_observations, indicator, subject,
+                              source_kind, limit))
 
     @router.get("/api/feed-health")
     def feed_health(failing_only: bool = False) -> JSONResponse:
-        where = " WHERE consecutive_failures > 0" if failing_only else ""
-        rows = _rows(settings_provider,
-                     "SELECT feed, url, last_status, last_success_at, consecutive_failures, last_error "
-                     f"FROM analytics.feed_health{where} ORDER BY consecutive_failures DESC, feed", ())
-        return _listing(rows)
+        return _listing(_read(settings_provider, analytics.feed_health, failing_only))
 
     @router.get("/digest", response_class=HTMLResponse)
     def digest(day: dt.date | None = None) -> HTMLResponse:
@@ -236,17 +218,12 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def _index_html(settings_provider: SettingsProvider) -> str:
+    from pipeline.store import analytics
+
     settings = _settings(settings_provider)
-    volumes = _rows(settings_provider,
-                    "SELECT theme, sum(article_count)::int AS articles, max(day) AS last_day "
-                    "FROM analytics.theme_daily WHERE day > (SELECT max(day) - 7 FROM analytics.theme_daily) "
-                    "GROUP BY theme ORDER BY articles DESC", ())
-    top = _rows(settings_provider,
-                "SELECT label, theme, article_count, languages, last_seen FROM analytics.stories "
-                "ORDER BY last_seen DESC NULLS LAST LIMIT 10", ())
-    failing = _rows(settings_provider,
-                    "SELECT feed, last_status, consecutive_failures, last_error FROM analytics.feed_health "
-                    "WHERE consecutive_failures > 0 ORDER BY consecutive_failures DESC, feed LIMIT 20", ())
+    volumes = _items(_read(settings_provider, analytics.recent_theme_totals))
+    top = _items(_read(settings_provider, analytics.stories, None, None, 10))
+    failing = _items(_read(settings_provider, analytics.feed_health, True, 20))
     days = sorted(digest_files(settings.digests_dir), reverse=True)[:7]
     digest_links = " ".join(f'<a href="digest?day={d.isoformat()}">{d.isoformat()}</a>' for d in days) or "none yet"
     return f"""<!doctype html>

@@ -33,7 +33,10 @@ from pipeline.digest.model import (
     TargetProgress,
     ThemeSummary,
 )
+from pipeline.infra.config import THEME_TITLES
+from pipeline.infra.runs import PIPELINE_STAGES
 from pipeline.store import digests as store
+from pipeline.store.runs import StageRun, runs_between
 from pipeline.text import has_hidden_characters, one_line, split_sentences
 
 CHART_DAYS = 14
@@ -43,8 +46,7 @@ MAX_OBSERVATIONS = 15
 MAX_PROGRESS = 10  # (a busy day's mail must stay under Gmail's 102 KB clipping limit)
 LANGUAGE_ORDER = ("de", "en")
 # Stages whose absence on the day is worth telling the readers (the digest itself is not one).
-WATCHED_STAGES = ("ingest", "embed", "themes", "stories", "indicators")
-THEME_TITLES = {"chips": "Chips", "open_source": "Open source", "sanctions": "Sanctions", "other": "Other"}
+WATCHED_STAGES = PIPELINE_STAGES
 
 # --------------------------------------------------------------------------- cleaning
 
@@ -283,19 +285,19 @@ def _progress(row: dict[str, Any]) -> TargetProgress | None:
     )
 
 
-def stage_problems(runs: list[dict[str, Any]], start: dt.datetime, tz: ZoneInfo) -> list[StageProblem]:
+def stage_problems(runs: list[StageRun], start: dt.datetime, tz: ZoneInfo) -> list[StageProblem]:
     """Watched stages with no successful run since the day began (runs: newest first)."""
     problems = []
     for stage in WATCHED_STAGES:
-        mine = [r for r in runs if r["stage"] == stage]
-        if any(r["status"] == "ok" for r in mine):
+        mine = [r for r in runs if r.stage == stage]
+        if any(r.status == "ok" for r in mine):
             continue
         if not mine:
             problems.append(StageProblem(stage, "did not run", f"no run since {start:%Y-%m-%d %H:%M %Z}"))
-        elif mine[0]["status"] == "failed":
-            problems.append(StageProblem(stage, "failed", one_line(mine[0]["error"], 200) or "no error recorded"))
+        elif mine[0].status == "failed":
+            problems.append(StageProblem(stage, "failed", one_line(mine[0].error, 200) or "no error recorded"))
         else:
-            started = mine[0]["started_at"].astimezone(tz)
+            started = mine[0].started_at.astimezone(tz)
             problems.append(StageProblem(stage, "did not finish", f"started {started:%Y-%m-%d %H:%M %Z}"))
     return problems
 
@@ -345,7 +347,7 @@ def gather(conn: psycopg.Connection, day: dt.date, *, timezone: str, themes: tup
                     one_line(r["last_error"], 200))
         for r in store.failing_feeds(conn, as_of)
     ]
-    runs = store.stage_runs_between(conn, WATCHED_STAGES, start, as_of)
+    runs = runs_between(conn, WATCHED_STAGES, start, as_of)
     return DigestData(
         day=day, timezone=timezone, as_of=as_of, total_articles=total, themes=summaries, series=series,
         observations=observations, more_observations=max(obs_total - len(observations), 0),

@@ -7,11 +7,11 @@ and then, depending on the mode:
 - ``demo=True``: the day is the latest one with articles; the ``.eml`` goes next to the HTML;
   nothing is sent.
 - ``out=PATH``: ``PATH.html`` and ``PATH.eml`` are written; nothing is sent.
-- ``send=True``: one message per recipient in ``NEWSMON_DIGEST_TO``. Idempotent per (day,
-  recipient) through ``digest_sends``: a recipient already sent to is skipped; a failed send
-  is recorded (status ``failed``, ``last_error``, ``attempts``) and retried by the next run.
-  Delivery is at-least-once: a crash between the server's OK and the ledger update re-sends
-  on the next run, with the same Message-ID.
+- ``send=True`` (``None``: when ``NEWSMON_SMTP_URL`` is set): one message per recipient in
+  ``NEWSMON_DIGEST_TO``. Idempotent per (day, recipient) through ``digest_sends``: a recipient
+  already sent to is skipped; a failed send is recorded (status ``failed``, ``last_error``,
+  ``attempts``) and retried by the next run. Delivery is at-least-once: a crash between the
+  server's OK and the ledger update re-sends on the next run, with the same Message-ID.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from pipeline.digest.model import DigestData
 from pipeline.digest.render import RenderedDigest, render
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import digests as store
+from pipeline.store import locks
 
 __all__ = ["run_digest", "build_digest", "resolve_day", "DigestSendError", "output_paths"]
 
@@ -87,17 +88,19 @@ def _check_send_settings(settings: Settings) -> SmtpTarget:
     return parse_smtp_url(settings.smtp_url)
 
 
-def run_digest(rt, day=None, send: bool = False, out: Path | None = None, demo: bool = False, *,
+def run_digest(rt, day=None, send: bool | None = False, out: Path | None = None, demo: bool = False, *,
                as_of: dt.datetime | None = None) -> StageResult:
     """Build the digest for ``day`` and write / send it (see the module docstring)."""
     settings: Settings = rt.settings
     as_of = as_of or dt.datetime.now(dt.timezone.utc)
+    if send is None:
+        send = settings.smtp_url is not None
     sending = send and not demo and out is None
     target = _check_send_settings(settings) if sending else None  # fail before doing any work
     sender = settings.digest_from or DEFAULT_SENDER
 
     with record_stage(rt.pool, "digest") as result:
-        with rt.pool.connection() as conn:
+        with rt.pool.connection() as conn, conn.transaction():
             if demo and day is None:
                 day = store.latest_article_day(conn, settings.timezone, as_of)
             the_day = resolve_day(day, settings, as_of)
@@ -131,12 +134,21 @@ def run_digest(rt, day=None, send: bool = False, out: Path | None = None, demo: 
     return result
 
 
+def _committed(conn, write, *args) -> None:
+    """One ledger write in its own transaction, committed before the next SMTP step."""
+    with conn.transaction():
+        write(conn, *args)
+
+
 def _send(rt, day: dt.date, rendered: RenderedDigest, target: SmtpTarget, sender: str,
           recipients: list[str], result: StageResult) -> None:
+    # A session lock, held across the short ledger transactions and the SMTP talk (never one long
+    # transaction): a concurrent sender of the same day waits, then sees what was sent.
     with rt.pool.connection() as conn:
-        store.lock_day(conn, day)
+        _committed(conn, locks.session_lock, locks.DIGEST_SEND, day.toordinal())
         try:
-            done = store.sent_recipients(conn, day)
+            with conn.transaction():
+                done = store.sent_recipients(conn, day)
             pending = [r for r in dict.fromkeys(recipients) if r not in done]
             result.add("already_sent", len(recipients) - len(pending))
             if not pending:
@@ -150,13 +162,13 @@ def _send(rt, day: dt.date, rendered: RenderedDigest, target: SmtpTarget, sender
 
             outcome = deliver(
                 target, sender, pending, message_for,
-                on_attempt=lambda r, msg: store.record_attempt(conn, day, r, msg["Message-ID"]),
-                on_sent=lambda r: store.record_sent(conn, day, r, dt.datetime.now(dt.timezone.utc)),
-                on_failed=lambda r, why: store.record_failed(conn, day, r, why),
+                on_attempt=lambda r, msg: _committed(conn, store.record_attempt, day, r, msg["Message-ID"]),
+                on_sent=lambda r: _committed(conn, store.record_sent, day, r, dt.datetime.now(dt.timezone.utc)),
+                on_failed=lambda r, why: _committed(conn, store.record_failed, day, r, why),
             )
         finally:
             try:
-                store.unlock_day(conn, day)
+                _committed(conn, locks.session_unlock, locks.DIGEST_SEND, day.toordinal())
             except Exception:  # a broken connection drops its session locks anyway
                 log.debug("could not release the digest send lock", exc_info=True)
     result.add("sent", len(outcome.sent))

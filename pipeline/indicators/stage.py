@@ -3,7 +3,7 @@
 Public API:
 
 - ``extract_claims(text, language) -> list[Claim]``: the pure text extractor
-  (pipeline/indicators_text.py explains the rules).
+  (pipeline/indicators/text/ explains the rules).
 - ``run_indicators(rt, since=None, until=None)``: the stage. It syncs indicator_definitions from
   indicators.yaml, reads every stored article (extract_status 'ok', not a duplicate) it has not
   read yet, or that changed since, or that an older extractor read, then runs the API collectors.
@@ -16,13 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import psycopg
+
 from pipeline.indicators.api import ApiCollector, FetchOutcome
 from pipeline.indicators.defs import (ApiSource, Definitions, IndicatorConfigError, IndicatorDef, load_definitions,
-                              parse_definitions)
-from pipeline.indicators.claims import Claim, Extractor, extract_claims
-from pipeline.text import matchable, split_sentences
+                                      parse_definitions)
+from pipeline.indicators.text import Claim, Extractor, extract_claims
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import indicators as store
+from pipeline.text import matchable, split_sentences
 
 __all__ = [
     "Claim", "extract_claims", "split_sentences", "run_indicators", "extract_article_claims", "collect_api",
@@ -60,7 +62,7 @@ def extract_article_claims(extractor: Extractor, article: store.PendingArticle) 
 
 def _extract_articles(rt, defs: Definitions, result: StageResult, since, until, reprocess: bool) -> None:
     extractor = Extractor(defs)
-    with rt.pool.connection() as conn:
+    with rt.pool.connection() as conn, conn.transaction():
         total = store.count_pending(conn, version=EXTRACTOR_VERSION, since=since, until=until, reprocess=reprocess)
         withdrawn = store.withdraw_stale_observations(conn)
     if withdrawn:
@@ -83,12 +85,9 @@ def _save_outcomes(rt, outcomes: list[store.ArticleOutcome], result: StageResult
     try:
         with rt.pool.connection() as conn, conn.transaction():
             inserted = store.save_article_outcomes(conn, outcomes, EXTRACTOR_VERSION)
-    except Exception as exc:
-        import psycopg
-
-        if not isinstance(exc, psycopg.DataError | psycopg.IntegrityError):
-            raise  # database down or a bug: the task fails and Airflow retries it
+    except (psycopg.DataError, psycopg.IntegrityError):
         # one article's data broke the batch: save one by one, record the culprit as failed
+        # (anything else, database down or a bug, fails the task and Airflow retries it)
         inserted = 0
         for outcome in outcomes:
             try:
@@ -106,6 +105,16 @@ def _save_outcomes(rt, outcomes: list[store.ArticleOutcome], result: StageResult
         elif o.status == "failed":
             result.notes.append(f"article {o.article.article_id}: {o.error}")
     result.add("observations_added", inserted)
+
+
+def _definition_rows(defs: Definitions) -> tuple[list[store.DefinitionRow], list[store.TargetRow]]:
+    """The YAML's definitions and per-subject targets as the rows indicator_definitions and
+    indicator_targets hold."""
+    definitions = [store.DefinitionRow(i.key, i.kind, i.unit, defs.subjects_of(i), i.target.value if i.target else None,
+                                       i.target.year if i.target else None, i.description) for i in defs.indicators]
+    targets = [store.TargetRow(i.key, subject, t.value, t.year, t.note) for i in defs.indicators
+               for subject, t in i.targets.items()]
+    return definitions, targets
 
 
 def collect_api(rt, defs: Definitions, observed_at: dt.datetime, result: StageResult, *,
@@ -133,7 +142,7 @@ def collect_api(rt, defs: Definitions, observed_at: dt.datetime, result: StageRe
                     outcome = collector.fetch(source)
                     if outcome.unreachable:
                         unreachable.add(source.provider)
-                rows = [store.ApiRow(*r) for r in collector.readings(outcome)] if outcome.ok else []
+                rows = collector.readings(outcome) if outcome.ok else []
                 with rt.pool.connection() as conn, conn.transaction():
                     added = store.save_api_fetch(
                         conn, provider=source.provider, repo=source.repo, observed_at=observed_at, ok=outcome.ok,
@@ -164,8 +173,8 @@ def run_indicators(rt, since: dt.datetime | None = None, until: dt.datetime | No
     same interval adds nothing."""
     with record_stage(rt.pool, "indicators") as result:
         defs = definitions or load_definitions()
-        with rt.pool.connection() as conn:
-            result.add("definitions", store.sync_definitions(conn, defs))
+        with rt.pool.connection() as conn, conn.transaction():
+            result.add("definitions", store.sync_definitions(conn, *_definition_rows(defs)))
         _extract_articles(rt, defs, result, since, until, reprocess)
         if collect_apis:
             stamp = observed_at or until or dt.datetime.now(dt.timezone.utc)

@@ -16,7 +16,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PACKAGE_DIR / "data"
 DEFAULT_FEEDS_FILE = DATA_DIR / "feeds.yaml"
 DEFAULT_EMBED_MODEL = "paraphrase-multilingual-MiniLM-L12-v2"
-BASE_THEMES = ("chips", "open_source", "sanctions", "other")
+# The contract's themes (DESIGN.md) with their digest titles, the one list of them: data/themes.yaml
+# describes each theme but `other`, which holds what is off topic.
+OTHER_THEME = "other"
+THEME_TITLES = {"chips": "Chips", "open_source": "Open source", "sanctions": "Sanctions", OTHER_THEME: "Other"}
+BASE_THEMES = tuple(THEME_TITLES)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -40,7 +44,7 @@ def known_themes() -> tuple[str, ...]:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             items = data.get("themes", data) if isinstance(data, dict) else data
             keys = list(items.keys()) if isinstance(items, dict) else [t["key"] for t in items]
-            return tuple(dict.fromkeys([*keys, "other"]))
+            return tuple(dict.fromkeys([*keys, OTHER_THEME]))
         except Exception:  # a broken taxonomy is reported by themes.py, not here
             pass
     return BASE_THEMES
@@ -72,7 +76,7 @@ class Settings:
     digest_from: str | None = None
     digest_to: tuple[str, ...] = ()
     timezone: str = "Europe/Berlin"
-    digest_themes: tuple[str, ...] = ("chips", "open_source", "sanctions")
+    digest_themes: tuple[str, ...] = tuple(t for t in BASE_THEMES if t != OTHER_THEME)
     http_concurrency: int = 16
     per_host_concurrency: int = 2
     host_delay_s: float = 0.25

@@ -5,49 +5,40 @@ and an SSRF guard that checks the address every connection (every redirect hop) 
 
 Thread-safe: one ``HttpClient`` is shared by the fetch threads of a run.
 
-``fetch()`` returns a ``FetchResult`` for 200 and 304, and raises a ``FetchError`` subclass for
-anything else; ``FetchError.permanent`` says whether retrying later could help.
+``fetch()`` returns a ``FetchResult`` for 2xx and 304, and raises a ``FetchError`` subclass
+(pipeline/infra/http_errors.py) for anything else; ``FetchError.permanent`` says whether retrying
+later could help. Kind ``api`` is a JSON API GET: the caller's headers (``Authorization`` among
+them, never sent on to another origin by a redirect), a JSON body cap, no robots.txt, and the
+caller runs its own bounded retries on ``HttpStatusError.retry_after``. The address guard lives
+in pipeline/infra/ssrf.py.
 """
 
 from __future__ import annotations
 
 import email.utils
 import functools
-import ipaddress
-import logging
-import socket
 import threading
 import time
 import urllib.robotparser
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
-from httpcore._backends.sync import SyncBackend, SyncStream
 
+from pipeline import __version__
 from pipeline.infra.config import Settings
-
-log = logging.getLogger(__name__)
-
-
-def _package_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("newsmon")
-    except Exception:  # running from a source tree without installed metadata
-        return "0"
-
-
-_version = _package_version()
+from pipeline.infra.http_errors import (BlockedAddress, ConnectFailed, FetchError, HostDeferred, HttpStatusError,
+                                        NetworkError, NetworkTimeout, RobotsDisallowed, TooLarge, TooManyRedirects,
+                                        UnsupportedContent)
+from pipeline.infra.ssrf import GuardedTransport, is_public_address
 
 __all__ = [
     "HttpClient", "FetchResult", "FetchError", "BlockedAddress", "RobotsDisallowed", "TooLarge",
-    "UnsupportedContent", "HttpStatusError", "NetworkError", "TooManyRedirects", "HostDeferred",
-    "is_public_address",
+    "UnsupportedContent", "HttpStatusError", "NetworkError", "NetworkTimeout", "ConnectFailed", "TooManyRedirects",
+    "HostDeferred", "is_public_address", "parse_retry_after",
 ]
 
 MAX_REDIRECTS = 5
@@ -56,122 +47,14 @@ ROBOTS_TTL_S = 3600.0
 MAX_RETRY_AFTER_S = 86400.0
 MAX_INLINE_WAIT_S = 5.0  # a host deferred for longer than this is skipped for this run
 MAX_CRAWL_DELAY_S = 10.0
-# Cloud metadata endpoints: refused even when private networks are allowed.
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
-)
+MAX_API_BYTES = 2 * 1024 * 1024  # a JSON API answer; the ones read are a few KB
+# Request headers a redirect to another origin does not carry on (httpx's own rule, kept here
+# because this client follows redirects itself).
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# Headers this client sets itself: a caller cannot replace them.
+OWN_HEADERS = frozenset({"user-agent", "host"})
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 REFUSED_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip", "font/")
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class FetchError(Exception):
-    """A fetch that did not produce a usable body. ``reason`` is one line for the record."""
-
-    permanent = False
-
-    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None):
-        super().__init__(reason)
-        self.reason = reason[:1000]
-        self.status = status
-        self.retry_after = retry_after
-
-
-class BlockedAddress(FetchError):
-    permanent = True
-
-
-class RobotsDisallowed(FetchError):
-    permanent = True
-
-
-class TooLarge(FetchError):
-    permanent = True
-
-
-class UnsupportedContent(FetchError):
-    permanent = True
-
-
-class TooManyRedirects(FetchError):
-    permanent = True
-
-
-class NetworkError(FetchError):
-    """Timeouts, refused connections, resets, bad TLS: may work next time."""
-
-
-class HostDeferred(FetchError):
-    """The host asked us (429/503 Retry-After) to come back later."""
-
-
-class HttpStatusError(FetchError):
-    def __init__(self, status: int, reason: str, retry_after: float | None = None):
-        super().__init__(reason, status=status, retry_after=retry_after)
-        # 408/429 and 5xx are worth retrying; other 4xx (404, 410, 403) are not.
-        self.permanent = 400 <= status < 500 and status not in (408, 425, 429)
-
-
-# --------------------------------------------------------------------------- SSRF guard
-
-
-def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-class _GuardedBackend(SyncBackend):
-    """httpcore backend that resolves the host itself, vets every address, and connects to
-    the vetted address (no second DNS lookup an attacker could answer differently)."""
-
-    def __init__(self, allow_private: bool):
-        self.allow_private = allow_private
-
-    def _vet(self, host: str, port: int) -> list[tuple]:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise NetworkError(f"DNS lookup failed for {host}: {exc.strerror or exc}") from None
-        allowed, refused = [], []
-        for family, _type, proto, _canon, sockaddr in infos:
-            ip = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
-            ok = ip not in METADATA_ADDRESSES and (self.allow_private or is_public_address(ip))
-            (allowed if ok else refused).append((family, proto, sockaddr, ip))
-        if refused:
-            # One private answer is enough to refuse: a host that resolves to both is suspect.
-            raise BlockedAddress(
-                f"{host} resolves to a non-public address ({refused[0][3]}); "
-                "set NEWSMON_ALLOW_PRIVATE_NETWORKS=true to allow it"
-            )
-        return allowed
-
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        last_exc: Exception | None = None
-        for family, proto, sockaddr, _ip in self._vet(host, port):
-            sock = socket.socket(family, socket.SOCK_STREAM, proto)
-            try:
-                for option in socket_options or ():
-                    sock.setsockopt(*option)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                sock.settimeout(timeout)
-                sock.connect(sockaddr)
-                return SyncStream(sock)
-            except socket.timeout as exc:
-                sock.close()
-                last_exc = httpcore.ConnectTimeout(str(exc) or "connect timed out")
-            except OSError as exc:
-                sock.close()
-                last_exc = httpcore.ConnectError(str(exc))
-        raise last_exc or httpcore.ConnectError(f"no address for {host}")
-
-
-class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, allow_private: bool, **kwargs):
-        super().__init__(**kwargs)
-        self._pool._network_backend = _GuardedBackend(allow_private)
 
 
 # --------------------------------------------------------------------------- politeness
@@ -254,7 +137,7 @@ class HttpClient:
 
     def __init__(self, settings: Settings, *, user_agent: str | None = None):
         self.settings = settings
-        self.user_agent = user_agent or f"newsmon/{_version} (+{settings.contact_url})"
+        self.user_agent = user_agent or f"newsmon/{__version__} (+{settings.contact_url})"
         self.robots_token = "newsmon"
         self._global = threading.BoundedSemaphore(settings.http_concurrency)
         self._hosts: dict[str, _Host] = {}
@@ -274,9 +157,9 @@ class HttpClient:
         timeout = self.settings.http_timeout_s
         slots = self.settings.per_host_concurrency
         return httpx.Client(
-            transport=_GuardedTransport(
+            transport=GuardedTransport(
                 self.settings.allow_private_networks,
-                verify=_ssl_context() if scheme == "https" else False,
+                ssl_context=_ssl_context() if scheme == "https" else None,
                 limits=httpx.Limits(max_connections=slots + 1, max_keepalive_connections=slots),
             ),
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
@@ -300,26 +183,34 @@ class HttpClient:
         etag: str | None = None,
         last_modified: str | None = None,
         check_robots: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> FetchResult:
-        """GET ``url`` (kind ``page`` or ``feed``), following up to 5 redirects, each hop vetted."""
+        """GET ``url`` (kind ``page``, ``feed`` or ``api``), following up to 5 redirects, each hop
+        vetted. ``headers`` are added to the request (e.g. ``Authorization`` for an API); they cannot
+        replace the User-Agent, and credentials stay with the origin of ``url``."""
         if check_robots is None:
             check_robots = kind == "page"
-        cap = self.settings.max_feed_bytes if kind == "feed" else self.settings.max_page_bytes
-        if kind == "robots":
-            cap = ROBOTS_MAX_BYTES
-        headers = {"Accept": _ACCEPT.get(kind, "*/*")}
+        cap = {"feed": self.settings.max_feed_bytes, "robots": ROBOTS_MAX_BYTES, "api": MAX_API_BYTES}.get(
+            kind, self.settings.max_page_bytes)
+        request_headers = {"Accept": _ACCEPT.get(kind, "*/*")}
+        for name, value in (headers or {}).items():
+            if name.lower() in OWN_HEADERS:
+                raise ValueError(f"the HTTP client sets {name} itself")
+            request_headers[name] = value
         if etag:
-            headers["If-None-Match"] = etag
+            request_headers["If-None-Match"] = etag
         if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        current = url
+            request_headers["If-Modified-Since"] = last_modified
+        origin, current = _origin(url), url
         for _hop in range(MAX_REDIRECTS + 1):
             parts = urlsplit(current)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise UnsupportedContent(f"refusing non-http(s) URL {current[:200]}")
             if check_robots:
                 self._check_robots(current)
-            response_or_location = self._one_hop(current, headers, kind, cap)
+            if _origin(current) != origin:
+                request_headers = {k: v for k, v in request_headers.items() if k.lower() not in CREDENTIAL_HEADERS}
+            response_or_location = self._one_hop(current, request_headers, kind, cap)
             if isinstance(response_or_location, FetchResult):
                 response_or_location.url = url
                 return response_or_location
@@ -378,8 +269,10 @@ class HttpClient:
         except FetchError:
             raise
         except httpx.TimeoutException as exc:
-            raise NetworkError(f"timeout ({type(exc).__name__}) after {self.settings.http_timeout_s:g}s") from None
-        except (httpx.HTTPError, httpcore.ConnectError, OSError) as exc:
+            raise NetworkTimeout(f"timeout ({type(exc).__name__}) after {self.settings.http_timeout_s:g}s") from None
+        except httpx.ConnectError as exc:
+            raise ConnectFailed(f"{type(exc).__name__}: {exc}"[:300]) from None
+        except (httpx.HTTPError, OSError) as exc:
             raise NetworkError(f"{type(exc).__name__}: {exc}"[:300]) from None
         try:
             status = response.status_code
@@ -392,13 +285,14 @@ class HttpClient:
                 return FetchResult(url, url, 304, dict(response.headers))
             if status in (429, 503):
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
-                if retry_after is not None:
+                # an API caller waits Retry-After out itself before its next request (bounded retries)
+                if retry_after is not None and kind != "api":
                     with host.lock:
                         host.deferred_until = max(host.deferred_until, time.monotonic() + retry_after)
                         host.deferred_reason = f"HTTP {status} Retry-After {retry_after:.0f}s"
-                raise HttpStatusError(status, f"HTTP {status}", retry_after=retry_after)
+                raise HttpStatusError(status, f"HTTP {status}", retry_after=retry_after, headers=dict(response.headers))
             if status >= 400 or status < 200:
-                raise HttpStatusError(status, f"HTTP {status}")
+                raise HttpStatusError(status, f"HTTP {status}", headers=dict(response.headers))
             mime, charset = _content_type(response.headers)
             self._check_type(kind, mime)
             declared = response.headers.get("content-length", "")
@@ -411,7 +305,7 @@ class HttpClient:
                 else:
                     body, body_gz = self._read_plain(response, kind, cap, deadline), None
             except httpx.TimeoutException:
-                raise NetworkError(f"read timeout after {self.settings.http_timeout_s:g}s") from None
+                raise NetworkTimeout(f"read timeout after {self.settings.http_timeout_s:g}s") from None
             except httpx.HTTPError as exc:
                 raise NetworkError(f"{type(exc).__name__} while reading: {exc}"[:300]) from None
             except zlib.error as exc:
@@ -432,7 +326,7 @@ class HttpClient:
             if size > cap:
                 raise self._too_large(kind, cap)
             if time.monotonic() > deadline:
-                raise NetworkError(f"deadline of {self.settings.http_timeout_s:g}s exceeded while reading")
+                raise NetworkTimeout(f"deadline of {self.settings.http_timeout_s:g}s exceeded while reading")
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -448,7 +342,7 @@ class HttpClient:
             if size > cap or inflater.unconsumed_tail:
                 raise self._too_large(kind, cap)
             if time.monotonic() > deadline:
-                raise NetworkError(f"deadline of {self.settings.http_timeout_s:g}s exceeded while reading")
+                raise NetworkTimeout(f"deadline of {self.settings.http_timeout_s:g}s exceeded while reading")
             out.append(data)
         if not inflater.eof:
             raise NetworkError("truncated gzip body")
@@ -499,7 +393,13 @@ class HttpClient:
         return parser, None
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+
+
 _ACCEPT = {
+    "api": "application/json",
     "feed": "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
     "page": "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
     "robots": "text/plain, */*;q=0.5",

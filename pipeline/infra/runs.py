@@ -1,14 +1,20 @@
-"""Stage results and the ``stage_runs`` record the digest's ops section reads."""
+"""Stage results, the stage names, and the ``stage_runs`` record the digest's ops section reads."""
 
 from __future__ import annotations
 
-import json
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from pipeline.store import runs as store
+
 log = logging.getLogger(__name__)
+
+# The main job's stages in the order they run. The digest follows on its own schedule; it is
+# not one of them. Here (not in pipeline/stages.py) so the digest can watch them without a cycle.
+PIPELINE_STAGES = ("ingest", "embed", "themes", "stories", "indicators")
+DIGEST_STAGE = "digest"
 
 
 @dataclass
@@ -26,28 +32,30 @@ class StageResult:
         parts = ", ".join(f"{k} {v}" for k, v in self.counts.items()) or "nothing to do"
         return f"{self.stage}: {parts}"
 
+    def report_lines(self) -> list[str]:
+        """The summary, then each note indented: what the CLI prints and the task log shows."""
+        return [self.summary(), *(f"  {note}" for note in self.notes)]
+
+    def print_report(self) -> "StageResult":
+        """Print ``report_lines`` (the CLI's and the demo's output); returns self for chaining."""
+        print(*self.report_lines(), sep="\n")
+        return self
+
 
 @contextmanager
 def record_stage(pool, stage: str) -> Iterator[StageResult]:
-    """Run a stage body, then write its outcome to ``stage_runs`` (failures too, then re-raise)."""
+    """Run a stage body, then write its outcome to ``stage_runs`` (failures too, then re-raise).
+
+    Each bookkeeping write commits on its own, so a failed stage still leaves its row."""
     result = StageResult(stage)
-    with pool.connection() as conn:
-        run_id = conn.execute(
-            "INSERT INTO stage_runs (stage, status) VALUES (%s, 'running') RETURNING run_id", (stage,)
-        ).fetchone()[0]
+    with pool.connection() as conn, conn.transaction():
+        run_id = store.start_run(conn, stage)
     try:
         yield result
     except BaseException as exc:
-        with pool.connection() as conn:
-            conn.execute(
-                "UPDATE stage_runs SET status = 'failed', finished_at = now(), error = %s, counts = %s "
-                "WHERE run_id = %s",
-                (f"{type(exc).__name__}: {exc}"[:2000], json.dumps(result.counts), run_id),
-            )
+        with pool.connection() as conn, conn.transaction():
+            store.fail_run(conn, run_id, f"{type(exc).__name__}: {exc}", result.counts)
         raise
-    with pool.connection() as conn:
-        conn.execute(
-            "UPDATE stage_runs SET status = 'ok', finished_at = now(), counts = %s WHERE run_id = %s",
-            (json.dumps(result.counts), run_id),
-        )
+    with pool.connection() as conn, conn.transaction():
+        store.finish_run(conn, run_id, result.counts)
     log.info(result.summary())

@@ -14,15 +14,15 @@ import codecs
 import hashlib
 import re
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import date, datetime, time, timedelta, timezone
 
+from pipeline.records import ExtractJob, Extracted
 from pipeline.text import clean_text, one_line
 
 __all__ = [
     "clean_title", "decode_html", "detect_language", "fingerprint", "simhash",
-    "shingle_containment", "ExtractJob", "Extracted", "extract_page", "extract_payload", "warm_worker", "compress",
-    "decompress", "MIN_WORDS",
+    "shingle_containment", "extract_page", "extract_payload", "warm_worker", "compress", "decompress", "MIN_WORDS",
 ]
 
 MAX_TITLE_LENGTH = 500
@@ -141,7 +141,8 @@ def detect_language(text: str, fallback: str | None = None) -> str:
     return best
 
 
-# --------------------------------------------------------------------------- duplicates
+# --------------------------------------------------------------------------- text signatures
+# Computed per page here (in the worker); compared by pipeline.ingest.dedup.
 
 _NORMALISE = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -188,35 +189,6 @@ def simhash(text: str, shingle: int = 3) -> int:
 
 
 # --------------------------------------------------------------------------- extraction
-
-
-@dataclass
-class ExtractJob:
-    article_id: int
-    url: str
-    body_gz: bytes
-    charset: str | None
-    feed_language: str | None
-    feed_title: str | None
-    feed_published_at: datetime | None
-    fetched_at: datetime
-
-
-@dataclass
-class Extracted:
-    article_id: int
-    status: str  # ok | failed
-    error: str | None = None
-    title: str | None = None
-    author: str | None = None
-    site_name: str | None = None
-    language: str | None = None
-    published_at: datetime | None = None
-    body_text: str | None = None
-    word_count: int | None = None
-    fingerprint: str | None = None
-    simhash: int | None = None
-    charset: str | None = None
 
 
 def _page_date(value: str | None) -> tuple[datetime | None, bool]:

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from pipeline.infra.config import UserError
-from pipeline.ingest.extract import clean_title
-from pipeline.text import clean_text
 from pipeline.infra.urls import canonical_url, safe_link
+from pipeline.ingest.extract import clean_title
+from pipeline.records import FeedEntry, FeedSpec
+from pipeline.text import clean_text
 
 __all__ = [
-    "FeedSpec", "FeedListError", "FeedParseError", "FeedEntry", "ParsedFeed", "load_feed_list",
-    "parse_feed", "LANGUAGES",
+    "FeedListError", "FeedParseError", "ParsedFeed", "load_feed_list", "parse_feed", "LANGUAGES",
 ]
 
 LANGUAGES = ("de", "en")
@@ -39,15 +39,6 @@ class FeedListError(UserError):
 
 class FeedParseError(Exception):
     """A fetched body is not a usable feed (HTML page, broken XML without entries)."""
-
-
-@dataclass(frozen=True)
-class FeedSpec:
-    name: str
-    url: str
-    language: str
-    tags: tuple[str, ...] = ()
-    enabled: bool = True
 
 
 def _entry_label(index: int, raw) -> str:
@@ -117,16 +108,6 @@ def load_feed_list(path: str | Path) -> list[FeedSpec]:
 
 
 # --------------------------------------------------------------------------- parsing
-
-
-@dataclass
-class FeedEntry:
-    entry_key: str
-    link: str
-    canonical_url: str
-    title: str | None
-    summary: str | None
-    published_at: datetime | None
 
 
 @dataclass

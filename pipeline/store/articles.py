@@ -3,43 +3,43 @@
 The fetch side writes in batches: one transaction stores the article rows, their compressed
 raw pages and the status of the feed entries that pointed at them, so a run killed half-way
 leaves those entries 'pending' and the next run fetches them again (nothing lost, nothing
-doubled: ``canonical_url`` is unique). ``source`` is recomputed from every feed that links an
-article (``pick_source``), so it does not depend on which feed was fetched first.
+doubled: ``canonical_url`` is unique). ``source`` is re-decided by the ingest stage from every
+feed that links an article (``feed_links``), so it does not depend on which feed came first.
 
 The extraction side claims pending articles (``claim_pending``: several extraction tasks may
-run at once), updates them in batches while the claim is held, and marks syndicated copies as
-duplicates of the earliest published copy.
+run at once) and updates them in batches while the claim is held. Syndicated copies are
+decided by ``pipeline.ingest.dedup``; the queries it needs are at the end of this module.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from pipeline.ingest.extract import ExtractJob, Extracted, shingle_containment
-from pipeline.infra.urls import pick_source
+from psycopg.rows import class_row
+
+from pipeline.records import (
+    ArticleSignature, ArticleText, EntryOutcome, Extracted, ExtractJob, FeedEntry, FeedLink, PagesStored, PageToStore,
+    PendingGroup, StoredPage,
+)
 from pipeline.store import copy_temp
+from pipeline.store.locks import DUPLICATES, xact_lock
 
 __all__ = [
-    "PageToStore", "EntryOutcome", "store_entries", "link_known_entries", "pending_entries", "store_pages",
-    "record_entry_outcomes", "extract_jobs", "reset_extraction", "write_extractions",
-    "mark_duplicates", "MAX_ATTEMPTS", "attribute_sources", "claim_pending", "CLAIM_LEASE",
+    "store_entries", "link_known_entries", "pending_entries", "store_pages", "record_entry_outcomes",
+    "extract_jobs", "reset_extraction", "write_extractions", "MAX_ATTEMPTS", "lock_articles", "feed_links", "set_sources",
+    "claim_pending", "CLAIM_LEASE", "signatures", "signatures_fetched_between", "article_texts", "first_published",
+    "point_copies_at",
 ]
 
 MAX_ATTEMPTS = 3
-SIMHASH_CANDIDATE_BITS = 12
-CONTAINMENT_MIN = 0.85
-DUPLICATE_WINDOW_DAYS = 30
 # A claim older than this is abandoned (its worker died) and may be taken by another task.
 # Claims are taken a few dozen pages at a time, just before the pages are extracted, so a
 # live task finishes its claims in seconds; the lease only has to outlast a slow batch.
 CLAIM_LEASE = timedelta(minutes=15)
-# Serialises duplicate marking between concurrent extraction tasks (see mark_duplicates).
-DUPLICATE_LOCK_KEY = 0x6E6D_6475_70  # "nmdup"
 
 
-def store_entries(conn, feed_id: int, entries: Sequence) -> int:
+def store_entries(conn, feed_id: int, entries: Sequence[FeedEntry]) -> int:
     """New feed entries (pending); known ones are left alone. Returns how many were new."""
     if not entries:
         return 0
@@ -58,10 +58,10 @@ def store_entries(conn, feed_id: int, entries: Sequence) -> int:
     return cur.rowcount
 
 
-def link_known_entries(conn, feed_ids: Sequence[int]) -> int:
+def link_known_entries(conn, feed_ids: Sequence[int]) -> list[int]:
     """Pending entries whose article is already stored (the same article in another feed, or
-    an entry re-keyed by its feed) are linked to it without fetching the page again; the
-    articles' ``source`` is re-decided with the new feeds. Call inside a transaction."""
+    an entry re-keyed by its feed) are linked to it without fetching the page again. Returns
+    the article id of each entry linked (their ``source`` is to be re-decided)."""
     rows = conn.execute(
         """UPDATE feed_entries e SET article_id = k.article_id, fetch_status = 'fetched',
                   fetch_error = NULL, updated_at = now()
@@ -79,53 +79,38 @@ def link_known_entries(conn, feed_ids: Sequence[int]) -> int:
            RETURNING e.article_id""",
         (list(feed_ids), list(feed_ids)),
     ).fetchall()
-    attribute_sources(conn, [r[0] for r in rows])
-    return len(rows)
+    return [r[0] for r in rows]
 
 
-def attribute_sources(conn, article_ids: Sequence[int]) -> int:
-    """Set each article's ``source`` from all the feeds that link it (``pick_source``).
-    Returns how many articles changed.
+def lock_articles(conn, article_ids: Sequence[int]) -> None:
+    """Row locks on these articles, taken in id order: every task that locks several articles
+    does it in this order, so two of them cannot deadlock."""
+    conn.execute(
+        "SELECT 1 FROM articles WHERE article_id = ANY(%s) ORDER BY article_id FOR UPDATE",
+        (sorted(set(article_ids)),),
+    )
 
-    The rows are locked first (in id order, so concurrent fetch tasks cannot deadlock on
-    them), and the links are read after the lock: a task that linked the same article in
-    parallel has committed by then, so the last writer decides with every link in view."""
-    ids = sorted(set(article_ids))
-    if not ids:
-        return 0
-    conn.execute("SELECT 1 FROM articles WHERE article_id = ANY(%s) ORDER BY article_id FOR UPDATE", (ids,))
-    rows = conn.execute(
-        """SELECT a.article_id, a.canonical_url, a.source, f.name, f.url
-           FROM articles a JOIN feed_entries e USING (article_id) JOIN feeds f USING (feed_id)
-           WHERE a.article_id = ANY(%s)""",
-        (ids,),
-    ).fetchall()
-    feeds: dict[int, tuple[str, str | None, set]] = {}
-    for article_id, canon, source, name, url in rows:
-        feeds.setdefault(article_id, (canon, source, set()))[2].add((name, url))
-    changed = [(aid, pick_source(canon, sorted(links))) for aid, (canon, source, links) in feeds.items()]
-    changed = [(aid, best) for aid, best in changed if best != feeds[aid][1]]
-    if changed:
+
+def feed_links(conn, article_ids: Sequence[int]) -> list[FeedLink]:
+    """Every feed that links one of these articles, with the article's current ``source``."""
+    with conn.cursor(row_factory=class_row(FeedLink)) as cur:
+        return cur.execute(
+            """SELECT a.article_id, a.canonical_url, a.source, f.name AS feed_name, f.url AS feed_url
+               FROM articles a JOIN feed_entries e USING (article_id) JOIN feeds f USING (feed_id)
+               WHERE a.article_id = ANY(%s)""",
+            (list(article_ids),),
+        ).fetchall()
+
+
+def set_sources(conn, sources: dict[int, str]) -> None:
+    """``source`` per article id."""
+    if sources:
         conn.execute(
             """UPDATE articles a SET source = c.source, updated_at = now()
                FROM unnest(%s::bigint[], %s::text[]) AS c(article_id, source)
                WHERE a.article_id = c.article_id""",
-            ([c[0] for c in changed], [c[1] for c in changed]),
+            (list(sources), list(sources.values())),
         )
-    return len(changed)
-
-
-@dataclass
-class PendingGroup:
-    """All pending entries that point at one canonical URL: one page fetch serves them all."""
-
-    canonical_url: str
-    link: str
-    feed_name: str
-    feed_language: str
-    title: str | None
-    published_at: datetime | None
-    entries: list[tuple[int, str]] = field(default_factory=list)  # (feed_id, entry_key)
 
 
 def pending_entries(conn, feed_ids: Sequence[int]) -> list[PendingGroup]:
@@ -145,37 +130,15 @@ def pending_entries(conn, feed_ids: Sequence[int]) -> list[PendingGroup]:
     return list(groups.values())
 
 
-@dataclass
-class PageToStore:
-    group: PendingGroup
-    canonical_url: str  # after redirects and rel=canonical
-    final_url: str
-    http_status: int
-    fetched_at: datetime
-    content_type: str | None
-    charset: str | None
-    body_gz: bytes
-    size_bytes: int
-
-
-@dataclass
-class EntryOutcome:
-    """A page fetch that stored nothing. ``status``: retry (transient), deferred (never sent),
-    failed or skipped (permanent)."""
-
-    group: PendingGroup
-    status: str
-    error: str
-
-
-def store_pages(conn, pages: Sequence[PageToStore], claim_by: str | None = None) -> list[tuple[int, PageToStore]]:
+def store_pages(conn, pages: Sequence[PageToStore], claim_by: str | None = None) -> PagesStored:
     """Insert articles + raw pages and link their entries, in the caller's transaction.
-    Returns (article_id, page) for each newly stored article (to be extracted).
+    Returns each newly stored article (to be extracted) with its page, and the articles whose
+    entries were linked (stored with the first entry's feed as ``source``, to be re-decided).
 
     ``claim_by``: the new articles are stored already claimed for extraction by this claimer
     (``fetch_feeds`` hands them straight to its extraction pool; no other task takes them)."""
     if not pages:
-        return []
+        return PagesStored([], [])
     copy_temp(
         conn, "tmp_pages",
         [("seq", "integer"), ("url", "text"), ("canonical_url", "text"), ("final_url", "text"),
@@ -223,16 +186,13 @@ def store_pages(conn, pages: Sequence[PageToStore], claim_by: str | None = None)
            WHERE e.feed_id = te.feed_id AND e.entry_key = te.entry_key
            RETURNING a.article_id"""
     ).fetchall()
-    # Inserted with the first entry's feed as source; decided properly now that every entry
-    # (of this batch and of earlier ones) is linked.
-    attribute_sources(conn, [r[0] for r in linked])
     stored, seen = [], set()
     for page in pages:
         article_id = new_ids.get(page.canonical_url)
         if article_id is not None and article_id not in seen:
             seen.add(article_id)
-            stored.append((article_id, page))
-    return stored
+            stored.append(StoredPage(article_id, page))
+    return PagesStored(stored, [r[0] for r in linked])
 
 
 def record_entry_outcomes(conn, outcomes: Sequence[EntryOutcome]) -> None:
@@ -295,38 +255,36 @@ def extract_jobs(conn, article_ids: Sequence[int]) -> list[ExtractJob]:
     """Raw page and feed context of these articles, for ``extract_page``."""
     if not article_ids:
         return []
-    rows = conn.execute(
-        """SELECT a.article_id, COALESCE(r.url, a.final_url, a.url), r.body_gz, r.charset, f.language,
-                  e.title, e.published_at, COALESCE(a.fetched_at, r.fetched_at)
-           FROM articles a
-           JOIN raw_pages r USING (article_id)
-           LEFT JOIN LATERAL (
-               SELECT fe.feed_id, fe.title, fe.published_at FROM feed_entries fe
-               WHERE fe.article_id = a.article_id ORDER BY fe.first_seen_at, fe.feed_id LIMIT 1) e ON true
-           LEFT JOIN feeds f ON f.feed_id = e.feed_id
-           WHERE a.article_id = ANY(%s)
-           ORDER BY a.article_id""",
-        (list(article_ids),),
-    ).fetchall()
-    return [ExtractJob(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
+    with conn.cursor(row_factory=class_row(ExtractJob)) as cur:
+        return cur.execute(
+            """SELECT a.article_id, COALESCE(r.url, a.final_url, a.url) AS url, r.body_gz, r.charset,
+                      f.language AS feed_language, e.title AS feed_title, e.published_at AS feed_published_at,
+                      COALESCE(a.fetched_at, r.fetched_at) AS fetched_at
+               FROM articles a
+               JOIN raw_pages r USING (article_id)
+               LEFT JOIN LATERAL (
+                   SELECT fe.feed_id, fe.title, fe.published_at FROM feed_entries fe
+                   WHERE fe.article_id = a.article_id ORDER BY fe.first_seen_at, fe.feed_id LIMIT 1) e ON true
+               LEFT JOIN feeds f ON f.feed_id = e.feed_id
+               WHERE a.article_id = ANY(%s)
+               ORDER BY a.article_id""",
+            (list(article_ids),),
+        ).fetchall()
 
 
-def write_extractions(conn, results: Sequence[Extracted], claimer: str | None = None) -> tuple[int, int]:
-    """One batch of extraction results, then duplicate marking for the batch. Returns (rows
-    written, articles of the batch found to be copies of an earlier one).
+def write_extractions(conn, results: Sequence[Extracted], claimer: str | None = None) -> list[int]:
+    """One batch of extraction results. Returns the ids of the articles written.
 
     With ``claimer``, a result is written only while that claimer still holds the article's
     claim (a claim lost to the lease was retaken by another task, whose result counts), and
     the claim is released."""
     if not results:
-        return 0, 0
-    # Writers take turns (see mark_duplicates), and lock their rows in id order: a fetch task
+        return []
+    # Writers take turns (the duplicate lock: the batch's copies are marked next, in the same
+    # transaction, see pipeline.ingest.dedup), and lock their rows in id order: a fetch task
     # re-deciding ``source`` locks in the same order, so the two cannot deadlock.
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (DUPLICATE_LOCK_KEY,))
-    conn.execute(
-        "SELECT 1 FROM articles WHERE article_id = ANY(%s) ORDER BY article_id FOR UPDATE",
-        (sorted({r.article_id for r in results}),),
-    )
+    xact_lock(conn, DUPLICATES)
+    lock_articles(conn, [r.article_id for r in results])
     copy_temp(
         conn, "tmp_extracted",
         [("article_id", "bigint"), ("status", "text"), ("error", "text"), ("title", "text"), ("author", "text"),
@@ -352,99 +310,56 @@ def write_extractions(conn, results: Sequence[Extracted], claimer: str | None = 
            RETURNING a.article_id""",
         {"me": claimer},
     ).fetchall()
-    written = {r[0] for r in rows}
-    ok = [r.article_id for r in results if r.status == "ok" and r.article_id in written]
-    return len(written), mark_duplicates(conn, ok)
+    return sorted(r[0] for r in rows)
 
 
-def _candidates(conn, article_ids: Sequence[int]) -> dict[int, list[int]]:
-    """For each article, the other extracted articles that may be copies: same fingerprint, or
-    similar length and SimHash within SIMHASH_CANDIDATE_BITS, fetched within the window.
-
-    The SimHash comparison runs vectorised here (one query for the window's hashes per batch)
-    rather than as a per-article scan in SQL, which costs O(batch x window) rows in Postgres."""
-    import numpy as np
-
-    new = conn.execute(
-        """SELECT article_id, simhash, word_count, fingerprint, fetched_at FROM articles
-           WHERE article_id = ANY(%s) AND extract_status = 'ok' AND simhash IS NOT NULL""",
-        (list(article_ids),),
-    ).fetchall()
-    if not new:
-        return {}
-    lo = min(r[4] for r in new) - timedelta(days=DUPLICATE_WINDOW_DAYS)
-    hi = max(r[4] for r in new) + timedelta(days=DUPLICATE_WINDOW_DAYS)
-    window = conn.execute(
-        """SELECT article_id, simhash, word_count, fingerprint, fetched_at FROM articles
-           WHERE extract_status = 'ok' AND simhash IS NOT NULL AND fetched_at BETWEEN %s AND %s""",
-        (lo, hi),
-    ).fetchall()
-    ids = np.fromiter((r[0] for r in window), dtype=np.int64, count=len(window))
-    hashes = np.fromiter((r[1] for r in window), dtype=np.int64, count=len(window)).view(np.uint64)
-    words = np.fromiter((r[2] or 0 for r in window), dtype=np.float64, count=len(window))
-    fetched = np.fromiter((r[4].timestamp() for r in window), dtype=np.float64, count=len(window))
-    by_fingerprint: dict[str, list[int]] = {}
-    for r in window:
-        by_fingerprint.setdefault(r[3], []).append(r[0])
-    span = DUPLICATE_WINDOW_DAYS * 86400.0
-    out: dict[int, list[int]] = {}
-    for article_id, h, wc, fp, when in new:
-        near = (
-            (np.bitwise_count(hashes ^ np.uint64(h & 0xFFFFFFFFFFFFFFFF)) <= SIMHASH_CANDIDATE_BITS)
-            & (words >= (wc or 0) * 0.67) & (words <= (wc or 0) * 1.5)
-            & (np.abs(fetched - when.timestamp()) < span) & (ids != article_id)
-        )
-        found = set(ids[near].tolist()) | {i for i in by_fingerprint.get(fp, []) if i != article_id}
-        if found:
-            out[article_id] = sorted(found)[:20]
-    return out
+# --------------------------------------------------------------------------- syndicated copies
 
 
-def mark_duplicates(conn, article_ids: Sequence[int]) -> int:
-    """Point syndicated copies at the original: the earliest published copy (ties: the smallest
-    canonical URL), so the outcome does not depend on the order in which pages were fetched.
-
-    A candidate (see ``_candidates``) is a copy when it has the same fingerprint or at least
-    85 % of the shorter text's word 3-grams appear in the other (a copy with an added credit
-    line or another byline still matches). Returns how many articles were newly marked.
-
-    Concurrent extraction tasks take turns here (a transaction-level advisory lock): two copies
-    written at the same time by two tasks would otherwise not see each other; in turn, the
-    second task's queries see the first one's committed rows."""
-    if not article_ids:
-        return 0
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (DUPLICATE_LOCK_KEY,))
-    candidates = _candidates(conn, article_ids)
-    if not candidates:
-        return 0
-    wanted = sorted(set(candidates) | {c for cs in candidates.values() for c in cs})
-    texts = {
-        r[0]: (r[1] or "", r[2], r[3] or r[0])
-        for r in conn.execute(
-            "SELECT article_id, body_text, fingerprint, duplicate_of FROM articles WHERE article_id = ANY(%s)",
-            (wanted,),
+def signatures(conn, article_ids: Sequence[int]) -> list[ArticleSignature]:
+    """The signatures of these articles, where extracted."""
+    with conn.cursor(row_factory=class_row(ArticleSignature)) as cur:
+        return cur.execute(
+            """SELECT article_id, simhash, word_count, fingerprint, fetched_at FROM articles
+               WHERE article_id = ANY(%s) AND extract_status = 'ok' AND simhash IS NOT NULL""",
+            (list(article_ids),),
         ).fetchall()
-    }
-    groups: dict[int, set[int]] = {}
-    for article_id, cands in candidates.items():
-        text, fp, _ = texts[article_id]
-        for cand in cands:
-            cand_text, cand_fp, original = texts[cand]
-            if fp == cand_fp or shingle_containment(text, cand_text) >= CONTAINMENT_MIN:
-                groups.setdefault(article_id, {article_id}).add(original)
-    marked = 0
-    for members in groups.values():
-        roots = sorted(members)
-        root = conn.execute(
-            """SELECT article_id FROM articles WHERE article_id = ANY(%s)
-               ORDER BY published_at NULLS LAST, canonical_url LIMIT 1""",
-            (roots,),
-        ).fetchone()[0]
-        conn.execute("UPDATE articles SET duplicate_of = NULL WHERE article_id = %s AND duplicate_of IS NOT NULL", (root,))
-        marked += conn.execute(
-            """UPDATE articles SET duplicate_of = %(root)s
-               WHERE (article_id = ANY(%(ids)s) OR duplicate_of = ANY(%(ids)s)) AND article_id <> %(root)s
-                 AND duplicate_of IS DISTINCT FROM %(root)s""",
-            {"root": root, "ids": roots},
-        ).rowcount
-    return marked
+
+
+def signatures_fetched_between(conn, lo: datetime, hi: datetime) -> list[ArticleSignature]:
+    """The signatures of every extracted article fetched in [lo, hi]."""
+    with conn.cursor(row_factory=class_row(ArticleSignature)) as cur:
+        return cur.execute(
+            """SELECT article_id, simhash, word_count, fingerprint, fetched_at FROM articles
+               WHERE extract_status = 'ok' AND simhash IS NOT NULL AND fetched_at BETWEEN %s AND %s""",
+            (lo, hi),
+        ).fetchall()
+
+
+def article_texts(conn, article_ids: Sequence[int]) -> list[ArticleText]:
+    with conn.cursor(row_factory=class_row(ArticleText)) as cur:
+        return cur.execute(
+            "SELECT article_id, body_text, fingerprint, duplicate_of FROM articles WHERE article_id = ANY(%s)",
+            (list(article_ids),),
+        ).fetchall()
+
+
+def first_published(conn, article_ids: Sequence[int]) -> int:
+    """The earliest published of these articles (ties: the smallest canonical URL)."""
+    return conn.execute(
+        """SELECT article_id FROM articles WHERE article_id = ANY(%s)
+           ORDER BY published_at NULLS LAST, canonical_url LIMIT 1""",
+        (list(article_ids),),
+    ).fetchone()[0]
+
+
+def point_copies_at(conn, root: int, article_ids: Sequence[int]) -> int:
+    """Make ``root`` an original and point these articles, and the copies that pointed at
+    them, at it. Returns how many articles were newly marked."""
+    conn.execute("UPDATE articles SET duplicate_of = NULL WHERE article_id = %s AND duplicate_of IS NOT NULL", (root,))
+    return conn.execute(
+        """UPDATE articles SET duplicate_of = %(root)s
+           WHERE (article_id = ANY(%(ids)s) OR duplicate_of = ANY(%(ids)s)) AND article_id <> %(root)s
+             AND duplicate_of IS DISTINCT FROM %(root)s""",
+        {"root": root, "ids": list(article_ids)},
+    ).rowcount

@@ -1,5 +1,6 @@
 """SQL of the daily digest: what it reads (articles, stories, indicators, ops) and the
-``digest_sends`` ledger that makes sending idempotent per (day, recipient).
+``digest_sends`` ledger that makes sending idempotent per (day, recipient). The digest stage
+owns the transactions; the send lock is ``locks.DIGEST_SEND``.
 
 Reads take explicit time bounds (``start``/``end`` of the day in the digest's time zone,
 ``as_of`` for "now"), never ``now()``, so a digest for a past day is reproducible.
@@ -8,32 +9,39 @@ Reads take explicit time bounds (``start``/``end`` of the day in the digest's ti
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import class_row, dict_row
 
 # An article belongs to the day of its publication time, or of its fetch time when the page
 # gave no date (the same rule as analytics.theme_daily). Indexed in 0005_digest.sql.
 _ARTICLE_TS = "coalesce(a.published_at, a.fetched_at)"
 _COUNTED = "a.extract_status = 'ok' AND a.duplicate_of IS NULL"
 
-# Two-key advisory lock: (digest namespace, day ordinal) serialises concurrent senders of one day.
-_SEND_LOCK_NAMESPACE = 0x6E6D6467  # "nmdg"
+
+class ThemeCount(NamedTuple):
+    day: dt.date  # local day in the digest's time zone
+    theme: str
+    language: str
+    articles: int
 
 
-def daily_theme_counts(conn: psycopg.Connection, tz: str, start: dt.datetime, end: dt.datetime) -> list[tuple]:
-    """(local day, theme, language, articles) for articles in [start, end)."""
-    return conn.execute(
-        f"""SELECT ({_ARTICLE_TS} AT TIME ZONE %(tz)s)::date AS day,
-                   coalesce(t.theme, 'other') AS theme,
-                   coalesce(a.language, 'other') AS language,
-                   count(*)::integer
-            FROM articles a LEFT JOIN article_themes t USING (article_id)
-            WHERE {_COUNTED} AND {_ARTICLE_TS} >= %(start)s AND {_ARTICLE_TS} < %(end)s
-            GROUP BY 1, 2, 3""",
-        {"tz": tz, "start": start, "end": end},
-    ).fetchall()
+def daily_theme_counts(conn: psycopg.Connection, tz: str, start: dt.datetime,
+                       end: dt.datetime) -> list[ThemeCount]:
+    """Articles per local day, theme and language, for articles in [start, end)."""
+    with conn.cursor(row_factory=class_row(ThemeCount)) as cur:
+        cur.execute(
+            f"""SELECT ({_ARTICLE_TS} AT TIME ZONE %(tz)s)::date AS day,
+                       coalesce(t.theme, 'other') AS theme,
+                       coalesce(a.language, 'other') AS language,
+                       count(*)::integer AS articles
+                FROM articles a LEFT JOIN article_themes t USING (article_id)
+                WHERE {_COUNTED} AND {_ARTICLE_TS} >= %(start)s AND {_ARTICLE_TS} < %(end)s
+                GROUP BY 1, 2, 3""",
+            {"tz": tz, "start": start, "end": end},
+        )
+        return cur.fetchall()
 
 
 def day_articles(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime,
@@ -170,32 +178,7 @@ def failing_feeds(conn: psycopg.Connection, as_of: dt.datetime) -> list[dict[str
         return cur.fetchall()
 
 
-def stage_runs_between(conn: psycopg.Connection, stages: tuple[str, ...], start: dt.datetime,
-                       as_of: dt.datetime) -> list[dict[str, Any]]:
-    """Runs of the given stages started in [start, as_of], newest first."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            """SELECT stage, status, started_at, finished_at, error
-               FROM stage_runs
-               WHERE stage = ANY(%(stages)s) AND started_at >= %(start)s AND started_at <= %(as_of)s
-               ORDER BY started_at DESC, run_id DESC""",
-            {"stages": list(stages), "start": start, "as_of": as_of},
-        )
-        return cur.fetchall()
-
-
 # --------------------------------------------------------------------------- send ledger
-
-
-def lock_day(conn: psycopg.Connection, day: dt.date) -> None:
-    """Session lock for sending one day's digest: a concurrent run waits, then sees what was sent."""
-    conn.execute("SELECT pg_advisory_lock(%s, %s)", (_SEND_LOCK_NAMESPACE, day.toordinal()))
-    conn.commit()
-
-
-def unlock_day(conn: psycopg.Connection, day: dt.date) -> None:
-    conn.execute("SELECT pg_advisory_unlock(%s, %s)", (_SEND_LOCK_NAMESPACE, day.toordinal()))
-    conn.commit()
 
 
 def sent_recipients(conn: psycopg.Connection, day: dt.date) -> set[str]:
@@ -216,7 +199,6 @@ def record_attempt(conn: psycopg.Connection, day: dt.date, recipient: str, messa
            WHERE digest_sends.status <> 'sent'""",
         (day, recipient, message_id),
     )
-    conn.commit()
 
 
 def record_sent(conn: psycopg.Connection, day: dt.date, recipient: str, sent_at: dt.datetime) -> None:
@@ -225,7 +207,6 @@ def record_sent(conn: psycopg.Connection, day: dt.date, recipient: str, sent_at:
            WHERE day = %s AND recipient = %s""",
         (sent_at, day, recipient),
     )
-    conn.commit()
 
 
 def record_failed(conn: psycopg.Connection, day: dt.date, recipient: str, error: str) -> None:
@@ -234,4 +215,3 @@ def record_failed(conn: psycopg.Connection, day: dt.date, recipient: str, error:
            WHERE day = %s AND recipient = %s AND status <> 'sent'""",
         (error[:2000], day, recipient),
     )
-    conn.commit()

@@ -5,10 +5,35 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterator, Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 from psycopg import sql
+from psycopg.rows import class_row
+
+__all__ = ["ActiveModel", "ArticleText", "Neighbour", "active_model", "lock_models", "register_model",
+           "delete_vectors", "count_pending", "count_empty", "pending_batch", "write_vectors",
+           "copy_duplicate_vectors", "index_name", "ensure_index", "nearest_articles", "load_vectors",
+           "as_array", "stack_vectors"]
+
+
+class ActiveModel(NamedTuple):
+    model: str
+    dims: int
+
+
+class ArticleText(NamedTuple):
+    """What is embedded of an article."""
+
+    article_id: int
+    title: str | None
+    body_text: str | None  # the first 20,000 characters
+
+
+class Neighbour(NamedTuple):
+    article_id: int
+    similarity: float  # cosine
+
 
 # An article is worth embedding when it was extracted and has some text.
 _HAS_TEXT = "(coalesce(btrim({a}.title), '') <> '' OR coalesce(btrim({a}.body_text), '') <> '')"
@@ -21,9 +46,9 @@ _PENDING_WHERE = f"""
 """
 
 
-def active_model(conn) -> tuple[str, int] | None:
-    row = conn.execute("SELECT model, dims FROM embedding_models WHERE active").fetchone()
-    return (row[0], row[1]) if row else None
+def active_model(conn) -> ActiveModel | None:
+    with conn.cursor(row_factory=class_row(ActiveModel)) as cur:
+        return cur.execute("SELECT model, dims FROM embedding_models WHERE active").fetchone()
 
 
 def lock_models(conn) -> None:
@@ -57,28 +82,27 @@ def count_empty(conn, model: str) -> int:
     ).fetchone()[0]
 
 
-def iter_pending(pool, model: str, batch_size: int) -> Iterator[list[tuple[int, str | None, str | None]]]:
-    """Batches of (article_id, title, body_text), keyset-paged by id (stable while writing)."""
-    last = 0
-    while True:
-        with pool.connection() as conn:
-            rows = conn.execute(
-                f"""SELECT a.article_id, a.title, left(a.body_text, 20000) FROM articles a
-                    WHERE a.article_id > %(last)s AND {_PENDING_WHERE}
-                    ORDER BY a.article_id LIMIT %(limit)s""",
-                {"model": model, "last": last, "limit": batch_size},
-            ).fetchall()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
+def pending_batch(conn, model: str, after_id: int, limit: int) -> list[ArticleText]:
+    """The next ``limit`` articles to embed with an id above ``after_id``, by id (keyset paging:
+    stable while vectors are written)."""
+    with conn.cursor(row_factory=class_row(ArticleText)) as cur:
+        return cur.execute(
+            f"""SELECT a.article_id, a.title, left(a.body_text, 20000) AS body_text FROM articles a
+                WHERE a.article_id > %(after)s AND {_PENDING_WHERE}
+                ORDER BY a.article_id LIMIT %(limit)s""",
+            {"model": model, "after": after_id, "limit": limit},
+        ).fetchall()
 
 
 def write_vectors(conn, model: str, ids: Sequence[int], vectors: np.ndarray) -> int:
-    """Binary COPY into a temp table, then upsert (articles deleted meanwhile are skipped)."""
+    """Binary COPY into a temp table, then upsert (articles deleted meanwhile are skipped).
+
+    The temp table lives as long as the connection and is emptied at commit; it is emptied here
+    too, so that several calls in one transaction each upsert only their own rows."""
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS embed_in (article_id bigint, embedding vector) ON COMMIT DELETE ROWS"
     )
+    conn.execute("TRUNCATE embed_in")
     with conn.cursor() as cur:
         with cur.copy("COPY embed_in (article_id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
             copy.set_types(["int8", "vector"])
@@ -90,9 +114,7 @@ def write_vectors(conn, model: str, ids: Sequence[int], vectors: np.ndarray) -> 
                ON CONFLICT (article_id, model) DO UPDATE SET embedding = EXCLUDED.embedding, created_at = now()""",
             (model,),
         )
-        n = cur.rowcount
-    conn.commit()
-    return n
+        return cur.rowcount
 
 
 def copy_duplicate_vectors(conn, model: str) -> int:
@@ -125,14 +147,15 @@ def ensure_index(conn, model: str, dims: int) -> bool:
     )
 
 
-def nearest_articles(conn, model: str, dims: int, vector: np.ndarray, k: int = 10) -> list[tuple[int, float]]:
-    """(article_id, cosine similarity) of the k nearest articles, through the model's HNSW index."""
+def nearest_articles(conn, model: str, dims: int, vector: np.ndarray, k: int = 10) -> list[Neighbour]:
+    """The k nearest articles, through the model's HNSW index."""
     query = sql.SQL(
         "SELECT article_id, 1 - (embedding::vector({dims}) <=> %s::vector({dims})) FROM embeddings "
         "WHERE model = %s ORDER BY embedding::vector({dims}) <=> %s::vector({dims}) LIMIT %s"
     ).format(dims=sql.Literal(int(dims)))
     vec = np.asarray(vector, dtype=np.float32)
-    return [(r[0], float(r[1])) for r in conn.execute(query, (vec, model, vec, k)).fetchall()]
+    return [Neighbour(article_id, float(similarity))
+            for article_id, similarity in conn.execute(query, (vec, model, vec, k)).fetchall()]
 
 
 def load_vectors(conn, model: str, article_ids: Sequence[int]) -> tuple[list[int], np.ndarray]:
@@ -146,12 +169,15 @@ def load_vectors(conn, model: str, article_ids: Sequence[int]) -> tuple[list[int
             (model, list(article_ids)),
         )
         rows = cur.fetchall()
-    return [r[0] for r in rows], stack_vectors([r[1] for r in rows])
+    return [article_id for article_id, _ in rows], stack_vectors([vector for _, vector in rows])
+
+
+def as_array(value) -> np.ndarray:
+    """A stored vector as numpy (pgvector gives numpy arrays or ``Vector`` objects)."""
+    return value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
 
 
 def stack_vectors(values) -> np.ndarray:
     if not values:
         return np.zeros((0, 0), dtype=np.float32)
-    return np.stack([v.to_numpy() if hasattr(v, "to_numpy") else np.asarray(v) for v in values]).astype(
-        np.float32, copy=False
-    )
+    return np.stack([as_array(v) for v in values]).astype(np.float32, copy=False)

@@ -1,41 +1,29 @@
 """The ``feeds`` table: the list from the feed file, conditional-GET state and health.
 
-Health follows Miniflux: last status, last success, consecutive failures, last error,
-exponential backoff with jitter (capped at a day) in ``next_check_at``; 410 disables.
+Health follows Miniflux: last status, last success, consecutive failures, last error, and
+``next_check_at`` (the backoff, decided by the ingest stage); 410 disables.
 """
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Iterable, Sequence
 
+from psycopg.rows import class_row
+
+from pipeline.records import FeedRow, FeedSpec
 from pipeline.store import copy_temp
 
 __all__ = [
-    "FeedRow", "upsert_feeds", "disable_missing", "due_feed_names", "get_feeds", "record_not_modified",
-    "record_success", "record_failure", "backoff_delay", "REMOVED_REASON", "DISABLED_IN_FILE",
+    "upsert_feeds", "disable_missing", "due_feed_names", "get_feeds", "record_not_modified",
+    "record_success", "consecutive_failures", "record_failure", "REMOVED_REASON", "DISABLED_IN_FILE",
 ]
 
-BACKOFF_BASE = timedelta(minutes=10)
-BACKOFF_CAP = timedelta(days=1)
 REMOVED_REASON = "removed from the feed list"
 DISABLED_IN_FILE = "disabled in the feed list"
 
 
-@dataclass(frozen=True)
-class FeedRow:
-    feed_id: int
-    name: str
-    url: str
-    language: str
-    etag: str | None
-    last_modified: str | None
-    consecutive_failures: int
-
-
-def upsert_feeds(conn, specs: Sequence) -> None:
+def upsert_feeds(conn, specs: Sequence[FeedSpec]) -> None:
     """Insert or update the feeds of the file. A changed URL resets the fetch state; a feed
     disabled for a reason of its own (410 Gone) stays disabled until its URL changes."""
     rows = [(s.name, s.url, s.language, list(s.tags), s.enabled) for s in specs]
@@ -94,12 +82,12 @@ def due_feed_names(conn, names: Sequence[str], now: datetime) -> list[str]:
 
 
 def get_feeds(conn, names: Sequence[str]) -> list[FeedRow]:
-    rows = conn.execute(
-        """SELECT feed_id, name, url, language, etag, last_modified, consecutive_failures
-           FROM feeds WHERE name = ANY(%s) AND enabled ORDER BY name""",
-        (list(names),),
-    ).fetchall()
-    return [FeedRow(*r) for r in rows]
+    with conn.cursor(row_factory=class_row(FeedRow)) as cur:
+        return cur.execute(
+            """SELECT feed_id, name, url, language, etag, last_modified, consecutive_failures
+               FROM feeds WHERE name = ANY(%s) AND enabled ORDER BY name""",
+            (list(names),),
+        ).fetchall()
 
 
 def record_not_modified(conn, feed_id: int, now: datetime) -> None:
@@ -125,11 +113,8 @@ def record_success(
     )
 
 
-def backoff_delay(failures: int, rng: random.Random | None = None) -> timedelta:
-    """10 min, 20 min, 40 min, ... capped at a day, with +-20 % jitter so feeds spread out."""
-    rng = rng or random
-    base = BACKOFF_BASE * (2 ** min(max(failures - 1, 0), 16))
-    return min(base, BACKOFF_CAP) * rng.uniform(0.8, 1.2) if base < BACKOFF_CAP else BACKOFF_CAP * rng.uniform(0.9, 1.0)
+def consecutive_failures(conn, feed_id: int) -> int:
+    return conn.execute("SELECT consecutive_failures FROM feeds WHERE feed_id = %s", (feed_id,)).fetchone()[0]
 
 
 def record_failure(
@@ -139,20 +124,17 @@ def record_failure(
     error: str,
     now: datetime,
     *,
-    retry_after_s: float | None = None,
+    failures: int,
+    next_check_at: datetime,
     disable_reason: str | None = None,
 ) -> None:
-    failures = conn.execute(
-        "SELECT consecutive_failures + 1 FROM feeds WHERE feed_id = %s", (feed_id,)
-    ).fetchone()[0]
-    delay = backoff_delay(failures)
-    if retry_after_s:
-        delay = max(delay, timedelta(seconds=min(retry_after_s, BACKOFF_CAP.total_seconds())))
+    """A failed fetch: ``failures`` in a row so far, not checked again before ``next_check_at``;
+    with ``disable_reason`` the feed is disabled (410 Gone)."""
     conn.execute(
         """UPDATE feeds SET last_status = %s, last_error = %s, last_checked_at = %s,
                   consecutive_failures = %s, next_check_at = %s,
                   enabled = CASE WHEN %s::text IS NULL THEN enabled ELSE false END,
                   disabled_reason = COALESCE(%s::text, disabled_reason), updated_at = now()
            WHERE feed_id = %s""",
-        (status, error[:1000], now, failures, now + delay, disable_reason, disable_reason, feed_id),
+        (status, error[:1000], now, failures, next_check_at, disable_reason, disable_reason, feed_id),
     )

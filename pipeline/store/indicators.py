@@ -1,21 +1,45 @@
 """SQL for indicators: definitions, article progress, observations, API fetch outcomes.
 
-Every write is idempotent: observations use the unique keys of 0001 (article, indicator,
-subject, value) for articles and (indicator, subject, observed_at) for API readings.
+Every function takes a connection and runs inside the caller's transaction (the stage owns it);
+none commits. Every write is idempotent: observations use the unique keys of 0001 (article,
+indicator, subject, value) for articles and (indicator, subject, observed_at) for API readings.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from psycopg.rows import class_row
 
 from pipeline.store import copy_temp
 
 __all__ = [
-    "PendingArticle", "ArticleOutcome", "ApiRow", "sync_definitions", "count_pending", "fetch_pending",
-    "save_article_outcomes", "withdraw_stale_observations", "fetched_ok", "save_api_fetch",
+    "PendingArticle", "ArticleOutcome", "ApiRow", "DefinitionRow", "TargetRow", "sync_definitions", "count_pending",
+    "fetch_pending", "save_article_outcomes", "withdraw_stale_observations", "fetched_ok", "save_api_fetch",
 ]
+
+
+@dataclass(frozen=True)
+class DefinitionRow:
+    indicator: str
+    kind: str
+    unit: str
+    subjects: list[str]
+    target_value: float | None
+    target_year: int | None
+    description: str
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    indicator: str
+    subject: str
+    target_value: float
+    target_year: int
+    note: str | None
 
 
 @dataclass(frozen=True)
@@ -34,23 +58,25 @@ class PendingArticle:
 class ArticleOutcome:
     article: PendingArticle
     status: str                    # ok, failed, skipped
-    claims: list = None            # list[Claim]
+    claims: list = field(default_factory=list)   # the article's claims (indicator, subject, value, unit, ...)
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class ApiRow:
+class ApiRow(NamedTuple):
+    """One API reading."""
+
     indicator: str
     subject: str
     value: int
     unit: str
 
 
-def sync_definitions(conn, defs) -> int:
-    """Upsert indicator_definitions and indicator_targets from the YAML; definitions that left the
+def sync_definitions(conn, definitions: Sequence[DefinitionRow], targets: Sequence[TargetRow]) -> int:
+    """Upsert indicator_definitions and indicator_targets (the YAML's); definitions that left the
     YAML are removed when nothing refers to them any more."""
-    rows = [(i.key, i.kind, i.unit, defs.subjects_of(i), i.target.value if i.target else None,
-             i.target.year if i.target else None, i.description) for i in defs.indicators]
+    rows = [(d.indicator, d.kind, d.unit, d.subjects, d.target_value, d.target_year, d.description)
+            for d in definitions]
+    targets = [(t.indicator, t.subject, t.target_value, t.target_year, t.note) for t in targets]
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO indicator_definitions
@@ -67,14 +93,12 @@ def sync_definitions(conn, defs) -> int:
                                        excluded.target_year, excluded.description)""",
             rows,
         )
-        keys = [r[0] for r in rows]
+        keys = [d.indicator for d in definitions]
         cur.execute(
             """DELETE FROM indicator_definitions d WHERE NOT (d.indicator = ANY(%s))
                AND NOT EXISTS (SELECT 1 FROM indicator_observations o WHERE o.indicator = d.indicator)""",
             (keys,),
         )
-        targets = [(i.key, subject, t.value, t.year, t.note) for i in defs.indicators
-                   for subject, t in i.targets.items()]
         cur.execute(
             """DELETE FROM indicator_targets t WHERE NOT EXISTS (
                    SELECT 1 FROM unnest(%s::text[], %s::text[]) AS k(indicator, subject)
@@ -111,16 +135,16 @@ def count_pending(conn, *, version: int, since=None, until=None, reprocess: bool
 def fetch_pending(conn, *, version: int, after_id: int, limit: int, since=None, until=None,
                   reprocess: bool = False) -> list[PendingArticle]:
     """The next batch (keyset by article_id) of articles the extractor has not read in this form."""
-    rows = conn.execute(
-        f"""SELECT a.article_id, a.canonical_url, a.language, a.title, a.body_text,
-                   coalesce(a.published_at, a.fetched_at, a.created_at), a.updated_at,
-                   p.article_id IS NOT NULL
-            FROM articles a LEFT JOIN indicator_article_progress p USING (article_id)
-            WHERE {_PENDING_WHERE} AND a.article_id > %(after)s
-            ORDER BY a.article_id LIMIT %(limit)s""",
-        dict(version=version, since=since, until=until, reprocess=reprocess, after=after_id, limit=limit),
-    ).fetchall()
-    return [PendingArticle(*r) for r in rows]
+    with conn.cursor(row_factory=class_row(PendingArticle)) as cur:
+        return cur.execute(
+            f"""SELECT a.article_id, a.canonical_url AS url, a.language, a.title, a.body_text,
+                       coalesce(a.published_at, a.fetched_at, a.created_at) AS observed_at, a.updated_at,
+                       p.article_id IS NOT NULL AS seen_before
+                FROM articles a LEFT JOIN indicator_article_progress p USING (article_id)
+                WHERE {_PENDING_WHERE} AND a.article_id > %(after)s
+                ORDER BY a.article_id LIMIT %(limit)s""",
+            dict(version=version, since=since, until=until, reprocess=reprocess, after=after_id, limit=limit),
+        ).fetchall()
 
 
 _OBS_COLUMNS = [("article_id", "bigint"), ("indicator", "text"), ("subject", "text"), ("value", "numeric"),
@@ -142,7 +166,7 @@ def save_article_outcomes(conn, outcomes: Sequence[ArticleOutcome], version: int
     obs_rows = (
         (o.article.article_id, c.indicator, c.subject, repr(float(c.value)), c.unit, c.target_year,
          c.approximate, o.article.observed_at, o.article.url, c.quote)
-        for o in outcomes if o.status == "ok" for c in o.claims or ()
+        for o in outcomes if o.status == "ok" for c in o.claims
     )
     copy_temp(conn, "tmp_indicator_obs", _OBS_COLUMNS, obs_rows)
     inserted = conn.execute(
@@ -157,7 +181,7 @@ def save_article_outcomes(conn, outcomes: Sequence[ArticleOutcome], version: int
            ON CONFLICT (article_id, indicator, subject, value) WHERE source_kind = 'article' DO NOTHING""",
     ).rowcount
     copy_temp(conn, "tmp_indicator_progress", _PROGRESS_COLUMNS,
-              ((o.article.article_id, o.status, len(o.claims or ()), o.error, o.article.updated_at)
+              ((o.article.article_id, o.status, len(o.claims), o.error, o.article.updated_at)
                for o in outcomes))
     conn.execute(
         """INSERT INTO indicator_article_progress

@@ -1,77 +1,80 @@
-"""SQL for article_themes, stories and story_members (themes and the incremental story clustering)."""
+"""SQL for stories and story_members (the incremental story clustering)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Iterator, Sequence
+from typing import NamedTuple, Sequence
 
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from pipeline.store import copy_temp
 
+__all__ = ["UnplacedArticle", "StoredStory", "MemberVector", "StoryMember", "StoryStateRow",
+           "unplaced_articles", "window_stories", "story_of_articles", "member_vectors", "create_stories",
+           "add_members", "merge_story", "save_story_state", "refresh_story_facts"]
+
 # When an article happened, for windows: published_at, else when it was fetched or stored.
 ARTICLE_TIME = "coalesce(a.published_at, a.fetched_at, a.created_at)"
 
-# --------------------------------------------------------------------------- themes
 
-_UNTHEMED = """
-    FROM embeddings e JOIN articles a USING (article_id)
-    LEFT JOIN article_themes t USING (article_id)
-    WHERE e.model = %(model)s AND (t.article_id IS NULL OR t.model IS DISTINCT FROM %(model)s)
-"""
-
-
-def count_unthemed(conn, model: str) -> int:
-    return conn.execute("SELECT count(*) " + _UNTHEMED, {"model": model}).fetchone()[0]
+class UnplacedArticle(NamedTuple):
+    article_id: int
+    placed_at: datetime  # ARTICLE_TIME
+    language: str | None
+    duplicate_of: int | None
+    title: str | None
+    lead: str | None  # the first 3,000 characters of the body
+    embedding: object  # pgvector value
 
 
-def iter_unthemed(pool, model: str, batch_size: int) -> Iterator[list[tuple]]:
-    """Batches of (article_id, title, text lead, embedding), keyset-paged by id."""
-    last = 0
-    while True:
-        with pool.connection() as conn, conn.cursor(binary=True) as cur:
-            cur.execute(
-                "SELECT a.article_id, a.title, left(a.body_text, 4000), e.embedding " + _UNTHEMED
-                + " AND a.article_id > %(last)s ORDER BY a.article_id LIMIT %(limit)s",
-                {"model": model, "last": last, "limit": batch_size},
-            )
-            rows = cur.fetchall()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
+class StoredStory(NamedTuple):
+    """A live story's clustering state as stored."""
+
+    story_id: int
+    centroid: object | None  # pgvector value: mean of the members' unit vectors
+    vector_count: int
+    terms: dict | None  # lower-case term -> [members using it, surface form, uses in titles]
+    first_seen: datetime
+    last_seen: datetime
+    article_count: int
+    languages: list[str] | None
+    model: str | None  # the embedding model of the centroid
 
 
-def write_themes(conn, model: str, rows: Sequence[tuple[int, str, float, str]]) -> int:
-    """rows: (article_id, theme, theme_score, scores json). COPY into a temp table, then upsert."""
-    copy_temp(conn, "themes_in", [("article_id", "bigint"), ("theme", "text"), ("theme_score", "real"),
-                                  ("scores", "jsonb")], rows)
-    with conn.cursor() as cur:
-        cur.execute(
-            """INSERT INTO article_themes (article_id, theme, theme_score, scores, model)
-               SELECT i.article_id, i.theme, least(greatest(i.theme_score, 0), 1), i.scores, %s
-               FROM themes_in i JOIN articles a USING (article_id)
-               ON CONFLICT (article_id) DO UPDATE SET theme = EXCLUDED.theme,
-                   theme_score = EXCLUDED.theme_score, scores = EXCLUDED.scores,
-                   model = EXCLUDED.model, assigned_at = now()""",
-            (model,),
-        )
-        n = cur.rowcount
-    conn.commit()
-    return n
+class MemberVector(NamedTuple):
+    story_id: int
+    embedding: object
+
+
+class StoryMember(NamedTuple):
+    article_id: int
+    story_id: int
+    similarity: float
+    placed_at: datetime
+
+
+class StoryStateRow(NamedTuple):
+    """What a run saves of a story it touched."""
+
+    story_id: int
+    centroid: object  # numpy float32 vector
+    vector_count: int
+    terms: dict
+    label: str
+    model: str
 
 
 # --------------------------------------------------------------------------- stories: reading
 
 
-def unplaced_articles(conn, model: str, until: datetime) -> list[tuple]:
-    """Articles with a vector for the model, not in a story, that happened up to ``until``:
-    (article_id, placed_at, language, duplicate_of, title, lead, embedding), in time order."""
-    with conn.cursor(binary=True) as cur:
+def unplaced_articles(conn, model: str, until: datetime) -> list[UnplacedArticle]:
+    """Articles with a vector for the model, not in a story, that happened up to ``until``, in
+    time order."""
+    with conn.cursor(binary=True, row_factory=class_row(UnplacedArticle)) as cur:
         cur.execute(
             f"""SELECT a.article_id, {ARTICLE_TIME} AS placed_at, a.language, a.duplicate_of,
-                       a.title, left(a.body_text, 3000), e.embedding
+                       a.title, left(a.body_text, 3000) AS lead, e.embedding
                 FROM embeddings e JOIN articles a USING (article_id)
                 WHERE e.model = %s AND {ARTICLE_TIME} <= %s
                   AND NOT EXISTS (SELECT 1 FROM story_members m WHERE m.article_id = a.article_id)
@@ -81,10 +84,9 @@ def unplaced_articles(conn, model: str, until: datetime) -> list[tuple]:
         return cur.fetchall()
 
 
-def window_stories(conn, since: datetime, until: datetime) -> list[tuple]:
-    """Live stories seen in [since, until]: (story_id, centroid, vector_count, terms, first_seen,
-    last_seen, article_count, languages, model)."""
-    with conn.cursor(binary=True) as cur:
+def window_stories(conn, since: datetime, until: datetime) -> list[StoredStory]:
+    """Live stories seen in [since, until], by id."""
+    with conn.cursor(binary=True, row_factory=class_row(StoredStory)) as cur:
         cur.execute(
             """SELECT story_id, centroid, vector_count, terms, first_seen, last_seen, article_count,
                       languages, model
@@ -105,10 +107,9 @@ def story_of_articles(conn, article_ids: Sequence[int]) -> dict[int, int]:
     return {a: s for a, s in rows}
 
 
-def member_vectors(conn, model: str, story_ids: Sequence[int]) -> list[tuple]:
-    """(story_id, embedding) of the non-duplicate members of stories (to rebuild centroids after
-    a re-embed)."""
-    with conn.cursor(binary=True) as cur:
+def member_vectors(conn, model: str, story_ids: Sequence[int]) -> list[MemberVector]:
+    """Vectors of the non-duplicate members of stories (to rebuild centroids after a re-embed)."""
+    with conn.cursor(binary=True, row_factory=class_row(MemberVector)) as cur:
         cur.execute(
             """SELECT m.story_id, e.embedding FROM story_members m
                JOIN articles a USING (article_id)
@@ -122,10 +123,6 @@ def member_vectors(conn, model: str, story_ids: Sequence[int]) -> list[tuple]:
 # --------------------------------------------------------------------------- stories: writing
 
 
-def create_story(conn) -> int:
-    return conn.execute("INSERT INTO stories DEFAULT VALUES RETURNING story_id").fetchone()[0]
-
-
 def create_stories(conn, n: int) -> list[int]:
     """n new story ids in one statement, ascending (identity values follow insertion order)."""
     if n <= 0:
@@ -136,8 +133,8 @@ def create_stories(conn, n: int) -> list[int]:
     return sorted(r[0] for r in rows)
 
 
-def add_members(conn, rows: Sequence[tuple[int, int, float, datetime]]) -> int:
-    """rows: (article_id, story_id, similarity, placed_at). Re-running adds nothing."""
+def add_members(conn, rows: Sequence[StoryMember]) -> int:
+    """Re-running adds nothing (an article is in one story)."""
     if not rows:
         return 0
     copy_temp(conn, "members_in", [("article_id", "bigint"), ("story_id", "bigint"), ("similarity", "real"),
@@ -162,13 +159,12 @@ def merge_story(conn, loser: int, survivor: int) -> None:
     )
 
 
-def save_story_state(conn, rows: Sequence[tuple]) -> None:
-    """rows: (story_id, centroid, vector_count, terms dict, label, model)."""
+def save_story_state(conn, rows: Sequence[StoryStateRow]) -> None:
     with conn.cursor() as cur:
         cur.executemany(
             """UPDATE stories SET centroid = %s, vector_count = %s, terms = %s, label = %s, model = %s,
                       updated_at = now() WHERE story_id = %s""",
-            [(c, n, Jsonb(t), label, model, sid) for sid, c, n, t, label, model in rows],
+            [(r.centroid, r.vector_count, Jsonb(r.terms), r.label, r.model, r.story_id) for r in rows],
         )
 
 
@@ -210,7 +206,3 @@ def refresh_story_facts(conn, story_ids: Sequence[int]) -> None:
            WHERE s.story_id = x.story_id""",
         (list(story_ids),),
     )
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False)

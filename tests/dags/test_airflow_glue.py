@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 
@@ -11,6 +12,7 @@ from newsmon_airflow import (
     database_url_from_connection,
     feed_batches,
     newsmon_settings,
+    run_task,
     smtp_url_from_connection,
 )
 
@@ -97,3 +99,18 @@ def test_feed_batches():
     assert feed_batches(["a", "b", "c"], 2) == [["a", "b"], ["c"]]
     assert feed_batches([], 10) == []
     assert feed_batches(["a"], 0) == [["a"]]
+
+
+def test_run_task_runs_a_stage_through_the_registry(monkeypatch, tmp_path, db_url):
+    """The one task body: a Runtime from the Airflow connection, the stage by name, its result for XCom."""
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_DB", db_url)
+    monkeypatch.delenv("AIRFLOW_CONN_NEWSMON_SMTP", raising=False)
+    monkeypatch.delenv("NEWSMON_SMTP_URL", raising=False)
+    monkeypatch.setenv("NEWSMON_HOME", str(tmp_path))
+    out = run_task("digest", day=dt.date(2026, 11, 27), send=None,
+                   as_of=dt.datetime(2026, 11, 28, 6, tzinfo=dt.timezone.utc))
+    assert out["stage"] == "digest" and out["counts"]["articles"] == 0
+    assert any(note.startswith("not sent") for note in out["notes"])  # no SMTP configured: written only
+    assert (tmp_path / "digests" / "digest-2026-11-27.html").is_file()
+    with pytest.raises(KeyError, match="unknown stage 'bogus'"):
+        run_task("bogus")

@@ -8,12 +8,15 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 
-from pipeline.embed.stage import EmbedError, run_embed
+from pipeline.embed.encoders import EmbedError
+from pipeline.embed.stage import run_embed
 from pipeline.store import embeddings as emb_store
 from pipeline.infra.db import connect
-from pipeline.stories.stage import STORIES_LOCK_NAMESPACE, run_stories
+from pipeline.store import locks
+from pipeline.stories.stage import run_stories
 from pipeline.themes.stage import run_themes
 from tests.support.labelled import pair_scores, theme_accuracy
 from tests.support.newsdata import insert_article, insert_labelled, labelled, minilm_encoder, use_encoder  # noqa: F401
@@ -119,7 +122,7 @@ def test_incremental_runs_keep_story_ids(runtime, use_encoder, labelled):
 def _lock_waiters(conn) -> int:
     return conn.execute(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = %s AND objid = 0 "
-        "AND objsubid = 2 AND NOT granted", (STORIES_LOCK_NAMESPACE,)).fetchone()[0]
+        "AND objsubid = 2 AND NOT granted", (locks.STORIES,)).fetchone()[0]
 
 
 def test_concurrent_runs_serialise(runtime, use_encoder, labelled):
@@ -141,7 +144,7 @@ def test_concurrent_runs_serialise(runtime, use_encoder, labelled):
     # The test holds the lock first, so both runs are inside run_stories and waiting at the same
     # time before either reads anything: the race is certain, not left to thread timing.
     with connect(runtime.url) as holder:
-        holder.execute("SELECT pg_advisory_xact_lock(%s, 0)", (STORIES_LOCK_NAMESPACE,))
+        locks.xact_lock(holder, locks.STORIES, 0)  # the stage's lock
         for t in threads:
             t.start()
         with connect(runtime.url, autocommit=True) as watcher:
@@ -230,6 +233,20 @@ def test_other_model_needs_reembed(runtime, use_encoder, minilm_encoder, caplog)
         assert minilm_encoder.name in models
 
 
+def test_vector_writes_share_one_transaction(runtime):
+    """The store never commits: two writes in one transaction each upsert only their own rows."""
+    t0 = datetime(2025, 5, 1, tzinfo=timezone.utc)
+    with runtime.pool.connection() as conn, conn.transaction():
+        first, second = (insert_article(conn, key=f"w{i}", title=f"Title {i}", body="Body.", published_at=t0)
+                         for i in range(2))
+        emb_store.register_model(conn, "test/three-dims", 3, "test", activate=True)
+        assert emb_store.write_vectors(conn, "test/three-dims", [first], np.eye(3, dtype=np.float32)[:1]) == 1
+        assert emb_store.write_vectors(conn, "test/three-dims", [second], np.eye(3, dtype=np.float32)[1:2]) == 1
+    with runtime.pool.connection() as conn:
+        ids, vectors = emb_store.load_vectors(conn, "test/three-dims", [first, second])
+    assert ids == sorted([first, second]) and vectors.shape == (2, 3)
+
+
 def test_missing_model_path_is_a_clear_error(runtime):
     settings = dataclasses.replace(runtime.settings, embed_model="/nonexistent/models/my-encoder")
     rt = dataclasses.replace(runtime, settings=settings)
@@ -247,7 +264,7 @@ def test_offline_fallback_through_settings(runtime, caplog):
         insert_article(conn, key="x", title="Open-source model released", body="Weights on Hugging Face.",
                        published_at=datetime(2025, 5, 1, tzinfo=timezone.utc))
         conn.commit()
-    with caplog.at_level(logging.WARNING, logger="pipeline.embed.stage"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.embed.encoders"):
         run_embed(rt)
         run_embed(rt)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

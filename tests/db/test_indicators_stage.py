@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from pipeline.indicators.stage import (EXTRACTOR_VERSION, extract_article_claims, load_definitions, parse_definitions,
-                                 run_indicators)
-from pipeline.indicators.claims import Extractor
+                                       run_indicators)
+from pipeline.indicators.text import Extractor
 from pipeline.infra.progress import NullReporter
 from pipeline.infra.runtime import Runtime
 from pipeline.store.indicators import PendingArticle

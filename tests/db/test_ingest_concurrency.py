@@ -13,10 +13,13 @@ import pytest
 
 import pipeline.ingest.stage
 from pipeline.demo import DEMO_DIR, resolve_demo_feeds, serve_directory
-from pipeline.ingest.extract import fingerprint, simhash
-from pipeline.ingest.stage import ExtractionPool, extract_pending, fetch_feeds, sync_feeds
+from pipeline.ingest.dedup import mark_duplicates
+from pipeline.ingest.extract import extract_page, fingerprint, simhash
+from pipeline.ingest.pool import ExtractionPool
+from pipeline.ingest.stage import extract_pending, fetch_feeds, sync_feeds
 from pipeline.infra.progress import NullReporter
 from pipeline.infra.runtime import Runtime
+from pipeline.records import Extracted
 from pipeline.store import articles as article_store
 from tests.support.crashing_extractor import MARKER, crash_on_marker
 from tests.support.httpserver import Response
@@ -107,14 +110,12 @@ def test_claims_skip_each_other_and_a_dead_tasks_claims_are_retaken(demo_pending
     assert set(taken) <= extracted and not set(other) & extracted  # worker-b's live claims respected
     # worker-b's result is written while it holds the claim; a result from a task whose claim
     # was lost is dropped
-    from pipeline.ingest.extract import Extracted, extract_page
-
     with rt.pool.connection() as conn:
         jobs = article_store.extract_jobs(conn, other[:2])
     with rt.pool.connection() as conn:
-        written, _ = article_store.write_extractions(conn, [extract_page(jobs[0])], "worker-b")
+        written = len(article_store.write_extractions(conn, [extract_page(jobs[0])], "worker-b"))
     with rt.pool.connection() as conn:
-        lost, _ = article_store.write_extractions(conn, [Extracted(jobs[1].article_id, "failed", "x")], "worker-z")
+        lost = len(article_store.write_extractions(conn, [Extracted(jobs[1].article_id, "failed", "x")], "worker-z"))
     assert (written, lost) == (1, 0)
     assert one(rt, "SELECT extract_status FROM articles WHERE article_id = %s", other[1]) == "pending"
 
@@ -200,6 +201,6 @@ def test_duplicate_root_is_earliest_then_smallest_url(rt):
         late = insert(conn, "https://c.example/copy", when + timedelta(hours=1))
         second = insert(conn, "https://b.example/story", when)  # same time as first, larger URL
         first = insert(conn, "https://a.example/story", when)  # stored last
-        assert article_store.mark_duplicates(conn, [late, second, first]) == 2
+        assert mark_duplicates(conn, [late, second, first]) == 2
         rows = dict(conn.execute("SELECT article_id, duplicate_of FROM articles").fetchall())
     assert rows == {first: None, second: first, late: first}

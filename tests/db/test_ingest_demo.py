@@ -49,7 +49,8 @@ def test_demo_corpus_ingests(settings, db_url, tmp_path):
 
 def test_language_detector_on_demo_and_test_pages():
     """The stop-word detector against the outlets' languages on every bundled page."""
-    from pipeline.ingest.extract import ExtractJob, compress, extract_page
+    from pipeline.ingest.extract import compress, extract_page
+    from pipeline.records import ExtractJob
     from datetime import datetime, timezone
 
     langs = {"harbour": "en", "dispatch": "en", "valley": "en", "bote": "de", "technikblatt": "de"}

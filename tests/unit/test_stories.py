@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from pipeline.embed.stage import encode_articles
-import pipeline.stories.stage as stories_module
-from pipeline.stories.stage import (NewArticle, StoryClusterer, StoryParams, StoryState, cluster_articles,
-                              ctfidf_labels, terms_of)
+import pipeline.stories.cluster as cluster_module
+from pipeline.stories.cluster import NewArticle, StoryClusterer, StoryParams, StoryState, cluster_articles
+from pipeline.stories.terms import ctfidf_labels, terms_of
 from tests.support.labelled import adjusted_rand_index, pair_scores
 from tests.support.newsdata import labelled, use_encoder  # noqa: F401
 
@@ -67,15 +67,15 @@ def test_labelled_stories_in_one_batch(items, labelled):
 
 @pytest.mark.parametrize("torch_from", [1, 1 << 40])  # torch.topk path, numpy path
 def test_top_k_matches_a_full_sort(monkeypatch, torch_from):
-    monkeypatch.setattr(stories_module, "_TORCH_TOPK_FROM", torch_from)
+    monkeypatch.setattr(cluster_module, "_TORCH_TOPK_FROM", torch_from)
     rng = np.random.default_rng(7)
     sims = rng.standard_normal((50, 300)).astype(np.float32)
     sims[:, 10:20] = -np.inf
-    got = stories_module._top_k(sims.copy(), 8, 1.0)
+    got = cluster_module._top_k(sims.copy(), 8, 1.0)
     for row, cols in zip(sims, got):
         expected = [int(j) for j in np.argsort(-row)[:8] if row[j] >= 1.0]
         assert sorted(cols) == sorted(expected)
-    assert stories_module._top_k(np.full((2, 3), -np.inf, dtype=np.float32), 8, -np.inf) == [[], []]
+    assert cluster_module._top_k(np.full((2, 3), -np.inf, dtype=np.float32), 8, -np.inf) == [[], []]
 
 
 def test_labelled_stories_day_by_day(items, labelled):
@@ -86,7 +86,7 @@ def test_labelled_stories_day_by_day(items, labelled):
         batch = sorted((it for it in items if it.placed_at.date() == day), key=lambda it: it.placed_at)
         for pl in clusterer.place(batch):
             placed[pl.article_id] = pl.story
-    predicted = [clusterer._root(placed[i]) for i in range(len(items))]
+    predicted = [clusterer.root(placed[i]) for i in range(len(items))]
     scores = _scores(labelled, predicted)
     assert scores.f1 >= 0.85 and scores.cross_lingual_recall >= 0.80
 
@@ -108,4 +108,4 @@ def test_window_copies_and_merge():
     first = c.place([_article(1, [1.0, 0.0, 0.0], T0, terms=("a",)), _article(2, [0.6, 0.8, 0.0], T0, terms=("b",))])
     assert first[0].story != first[1].story
     c.place([_article(3, [0.8, 0.6, 0.0], T0 + timedelta(hours=2), terms=("a", "b"))])
-    assert c.merges and c._root(first[1].story) == first[0].story
+    assert c.merges and c.root(first[1].story) == first[0].story

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.infra.config import known_themes
+from pipeline.infra.config import BASE_THEMES, known_themes
 from pipeline.embed.stage import encode_articles
-from pipeline.themes.stage import OTHER, ThemeError, ThemeScorer, compile_keywords, decide, default_taxonomy, load_taxonomy
+from pipeline.themes.scorer import ThemeScorer, decide
+from pipeline.themes.taxonomy import OTHER, ThemeError, compile_keywords, default_taxonomy, load_taxonomy
 from tests.support.labelled import theme_accuracy
 from tests.support.newsdata import labelled, use_encoder  # noqa: F401
 
@@ -24,7 +25,7 @@ def test_keyword_syntax():
 def test_taxonomy_file_and_known_themes():
     tax = default_taxonomy()
     assert list(tax.themes) == ["chips", "open_source", "sanctions"]
-    assert known_themes() == ("chips", "open_source", "sanctions", "other")
+    assert known_themes() == BASE_THEMES == ("chips", "open_source", "sanctions", "other")
     for theme in tax.themes.values():
         assert theme.descriptions and theme.keywords and theme.negative_keywords
     assert 0 < tax.scoring_for("some-uncalibrated-model").threshold < 1

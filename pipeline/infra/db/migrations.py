@@ -14,10 +14,10 @@ import psycopg
 from pipeline.infra.config import PACKAGE_DIR
 from pipeline.infra.db.errors import MigrationError
 from pipeline.infra.db.pool import connect
+from pipeline.store import locks
+from pipeline.store import schema as store
 
 log = logging.getLogger(__name__)
-
-MIGRATION_LOCK_KEY = 0x6E6577736D6F6E  # "newsmon" as an int: one advisory lock for upgrades
 
 
 def sql_dir() -> Path:
@@ -26,7 +26,6 @@ def sql_dir() -> Path:
     if override:
         return Path(override)
     return PACKAGE_DIR.parent / "sql"
-
 
 
 @dataclass(frozen=True)
@@ -71,15 +70,10 @@ def upgrade(url: str, root: Path | None = None) -> UpgradeResult:
     migrations = list_migrations(root)
     views = list_views(root)
     with connect(url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        locks.session_lock(conn, locks.MIGRATIONS)
         try:
-            conn.execute(
-                """CREATE TABLE IF NOT EXISTS schema_migrations (
-                       name text PRIMARY KEY,
-                       checksum text NOT NULL,
-                       applied_at timestamptz NOT NULL DEFAULT now())"""
-            )
-            applied = dict(conn.execute("SELECT name, checksum FROM schema_migrations").fetchall())
+            store.ensure_migrations_table(conn)
+            applied = store.applied_checksums(conn)
             known = {m.name for m in migrations}
             for name in applied:
                 if name not in known:
@@ -96,17 +90,15 @@ def upgrade(url: str, root: Path | None = None) -> UpgradeResult:
                     continue
                 try:
                     with conn.transaction():
-                        conn.execute(m.path.read_text(encoding="utf-8"))
-                        conn.execute(
-                            "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)", (m.name, m.checksum)
-                        )
+                        store.run_script(conn, m.path.read_text(encoding="utf-8"))
+                        store.record_migration(conn, m.name, m.checksum)
                 except psycopg.Error as exc:
                     raise MigrationError(f"migration {m.name} failed: {str(exc).strip().splitlines()[0]}") from exc
                 log.info("applied migration %s", m.name)
                 done.append(m.name)
             _apply_views(conn, views)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+            locks.session_unlock(conn, locks.MIGRATIONS)
     return UpgradeResult(done, len(migrations) - len(done), len(views))
 
 
@@ -117,19 +109,15 @@ def _apply_views(conn: psycopg.Connection, views: list[Path]) -> None:
     file re-grants access.
     """
     with conn.transaction():
-        conn.execute("DROP SCHEMA IF EXISTS analytics CASCADE")
-        conn.execute("CREATE SCHEMA analytics")
+        store.reset_analytics_schema(conn)
         for path in views:
             try:
-                conn.execute(path.read_text(encoding="utf-8"))
+                store.run_script(conn, path.read_text(encoding="utf-8"))
             except psycopg.Error as exc:
                 raise MigrationError(f"view file {path.name} failed: {str(exc).strip().splitlines()[0]}") from exc
 
 
 def pending_migrations(url: str, root: Path | None = None) -> list[str]:
     with connect(url) as conn:
-        exists = conn.execute("SELECT to_regclass('public.schema_migrations')").fetchone()[0]
-        applied = set()
-        if exists:
-            applied = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
+        applied = store.applied_names(conn)
     return [m.name for m in list_migrations(root) if m.name not in applied]

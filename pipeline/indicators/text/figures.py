@@ -1,0 +1,278 @@
+"""Figures in one sentence: numbers in German or English notation with a unit or a count noun.
+
+"1,6 Millionen", "1.600.000", "1,600,000", "$1.2bn", "1,2 Mrd. US-Dollar", "70 %", "70 Prozent",
+"2,5-mal so schnell" become mentions with a form (percent, currency, count, ratio), a normalised
+value and flags (approximate, a change, an old value, a current value). Years, dates, phone
+numbers and bare numbers are never figures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from pipeline.indicators.text.closeness import without_overlaps
+
+_SEP = r"[\s\u00a0\u202f\u2009\-]*"
+
+_DIGITS = (r"(?<![\w.,/])(?P<num>\d{1,3}(?:(?:\.\d{3})+|(?:,\d{3})+|(?:[\u00a0\u202f\u2009]\d{3})+)(?:[.,]\d+)?"
+           r"|\d+(?:[.,]\d+)?)(?!\d)(?![.,]\d)")
+_WORD_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "ein": 1, "eine": 1, "einer": 1, "einem": 1, "einen": 1,
+    "two": 2, "zwei": 2, "three": 3, "drei": 3, "four": 4, "vier": 4, "five": 5, "fünf": 5,
+    "six": 6, "sechs": 6, "seven": 7, "sieben": 7, "eight": 8, "acht": 8, "nine": 9, "neun": 9,
+    "ten": 10, "zehn": 10, "hundreds of": 100, "hunderte": 100,
+}
+_WORD_NUM = r"(?<![\w])(?P<word>" + "|".join(sorted(map(re.escape, _WORD_NUMBERS), key=len, reverse=True)) + r")"
+
+# scale words; "Billion" is 10^12 in German and 10^9 in English (handled in _scale_value)
+_SCALE_WORD = (r"(?P<scale>thousand|tausend|Tsd\.?|millions?|Millionen|Million|Mio\.?|mn\b|mln\.?|"
+               r"billions?|Billionen|bn\b|bln\.?|Milliarden|Milliarde|Mrd\.?|Mia\.?|trillions?|tn\b)")
+_SCALE_ATTACHED = r"(?P<ascale>[kKmMbB]|bn|mn|tn)(?![A-Za-zäöüÄÖÜß])"
+_CURRENCY_SUFFIX = (r"(?P<cur>(?i:US[\s\-]?dollars?|U\.S\.\s?dollars?|dollars?|euros?|yuan|renminbi)|US-\$|US\$|USD|\$|"
+                    r"EUR|€|RMB|CNY)(?![A-Za-zäöüÄÖÜ])")
+_CURRENCY_PREFIX = re.compile(r"(?:(?<![A-Za-z])(?P<p1>US\$|US-\$|USD|EUR|RMB|CNY)\s?|(?<![A-Za-z])(?P<p2>\$|€)\s?)$")
+_PERCENT = r"(?P<pct>%|Prozent|prozent|percent|per\s?cent|pct\b|v\.\s?H\.)(?![A-Za-zäöüß])"
+_RATIO = (r"(?P<ratio>x|×|times|fach(?:e[nrms]?)?|mal)(?![A-Za-zäöüß])")
+_COUNT_NOUN = r"(?P<cnoun>downloads?|Downloads?|times|Mal|mal)(?![A-Za-zäöüß])"
+_RATIO_WORDS = re.compile(
+    r"(?<![\w])(?P<rword>twice|double|doubled|doppelt|doppelte[nrms]?|zweimal|half|halb|halbe[nrms]?|"
+    r"thrice|dreimal|three\s+times|four\s+times|viermal|ten\s+times|zehnmal)(?![\w])", re.IGNORECASE)
+_RATIO_WORD_VALUES = {"twice": 2, "double": 2, "doubled": 2, "doppelt": 2, "zweimal": 2, "half": 0.5,
+                      "halb": 0.5, "thrice": 3, "dreimal": 3, "three times": 3, "four times": 4,
+                      "viermal": 4, "ten times": 10, "zehnmal": 10}
+_COMPARISON_AFTER = re.compile(
+    r"^[\s\-]*(?:(?:as|so|more|faster|higher|greater|better|stronger|larger|bigger|the|that|those|schneller|"
+    r"höher|größer|besser|stärker|mehr|leistungs\w*|so\s+\w+|wie|als|des|der|die|the\s+\w+)\b)", re.IGNORECASE)
+
+_APPROX_BEFORE = re.compile(
+    r"(?:(?<![\w])(?:rund|etwa|ca\.|circa|zirka|knapp|fast|nahezu|annähernd|ungefähr|schätzungsweise|gut|"
+    r"mehr\s+als|über|weit\s+über|bis\s+zu|mindestens|weniger\s+als|unter|more\s+than|over|about|around|roughly|"
+    r"approximately|approx\.|nearly|almost|some|close\s+to|an\s+estimated|estimated|up\s+to|upwards\s+of|"
+    r"just\s+(?:under|over|below|above)|at\s+least|less\s+than|fewer\s+than|in\s+excess\s+of|well\s+(?:over|above)|"
+    r"north\s+of|beyond|nearly|roughly)|~|≈|\+/-)\s*$", re.IGNORECASE)
+_CHANGE_BEFORE = re.compile(r"(?:(?<![\w])(?:by|um|up|down|plus|minus|gained|lost|verloren|gewonnen)\s*|[+\-−]\s?)$",
+                            re.IGNORECASE)
+_CHANGE_AFTER = re.compile(
+    r"^[\s,]*(?:\w+\s+)?(?:more|less|fewer|higher|lower|faster|slower|cheaper|better|worse|larger|smaller|bigger|"
+    r"mehr|weniger|höher|niedriger|schneller|langsamer|günstiger|billiger|besser|schlechter|größer|kleiner|"
+    r"increase|decrease|rise|drop|jump|gain|growth|Anstieg|Zuwachs|Rückgang|Wachstum|Steigerung|year[\s\-]on[\s\-]year|"
+    r"year[\s\-]over[\s\-]year|yoy|a\s+year\b|per\s+year|annually|pro\s+Jahr|jährlich|im\s+Jahresvergleich|"
+    r"gegenüber\s+dem\s+Vorjahr|im\s+Vergleich\s+zum\s+Vorjahr|points?\b|Punkte?\b)",
+    re.IGNORECASE)
+_PREVIOUS_BEFORE = re.compile(
+    r"(?<![\w])(?:down\s+from|up\s+from|compared\s+(?:with|to)|gegenüber|nach\s+zuvor|zuvor|previously|vorher|"
+    r"verglichen\s+mit|versus|vs\.?|from\s+(?:a\s+)?(?:peak\s+of\s+)?|von\s+(?:einst\s+|früher\s+|zuvor\s+)?)\s*$",
+    re.IGNORECASE)
+_FROM_TO_AFTER = re.compile(r"^\s*(?:\S+\s+){0,3}?(?:to|auf|bis\s+auf|zu)\s", re.IGNORECASE)
+_PAST_AFTER = re.compile(
+    r"^[\s,]*(?:\S+\s+){0,2}?(?:(?:a|one)\s+year\s+(?:earlier|ago|before)|last\s+year|im\s+Vorjahr|vor\s+einem\s+Jahr|"
+    r"im\s+Jahr\s+zuvor|previously|zuvor|in\s+(?:the\s+)?previous\s+year)",
+    re.IGNORECASE)
+_CURRENT_NEAR = re.compile(
+    r"(?<![\w])(?:today|currently|now|heute|derzeit|aktuell|zurzeit|jetzt|bislang|bisher)(?![\w])", re.IGNORECASE)
+
+_MASKS = [
+    re.compile(r"(?<![\w.])\d{1,2}\.\s?\d{1,2}\.\s?(?:\d{4}|\d{2})?(?![\w])"),       # 12.03.2025, 3.5.
+    re.compile(r"(?<![\w])\d{4}-\d{2}-\d{2}(?:T[\d:]+)?"),                          # ISO dates
+    re.compile(r"(?<![\w])\d{1,2}/\d{1,2}/\d{2,4}(?![\w])"),                        # 3/12/2025
+    re.compile(r"(?<![\w])\d{1,2}:\d{2}(?::\d{2})?(?![\w])"),                       # times
+    re.compile(r"(?:\+|(?<![\w])00)\d{1,3}[\s\-/]?(?:\(0\)\s?)?\d{2,5}(?:[\s\-/]?\d{2,})+"),  # phone numbers
+    re.compile(r"(?:Tel\.?|Telefon|Phone|Fax)\s*:?\s*[\d\s\-/()+]{6,}", re.IGNORECASE),
+    re.compile(r"(?<![\w])(?:ISBN|DOI|arXiv)[:\s]*[\w.\-/]+", re.IGNORECASE),
+]
+
+
+@dataclass
+class Mention:
+    start: int
+    end: int
+    value: float
+    form: str          # percent, currency, count, ratio
+    unit: str          # percent, usd, eur, cny, count, ratio
+    approximate: bool = False
+    change: bool = False
+    previous: bool = False
+    current: bool = False
+    counted: bool = False   # a count noun (downloads, times, Mal) is attached
+    noun: tuple[int, int] | None = None  # the word a bare count counts: an indicator cue must be it
+
+
+def parse_number(raw: str, language: str) -> Decimal:
+    """A digit string in German or English notation; the language settles '1,600' vs '1.600'."""
+    s = raw.replace("\u00a0", "").replace("\u202f", "").replace("\u2009", "")
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        dec = "." if s.rfind(".") > s.rfind(",") else ","
+        thou = "," if dec == "." else "."
+        return Decimal(s.replace(thou, "").replace(dec, "."))
+    if not dots and not commas:
+        return Decimal(s)
+    sep = "." if dots else ","
+    if dots + commas > 1:
+        return Decimal(s.replace(sep, ""))
+    whole, frac = s.split(sep)
+    if len(frac) != 3 or whole == "0":
+        return Decimal(f"{whole}.{frac}")
+    decimal_sep = "," if language == "de" else "."
+    return Decimal(f"{whole}.{frac}") if sep == decimal_sep else Decimal(whole + frac)
+
+
+def _scale_value(word: str, language: str) -> int:
+    w = word.lower().rstrip(".")
+    if w in {"thousand", "tausend", "tsd", "k"}:
+        return 10**3
+    if w in {"million", "millions", "millionen", "mio", "mn", "mln", "m"}:
+        return 10**6
+    if w in {"milliarde", "milliarden", "mrd", "mia", "bn", "bln", "b"}:
+        return 10**9
+    if w in {"billion", "billions"}:
+        return 10**12 if (language == "de" and word[0] == "B") else 10**9
+    if w in {"billionen", "trillion", "trillions", "tn"}:
+        return 10**12
+    return 1
+
+
+def _currency_unit(token: str) -> str:
+    t = token.lower()
+    if "eur" in t or "€" in t:
+        return "eur"
+    if t in {"yuan", "renminbi", "rmb", "cny"}:
+        return "cny"
+    return "usd"
+
+
+def _as_float(d: Decimal) -> float:
+    return float(d.normalize()) if d == d.to_integral_value() else float(d)
+
+
+def find_mentions_masked(text: str, language: str) -> list[Mention]:
+    """Every figure with a unit or count noun in a (masked) sentence."""
+    mentions: list[Mention] = []
+    starts = [(m.start(), m.end(), m.group("num"), None) for m in re.finditer(_DIGITS, text)]
+    starts += [(m.start(), m.end(), None, m.group("word")) for m in re.finditer(_WORD_NUM, text, re.IGNORECASE)]
+    for start, end, digits, word in starts:
+        rest = text[end:]
+        scale, scale_end = 1, end
+        if digits is not None:
+            try:
+                value = parse_number(digits, language)
+            except (InvalidOperation, ValueError):
+                continue
+            m = re.match(_SCALE_ATTACHED, rest)
+            m = m or re.match(_SEP + _SCALE_WORD + r"(?![A-Za-zäöüß])", rest, re.IGNORECASE)
+        else:
+            value = Decimal(_WORD_NUMBERS[word.lower()])
+            m = re.match(r"\s+" + _SCALE_WORD + r"(?![A-Za-zäöüß])", rest, re.IGNORECASE)
+            if not m:
+                continue  # number words only count with a scale: "eine Million", "a billion"
+        if m:
+            scale = _scale_value(m.group(m.lastgroup), language)
+            scale_end = end + m.end()
+        rest2 = text[scale_end:]
+        prefix = _CURRENCY_PREFIX.search(text[max(0, start - 6):start])
+        mention = None
+        if m and m.lastgroup == "ascale" and len(m.group("ascale")) == 1 and not prefix \
+                and not re.match(_SEP + _COUNT_NOUN, rest2):
+            continue  # "7B", "910B", "80M" are model sizes and chip names unless money or a count
+        if digits is not None and prefix:
+            unit = _currency_unit(prefix.group("p1") or prefix.group("p2"))
+            mstart = start - len(prefix.group(0))
+            cur = re.match(_SEP + _CURRENCY_SUFFIX, rest2)  # "$1.2 billion US dollars" is one figure
+            mend = scale_end + (cur.end() if cur else 0)
+            mention = Mention(mstart, mend, _as_float(value * scale), "currency", unit)
+        elif (cur := re.match(_SEP + _CURRENCY_SUFFIX, rest2)) and not (cur.group("cur") == "$" and scale == 1
+                                                                             and re.match(r"\s", rest2)):
+            mention = Mention(start, scale_end + cur.end(), _as_float(value * scale), "currency",
+                              _currency_unit(cur.group("cur")))
+        elif scale == 1 and (pct := re.match(_SEP + _PERCENT, rest2)):
+            mention = Mention(start, scale_end + pct.end(), _as_float(value), "percent", "percent")
+        elif scale == 1 and (rt := re.match(_SEP + _RATIO, rest2)) and (
+                rt.group("ratio") in {"x", "×"} or rt.group("ratio").startswith("fach")
+                or _COMPARISON_AFTER.match(rest2[rt.end():])):
+            if rt.group("ratio") in {"x", "×"} and re.match(r"[\s\-]*\d", rest2[rt.end():]):
+                continue  # "8 x 80 GB" is a product, not a ratio
+            mention = Mention(start, scale_end + rt.end(), _as_float(value), "ratio", "ratio")
+        elif (cn := re.match(_SEP + r"(?:[A-Za-zäöüß]{3,}\s+)?" + _COUNT_NOUN, rest2)) and not _is_year(digits, scale):
+            mention = Mention(start, scale_end + cn.end(), _as_float(value * scale), "count", "count",
+                              counted=True)
+        elif digits is None and scale > 1 or digits is not None and (scale > 1 or value >= 1000) \
+                and not _is_year(digits, scale):
+            mention = Mention(start, scale_end, _as_float(value * scale), "count", "count",
+                              noun=_counted_noun(rest2, scale_end))
+        if mention is not None:
+            mentions.append(mention)
+    for m in _RATIO_WORDS.finditer(text):
+        if _COMPARISON_AFTER.match(text[m.end():]) or m.group("rword").lower().startswith(("doppelt", "halb")):
+            key = " ".join(m.group("rword").lower().split())
+            key = "doppelt" if key.startswith("doppelt") else "halb" if key.startswith("halb") else key
+            mentions.append(Mention(m.start(), m.end(), float(_RATIO_WORD_VALUES[key]), "ratio", "ratio"))
+    mentions = without_overlaps(mentions)
+    for mention in mentions:
+        _flag(mention, text, mentions)
+    return mentions
+
+
+_FUNCTION_WORDS = {
+    "in", "within", "on", "at", "since", "after", "before", "by", "and", "or", "last", "this", "so", "far",
+    "already", "now", "alone", "times", "across", "over", "per", "each", "a", "the", "according", "from",
+    "bei", "auf", "im", "seit", "nach", "vor", "und", "oder", "allein", "bereits", "schon", "bisher", "inzwischen",
+    "mittlerweile", "pro", "je", "laut", "über", "innerhalb", "binnen", "insgesamt", "total", "overall", "ist",
+    "sind", "war", "waren", "is", "was", "were", "has", "have", "had", "hat", "haben", "wurde", "wurden",
+}
+
+
+def _counted_noun(rest: str, offset: int) -> tuple[int, int] | None:
+    """'90.000 abgeleitete Modelle', '10 million users': the word a bare number counts (None when
+    the number stands alone: 'liegt bei 800.000.', 'topped 10 million within a month')."""
+    m = re.match(r"[\s\u00a0]*([A-Za-zÄÖÜäöüß][\w\-]*)", rest)
+    if not m or m.group(1).lower() in _FUNCTION_WORDS:
+        return None
+    return offset + m.start(1), offset + m.end(1)
+
+
+def mask_non_figures(text: str) -> str:
+    """Dates, times, phone numbers and identifiers blanked out (same length, so offsets hold)."""
+    for pat in _MASKS:
+        text = pat.sub(lambda m: "#" * len(m.group(0)), text)
+    return text
+
+
+def find_mentions(text: str, language: str) -> list[Mention]:
+    """The figures of one sentence (public for tests and debugging)."""
+    return find_mentions_masked(mask_non_figures(text), language)
+
+
+def _is_year(digits: str | None, scale: int) -> bool:
+    return digits is not None and scale == 1 and re.fullmatch(r"(?:19|20)\d\d", digits) is not None
+
+
+def _flag(m: Mention, text: str, mentions: list[Mention]) -> None:
+    before = text[max(0, m.start - 60):m.start]
+    approx = _APPROX_BEFORE.search(before)
+    if approx:
+        m.approximate = True
+        before = before[:approx.start()]
+    after = text[m.end:m.end + 60]
+    if m.form == "percent":
+        if _CHANGE_BEFORE.search(before) and not re.search(r"\d\s?$", before) or _CHANGE_AFTER.match(after):
+            m.change = True
+        if re.search(r"\d\s?[-–]\s?$", text[max(0, m.start - 8):m.start]) or re.search(
+                r"(?<![\w])(?:bis|to|and|und)\s+$", before) and re.search(r"\d\s*(?:bis|to|and|und)\s+$", before):
+            m.approximate = True  # a range "60-70 %", "60 bis 70 Prozent": the upper bound, flagged
+            m.change = False
+    if re.search(_CURRENT_NEAR.pattern + r"\s*$", before, re.IGNORECASE) or _CURRENT_NEAR.match(after.lstrip(" ,")):
+        m.current = True
+        return
+    if _PREVIOUS_BEFORE.search(before):
+        word = _PREVIOUS_BEFORE.search(before).group(0).strip().lower()
+        earlier = any(o is not m and o.form == m.form and o.end <= m.start for o in mentions)
+        if word.startswith(("from", "von")):
+            later = [o for o in mentions if o.start >= m.end and o.form == m.form]
+            if later and _FROM_TO_AFTER.match(text[m.end:later[0].start + 1]) or (earlier and word.startswith("from")):
+                m.previous = True
+        elif any(o is not m and o.form == m.form and o.end <= m.start for o in mentions):
+            m.previous = True
+    if _PAST_AFTER.match(after) and any(o is not m and o.form == m.form for o in mentions):
+        m.previous = True  # "50 %, after 80 % a year earlier": the old value of a comparison

@@ -1,0 +1,55 @@
+"""Target years: "bis 2028", "by 2030", "bis Ende 2027", "2030 target", and "in/für 2030" when the
+sentence speaks of the future."""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.indicators.text.closeness import Sentence
+from pipeline.indicators.text.figures import Mention
+
+_TARGET_EXPLICIT = re.compile(
+    r"(?<![\w])(?:by|until|till|through|bis(?:\s+zum\s+Jahr|\s+Ende|\s+spätestens|\s+zum\s+Ende)?|"
+    r"spätestens(?:\s+bis)?(?:\s+im\s+Jahr)?|by\s+the\s+end\s+of|by\s+end\s+of|by\s+year[\s\-]end|no\s+later\s+than|"
+    r"target(?:ed)?\s+for|Ziel\s+für|goal\s+for|deadline\s+of)\s+(?:the\s+)?(?:year\s+|Jahres\s+)?"
+    r"(?P<y>20\d\d)(?![\w])", re.IGNORECASE)
+_TARGET_COMPOUND = re.compile(r"(?<![\w])(?P<y>20\d\d)(?:[\s\-](?:target|goal|Ziel\w*|Vorgabe\w*))(?![\w])",
+                              re.IGNORECASE)
+_TARGET_SOFT = re.compile(r"(?<![\w])(?:in|im\s+Jahr|in\s+the\s+year|for|für|from|ab)\s+(?P<y>20\d\d)(?![\w])",
+                          re.IGNORECASE)
+_FUTURE = re.compile(
+    r"(?<![\w])(?:will|would|shall|should|could|may|might|soll\w*|will\b|wollen|wolle|möchte\w*|plan\w*|aim\w*|"
+    r"expect\w*|forecast\w*|project\w*|predict\w*|prognos\w*|erwart\w*|target\w*|Ziel\w*|anpeil\w*|peil\w*|angepeilt|"
+    r"anstreb\w*|angestrebt|strebt|goal|ambition\w*|hopes?|hofft|dürfte\w*|könnte\w*|werden|wird|intend\w*|"
+    r"seeks?|envisag\w*|vorgesehen|sehen\s+vor|sieht\s+vor)(?![\w])", re.IGNORECASE)
+
+
+_TARGET_YEAR_FIRST = re.compile(
+    r"(?:^|[,;:]\s*|(?<![\w])(?:und|and)\s+)(?P<y>20\d\d)\s+(?:soll\w*|will|wollen|werden|wird|dürfte\w*|könnte\w*|"
+    r"should|could|would|will|is\s+expected)(?![\w])"
+    r"|(?<![\w])(?:soll|sollen|will|wollen|wird|werden|möchte|möchten)\s+(?:(?:bereits|schon|spätestens)\s+)?"
+    r"(?P<y2>20\d\d)(?![\w])", re.IGNORECASE)
+
+
+def find_target_markers(text: str, year_spans_ok: bool) -> list[tuple[int, int, int]]:
+    marks = [(m.start(), m.end(), int(m.group("y"))) for m in _TARGET_EXPLICIT.finditer(text)]
+    marks += [(m.start(), m.end(), int(m.group("y"))) for m in _TARGET_COMPOUND.finditer(text)]
+    marks += [(m.start(), m.end(), int(m.group("y") or m.group("y2"))) for m in _TARGET_YEAR_FIRST.finditer(text)]
+    if year_spans_ok and _FUTURE.search(text):
+        marks += [(m.start(), m.end(), int(m.group("y"))) for m in _TARGET_SOFT.finditer(text)
+                  if not any(a <= m.start() < b for a, b, _ in marks)]
+    return marks
+
+
+def pick_target_year(mention: Mention, live: list[Mention], marks, sent: Sentence) -> int | None:
+    if mention.previous or mention.current:
+        return None
+    best, best_score = None, None
+    for a, b, year in marks:
+        lo, hi = (mention.end, a) if a >= mention.end else (b, mention.start)
+        if any(o is not mention and lo <= o.start < hi for o in live):
+            continue  # another figure sits between: the year is that figure's
+        score = sent.distance((mention.start, mention.end), (a, b)) + (0 if a >= mention.end else 2)
+        if score <= 15 and (best_score is None or score < best_score):
+            best, best_score = year, score
+    return best

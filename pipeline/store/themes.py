@@ -1,0 +1,65 @@
+"""SQL for article_themes: which articles still need a theme for a model, and writing themes."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+from psycopg.rows import class_row
+
+from pipeline.store import copy_temp
+
+__all__ = ["UnthemedArticle", "ArticleTheme", "count_unthemed", "unthemed_batch", "write_themes"]
+
+
+class UnthemedArticle(NamedTuple):
+    article_id: int
+    title: str | None
+    lead: str | None  # the first 4,000 characters of the body
+    embedding: object  # pgvector value (numpy array or Vector)
+
+
+class ArticleTheme(NamedTuple):
+    article_id: int
+    theme: str
+    theme_score: float
+    scores: str  # JSON object: theme -> probability
+
+
+# Articles with a vector for the model and no theme from that model (so a re-embed re-themes).
+_UNTHEMED = """
+    FROM embeddings e JOIN articles a USING (article_id)
+    LEFT JOIN article_themes t USING (article_id)
+    WHERE e.model = %(model)s AND (t.article_id IS NULL OR t.model IS DISTINCT FROM %(model)s)
+"""
+
+
+def count_unthemed(conn, model: str) -> int:
+    return conn.execute("SELECT count(*) " + _UNTHEMED, {"model": model}).fetchone()[0]
+
+
+def unthemed_batch(conn, model: str, after_id: int, limit: int) -> list[UnthemedArticle]:
+    """The next ``limit`` unthemed articles with an id above ``after_id``, by id (keyset paging)."""
+    with conn.cursor(binary=True, row_factory=class_row(UnthemedArticle)) as cur:
+        cur.execute(
+            "SELECT a.article_id, a.title, left(a.body_text, 4000) AS lead, e.embedding " + _UNTHEMED
+            + " AND a.article_id > %(after)s ORDER BY a.article_id LIMIT %(limit)s",
+            {"model": model, "after": after_id, "limit": limit},
+        )
+        return cur.fetchall()
+
+
+def write_themes(conn, model: str, rows: Sequence[ArticleTheme]) -> int:
+    """COPY into a temp table, then upsert (articles deleted meanwhile are skipped)."""
+    copy_temp(conn, "themes_in", [("article_id", "bigint"), ("theme", "text"), ("theme_score", "real"),
+                                  ("scores", "jsonb")], rows)
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO article_themes (article_id, theme, theme_score, scores, model)
+               SELECT i.article_id, i.theme, least(greatest(i.theme_score, 0), 1), i.scores, %s
+               FROM themes_in i JOIN articles a USING (article_id)
+               ON CONFLICT (article_id) DO UPDATE SET theme = EXCLUDED.theme,
+                   theme_score = EXCLUDED.theme_score, scores = EXCLUDED.scores,
+                   model = EXCLUDED.model, assigned_at = now()""",
+            (model,),
+        )
+        return cur.rowcount

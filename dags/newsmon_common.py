@@ -60,10 +60,26 @@ def local_timezone() -> str:
 
 def feed_batch_size() -> int:
     """Feeds per mapped fetch task (``NEWSMON_FEED_BATCH_SIZE``, default 10); read at run time."""
-    raw = env("NEWSMON_FEED_BATCH_SIZE", "10")
+    return _positive_int("NEWSMON_FEED_BATCH_SIZE", 10)
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = env(name, str(default))
     if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"NEWSMON_FEED_BATCH_SIZE: expected a positive integer, got {raw!r}")
+        raise ValueError(f"{name}: expected a positive integer, got {raw!r}")
     return int(raw)
+
+
+def fetch_tasks() -> int:
+    """Fetch batches running at once across all workers (``NEWSMON_FETCH_TASKS``, default 4)."""
+    return _positive_int("NEWSMON_FETCH_TASKS", 4)
+
+
+def extract_tasks() -> int:
+    """Extraction tasks per ingest run (``NEWSMON_EXTRACT_TASKS``, default 4): they share the
+    pending pages through claims and spread over the Celery workers; each runs a process pool
+    of ``NEWSMON_EXTRACT_WORKERS`` (default: one per core of its worker)."""
+    return _positive_int("NEWSMON_EXTRACT_TASKS", 4)
 
 
 def interval_end(context) -> dt.datetime:
@@ -90,3 +106,20 @@ def digest_day(context, timezone: str) -> dt.date:
 
     end = interval_end(context).astimezone(ZoneInfo(timezone))
     return end.date() - dt.timedelta(days=1)
+
+
+def indicators_cover(events, day: dt.date, timezone: str) -> bool:
+    """Whether the latest indicators asset event covers ``day`` to its (local) end: its
+    ``until`` extra (the run's interval end; the event's time for events without one) is at
+    or after the next local midnight."""
+    from zoneinfo import ZoneInfo
+
+    if not events:
+        return False
+    latest = events[-1]
+    raw = (getattr(latest, "extra", None) or {}).get("until")
+    until = dt.datetime.fromisoformat(raw) if raw else getattr(latest, "timestamp", None)
+    if until is None:
+        return False
+    day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=ZoneInfo(timezone))
+    return until >= day_end

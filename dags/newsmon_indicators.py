@@ -7,7 +7,8 @@ downloads, repository stars). Observations land in `analytics.indicator_observat
 
 Runs daily at 05:30 (`NEWSMON_TIMEZONE`, default Europe/Berlin), before the digest at 07:00.
 Articles and readings up to the end of the run's data interval are considered; already
-processed articles are not read again. Publishes `x-newsmon://indicators`.
+processed articles are not read again. Publishes `x-newsmon://indicators` (extra `until`),
+which starts the digest.
 
 Database: Airflow connection `newsmon_db` (fallback `NEWSMON_DATABASE_URL`).
 """
@@ -34,10 +35,15 @@ from newsmon_common import DEFAULT_ARGS, INDICATORS_ASSET, START_DATE, TAGS, int
 def newsmon_indicators():
     @task(outlets=[INDICATORS_ASSET], execution_timeout=dt.timedelta(minutes=45))
     def collect_indicators() -> dict:
-        """Figures from article text and public APIs, up to the data interval's end."""
+        """Figures from article text and public APIs, up to the data interval's end; the asset
+        event says up to when (``until``), which the digest checks against its day."""
         from newsmon_airflow import run_task
 
-        return run_task("indicators", until=interval_end(get_current_context()))
+        context = get_current_context()
+        until = interval_end(context)
+        result = run_task("indicators", until=until)
+        context["outlet_events"][INDICATORS_ASSET].extra = {"until": until.isoformat()}
+        return result
 
     collect_indicators()
 

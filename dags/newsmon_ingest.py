@@ -4,14 +4,19 @@
 Fetches the news feeds and turns new entries into embedded, themed articles.
 
 1. **plan_feed_batches** syncs the feed list (`NEWSMON_FEEDS`) into the database and splits
-   the feeds that are due (not in backoff) into batches of `NEWSMON_FEED_BATCH_SIZE`.
-2. **fetch_feeds** (one mapped task per batch) fetches the feeds with conditional GET, stores
-   their entries and downloads the new article pages (kept compressed); a failing feed or page
-   is recorded (`analytics.feed_health`, the entry's `fetch_error`), not raised.
-3. **extract_articles** extracts the stored pages that are still pending (in processes).
+   the feeds that are due (not in backoff) into batches of about `NEWSMON_FEED_BATCH_SIZE`,
+   never splitting a host (its delay and robots.txt hold across workers).
+2. **fetch_feeds** (one mapped task per batch, `NEWSMON_FETCH_TASKS` at once, default 4)
+   fetches the feeds with conditional GET, stores their entries and downloads the new article
+   pages (kept compressed); a failing feed or page is recorded (`analytics.feed_health`, the
+   entry's `fetch_error`), not raised.
+3. **extract_articles** (`NEWSMON_EXTRACT_TASKS` mapped tasks, default 4) extracts the stored
+   pages that are still pending; the tasks share them through claims, each with a process pool
+   (also under Celery's prefork workers). It runs when some fetch batch failed too.
 4. **embed_articles** embeds new articles (pool `newsmon_embed` caps concurrent model loads).
-5. **assign_themes** assigns a theme to each embedded article and publishes the asset
-   `x-newsmon://articles`, which schedules `newsmon_stories`.
+5. **assign_themes** assigns a theme to each embedded article and, when it assigned any,
+   publishes the asset `x-newsmon://articles`, which schedules `newsmon_stories` (with nothing
+   new it ends as skipped).
 
 Schedule: `NEWSMON_INGEST_SCHEDULE` (default `@hourly`). Database: Airflow connection
 `newsmon_db` (fallback `NEWSMON_DATABASE_URL`). Every stage resumes where the last run
@@ -22,14 +27,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 from newsmon_common import (
     ARTICLES_ASSET,
     DEFAULT_ARGS,
     EMBED_POOL,
     START_DATE,
     TAGS,
+    extract_tasks,
     feed_batch_size,
+    fetch_tasks,
     ingest_schedule,
 )
 
@@ -44,35 +51,47 @@ from newsmon_common import (
     default_args=DEFAULT_ARGS,
     tags=[*TAGS, "ingest"],
     doc_md=__doc__,
+    params={
+        "retry_failed": Param(False, type="boolean", title="Outage over: retry failed feeds and pages now",
+                              description="`newsmon feeds retry --all-failed --release-claims` before this run"),
+    },
 )
 def newsmon_ingest():
     @task(execution_timeout=dt.timedelta(minutes=5))
-    def plan_feed_batches() -> list[list[str]]:
-        """Sync the feed list; return the due feeds in batches."""
-        from newsmon_airflow import feed_batches, open_runtime
+    def plan_feed_batches(**context) -> list[list[str]]:
+        """Sync the feed list; return the due feeds (and those with pages to retry) in batches.
+        With the param ``retry_failed``: first take every failing feed and page out of backoff."""
+        from newsmon_airflow import due_feed_urls, host_batches, open_runtime, retry_failed_now
         from pipeline.ingest.stage import sync_feeds
 
         with open_runtime() as rt:
+            if (context.get("params") or {}).get("retry_failed"):
+                retry_failed_now(rt)
             names = sync_feeds(rt)
-        return feed_batches(names, feed_batch_size())
+            feeds = due_feed_urls(rt, names)
+        return host_batches(feeds, feed_batch_size())
 
-    @task(execution_timeout=dt.timedelta(minutes=30), max_active_tis_per_dag=4)
+    @task(execution_timeout=dt.timedelta(minutes=30), max_active_tis_per_dag=fetch_tasks())
     def fetch_feeds(names: list[str]) -> dict:
         """Fetch one batch of feeds, store their entries and download new article pages."""
         from newsmon_airflow import run_task
 
         return run_task("ingest_fetch", names=names)
 
-    # none_failed: with no feed due the mapped task is skipped, and pending entries of earlier
-    # runs still get extracted.
-    @task(trigger_rule="none_failed", execution_timeout=dt.timedelta(minutes=60))
-    def extract_articles() -> dict:
-        """Extract the stored pages whose extraction is pending."""
+    # all_done: a fetch batch that failed (after its retries) does not hold up the pages the
+    # other batches stored; with no feed due the mapped fetch is skipped, and pending pages of
+    # earlier runs still get extracted. The failed batch stays red in the run's grid.
+    # Mapped over shard numbers: the tasks claim pending pages CLAIM_CHUNK at a time with
+    # SKIP LOCKED, so they share the work wherever they run, each with its process pool.
+    @task(trigger_rule="all_done", execution_timeout=dt.timedelta(minutes=60))
+    def extract_articles(shard: int) -> dict:
+        """Extract the stored pages whose extraction is pending (one of several claimers)."""
         from newsmon_airflow import run_task
 
         return run_task("ingest_extract")
 
-    @task(pool=EMBED_POOL, execution_timeout=dt.timedelta(minutes=60))
+    # none_failed_min_one_success: embed what the extraction tasks that succeeded stored.
+    @task(pool=EMBED_POOL, trigger_rule="none_failed_min_one_success", execution_timeout=dt.timedelta(minutes=60))
     def embed_articles() -> dict:
         """Embed articles that have no vector for the active model."""
         from newsmon_airflow import run_task
@@ -81,13 +100,18 @@ def newsmon_ingest():
 
     @task(pool=EMBED_POOL, outlets=[ARTICLES_ASSET], execution_timeout=dt.timedelta(minutes=30))
     def assign_themes() -> dict:
-        """Assign a theme to each embedded article; publishes x-newsmon://articles."""
+        """Assign a theme to each embedded article; publishes x-newsmon://articles only when
+        some were assigned (else the task is skipped: no stories run for nothing)."""
+        from airflow.sdk.exceptions import AirflowSkipException
         from newsmon_airflow import run_task
 
-        return run_task("themes")
+        result = run_task("themes")
+        if not result["counts"].get("assigned"):
+            raise AirflowSkipException("no new articles themed: x-newsmon://articles not published")
+        return result
 
     fetched = fetch_feeds.expand(names=plan_feed_batches())
-    fetched >> extract_articles() >> embed_articles() >> assign_themes()
+    fetched >> extract_articles.expand(shard=list(range(extract_tasks()))) >> embed_articles() >> assign_themes()
 
 
 newsmon_ingest()

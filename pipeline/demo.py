@@ -95,5 +95,7 @@ def run_demo(settings: Settings) -> int:
         paths = [n for r in results for n in r.notes if n.startswith("digest: ")]
         for p in paths:
             console.print(p)
-        console.print(f"query it: newsmon db psql   (or psql \"{rt.url}\")")
+        # analysts query as the read-only role; the owner's URL is for ops
+        console.print("query it: newsmon db psql --analyst   (URL: newsmon db url --analyst; "
+                      "guide: docs/analysts.md)")
     return 0

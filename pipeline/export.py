@@ -4,14 +4,19 @@ The view name is checked against the views that exist in the ``analytics`` schem
 then quoted with ``sql.Identifier``), so nothing else in the database can be exported.
 ``since`` keeps the rows whose date column (``EXPORT_DATE_COLUMNS``, else the view's first
 date/timestamp column) is on or after that day, midnight in ``NEWSMON_TIMEZONE``.
-Timestamps are written in UTC. Rows are streamed, never held in memory all at once.
+Timestamps are written in UTC. Rows are streamed, never held in memory all at once. CSV
+writes booleans as ``true``/``false`` and arrays as JSON arrays (``["de","en"]``), which
+spreadsheets, pandas and R read without a Postgres-specific parser. An existing output file
+is kept unless ``force``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from contextlib import closing
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -47,12 +52,26 @@ def date_column(view: str, columns: list[Column]) -> str | None:
     return None
 
 
-def export_view(rt, view: str, fmt: str = "csv", since: dt.date | None = None, out: Path | None = None) -> Path:
-    """Write ``analytics.<view>`` (rows on/after ``since``) to ``out`` (default ``VIEW.FORMAT``)."""
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    rows: int
+
+    def summary(self) -> str:
+        return f"{self.rows} row(s) written to {self.path}"
+
+
+def export_view(rt, view: str, fmt: str = "csv", since: dt.date | None = None, out: Path | None = None,
+                *, force: bool = False) -> ExportResult:
+    """Write ``analytics.<view>`` (rows on/after ``since``) to ``out`` (default ``VIEW.FORMAT``).
+
+    An existing ``out`` is refused unless ``force``: a re-run with another --since must not
+    silently replace yesterday's file."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r} (use {' or '.join(FORMATS)})")
     name = view.removeprefix("analytics.")
     out = Path(out) if out is not None else Path(f"{name}.{fmt}")
+    _check_target(out, force)
     with rt.pool.connection() as conn, conn.transaction():
         available = list_views(conn)
         if name not in available:
@@ -65,22 +84,39 @@ def export_view(rt, view: str, fmt: str = "csv", since: dt.date | None = None, o
                 raise ExportError(f"analytics.{name} has no date column, so --since cannot filter it")
             if next(c.data_type for c in columns if c.name == column) == "timestamp with time zone":
                 timezone = rt.settings.timezone  # the day starts at midnight there
-        query = view_query(name, since_column=column, since=since, timezone=timezone)
-        out.parent.mkdir(parents=True, exist_ok=True)
+        query = view_query(name, since_column=column, since=since, timezone=timezone,
+                           csv_columns=columns if fmt == "csv" else None)
         tmp = out.with_name(out.name + ".part")
         use_utc(conn)
-        if fmt == "csv":
-            _write_csv(conn, query, tmp)
-        else:
-            _write_parquet(conn, query, columns, tmp)
-        tmp.replace(out)  # a half-written file never carries the final name
-    return out
+        try:
+            if fmt == "csv":
+                rows = _write_csv(conn, query, tmp)
+            else:
+                rows = _write_parquet(conn, query, columns, tmp)
+            tmp.replace(out)  # a half-written file never carries the final name
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return ExportResult(out, rows)
 
 
-def _write_csv(conn, query, path: Path) -> None:
-    with path.open("wb") as fh, closing(copy_csv(conn, query)) as chunks:
-        for chunk in chunks:
-            fh.write(chunk)
+def _check_target(out: Path, force: bool) -> None:
+    """Refuse an existing file (without force) or a place that cannot hold one, before any query."""
+    if out.is_dir():
+        raise ExportError(f"{out} is a directory: give a file name with --out")
+    if out.exists() and not force:
+        raise ExportError(f"{out} exists: use --force to overwrite it")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
+    if not os.access(out.parent, os.W_OK):
+        raise ExportError(f"cannot write {out}: the folder {out.parent} is not writable")
+
+
+def _write_csv(conn, query, path: Path) -> int:
+    with path.open("wb") as fh:
+        return copy_csv(conn, query, fh.write)
 
 
 # --------------------------------------------------------------------------- parquet
@@ -120,11 +156,12 @@ def _to_python(value, arrow_type):
     return value
 
 
-def _write_parquet(conn, query, columns: list[Column], path: Path) -> None:
+def _write_parquet(conn, query, columns: list[Column], path: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = pa.schema([pa.field(c.name, _arrow_type(c)) for c in columns])
+    count = 0
     with pq.ParquetWriter(path, schema) as writer, closing(row_batches(conn, query, BATCH_ROWS)) as batches:
         for rows in batches:
             arrays = [
@@ -132,3 +169,5 @@ def _write_parquet(conn, query, columns: list[Column], path: Path) -> None:
                 for i, f in enumerate(schema)
             ]
             writer.write_batch(pa.record_batch(arrays, schema=schema))
+            count += len(rows)
+    return count

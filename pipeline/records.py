@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 __all__ = [
     "FeedSpec", "FeedEntry", "FeedRow", "FeedLink", "PendingGroup", "PageToStore", "EntryOutcome", "StoredPage",
-    "PagesStored",
+    "PagesStored", "RefusedEntry",
     "ExtractJob", "Extracted", "ArticleSignature", "ArticleText",
 ]
 
@@ -85,16 +85,31 @@ class PageToStore:
     charset: str | None
     body_gz: bytes
     size_bytes: int
+    own_url: str | None = None  # final_url canonicalised: the key when canonical_url is not trusted
 
 
 @dataclass
 class EntryOutcome:
     """A page fetch that stored nothing. ``status``: retry (transient), deferred (never sent),
-    failed or skipped (permanent)."""
+    failed or skipped (permanent). ``kind``: the problem in one word (``robots``, ``too_large``,
+    ``timeout``, ``http_503`` ...), what analytics.fetch_problems groups by."""
 
     group: PendingGroup
     status: str
     error: str
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class RefusedEntry:
+    """A feed entry whose link cannot be fetched (too long, not http(s), malformed): recorded
+    with its reason as a skipped entry, never dropped silently."""
+
+    entry_key: str
+    link: str
+    kind: str
+    reason: str
+    title: str | None
 
 
 class StoredPage(NamedTuple):
@@ -136,14 +151,16 @@ class ExtractJob:
     feed_title: str | None
     feed_published_at: datetime | None
     fetched_at: datetime
+    attempts: int = 1  # extraction attempts of this page, this one included
 
 
 @dataclass
 class Extracted:
-    """What extraction found on a page (``status`` ok), or why it found nothing (failed)."""
+    """What extraction found on a page (``status`` ok), why it found nothing (failed), or the
+    wall the page showed instead of an article (blocked, with ``block_reason``)."""
 
     article_id: int
-    status: str  # ok | failed
+    status: str  # ok | failed | blocked
     error: str | None = None
     title: str | None = None
     author: str | None = None
@@ -155,6 +172,7 @@ class Extracted:
     fingerprint: str | None = None
     simhash: int | None = None
     charset: str | None = None
+    block_reason: str | None = None  # consent | paywall | javascript
 
 
 # --------------------------------------------------------------------------- duplicates

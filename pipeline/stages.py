@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from pipeline.calibrate import ensure_calibrated
+from pipeline.alerts.stage import run_alerts
 from pipeline.digest.stage import run_digest
 from pipeline.embed.stage import run_embed
 from pipeline.indicators.stage import run_indicators
@@ -27,15 +29,24 @@ STAGES: dict[str, StageFunction] = dict(zip(
     strict=True,
 ))
 
+# Stages that need the active model's calibration (pipeline/calibrate.py).
+CALIBRATED_STAGES = ("themes", "stories")
+
 INGEST_STEPS: dict[str, StageFunction] = {
     "ingest_fetch": fetch_feeds,
     "ingest_extract": extract_pending,
 }
 
 
+# Jobs on their own schedule, outside the main job's order (DAG newsmon_alerts runs this hourly).
+SCHEDULED_JOBS: dict[str, StageFunction] = {"alerts": run_alerts}
+
+
 def run_stage(rt, name: str, **kwargs) -> StageResult:
     """Run the stage (or ingest step) ``name`` on ``rt``; ``kwargs`` go to its run function."""
-    stage = STAGES.get(name) or INGEST_STEPS.get(name)
+    stage = STAGES.get(name) or INGEST_STEPS.get(name) or SCHEDULED_JOBS.get(name)
     if stage is None:
-        raise KeyError(f"unknown stage {name!r} (known: {', '.join([*STAGES, *INGEST_STEPS])})")
+        raise KeyError(f"unknown stage {name!r} (known: {', '.join([*STAGES, *INGEST_STEPS, *SCHEDULED_JOBS])})")
+    if name in CALIBRATED_STAGES:  # the first run on a new model calibrates it (or refuses, one line)
+        ensure_calibrated(rt, encoder=kwargs.get("encoder"))
     return stage(rt, **kwargs)

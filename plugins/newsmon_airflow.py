@@ -188,7 +188,52 @@ def run_task(stage: str, **kwargs: Any) -> dict[str, Any]:
         return stage_output(run_stage(rt, stage, **kwargs))
 
 
+def retry_failed_now(rt: "Runtime") -> dict[str, Any]:
+    """The ``retry_failed`` param of newsmon_ingest: every failing feed and given-up page is
+    retried on this run. Every extraction claim is released too: the DAG runs one at a time
+    (max_active_runs=1), so no claim is held by a live task of it when its first task runs."""
+    from pipeline.ingest.recovery import retry_failed
+
+    report = retry_failed(rt, all_failed=True, release_all_claims=True)
+    for line in report.lines():
+        log.info("feeds retry: %s", line)
+    return report.as_dict()
+
+
 def feed_batches(names: list[str], size: int) -> list[list[str]]:
     """Split feed names into batches of at most ``size`` (one mapped task each)."""
     size = max(1, int(size))
     return [list(names[i:i + size]) for i in range(0, len(names), size)]
+
+
+def host_batches(feeds: list[tuple[str, str]], size: int) -> list[list[str]]:
+    """Split (name, url) feeds into batches of about ``size`` names, never splitting a host.
+
+    The per-host delay and robots.txt are kept inside one fetch task; with a host's feeds in
+    two batches, two workers would hit it at once. A host with more than ``size`` feeds gets
+    a batch of its own; smaller hosts are packed largest first (first fit), so the batch
+    count stays near ``len(feeds) / size``. Order within a batch follows the input."""
+    size = max(1, int(size))
+    by_host: dict[str, list[str]] = {}
+    for name, url in feeds:
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:
+            host = ""
+        by_host.setdefault(host or f"?{name}", []).append(name)
+    batches: list[list[str]] = []
+    for names in sorted(by_host.values(), key=len, reverse=True):
+        room = next((b for b in batches if len(b) + len(names) <= size), None)
+        if room is None:
+            batches.append(list(names))
+        else:
+            room.extend(names)
+    return batches
+
+
+def due_feed_urls(rt: "Runtime", names: list[str]) -> list[tuple[str, str]]:
+    """(name, url) of the named feeds from the feed list file, in the order of ``names``."""
+    from pipeline.ingest.feeds import load_feed_list
+
+    urls = {spec.name: spec.url for spec in load_feed_list(rt.settings.feeds_file)}
+    return [(name, urls.get(name, "")) for name in names]

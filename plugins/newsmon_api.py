@@ -10,7 +10,14 @@ Read-only views of the ``analytics`` schema for ops and analysts, plus the lates
 | ``/api/indicators`` | ``analytics.indicator_observations``, newest first (``indicator``, ``subject``, ``source_kind``) |
 | ``/api/feed-health`` | ``analytics.feed_health``, failing feeds first (``failing_only``) |
 | ``/digest`` | HTML of the latest digest file (or ``?day=YYYY-MM-DD``; rendered on demand when no file exists) |
+| ``/api/stages`` | ``analytics.stage_status``: per stage the newest run and failure (``stage``, ``failing_only``) |
+| ``/api/backlogs`` | ``analytics.backlogs``: pending extraction, pending embedding, unthemed, unplaced |
+| ``/api/mail`` | ``analytics.mail_deliveries``: digest and alert mails per recipient (``recipient``, ``status``, ``kind``) |
+| ``/api/api-fetches`` | ``analytics.api_fetches``: failed API reads (``status=failed|ok|all``, ``provider``, ``repo``) |
+| ``/docs``, ``/redoc``, ``/openapi.json`` | the API's documentation, behind the same login |
 | ``/health`` | database reachable? |
+| ``POST /api/feeds/retry`` | after an outage (plugins/newsmon_ops.py): `newsmon feeds retry`, behind the login |
+| ``/unsubscribe?token=...`` | public, token-guarded: GET asks, POST unsubscribes a digest reader (403 for a bad or expired token) |
 
 The app opens one short read-only connection per request (traffic is a few people, not a
 service); the SQL is in ``pipeline/store/analytics.py``. Nothing connects at import time.
@@ -107,7 +114,10 @@ def _listing(rows: Sequence[Any], **meta: Any) -> JSONResponse:
     return JSONResponse({**{k: _json_value(v) for k, v in meta.items()}, "count": len(rows), "items": _items(rows)})
 
 
-def build_router(settings_provider: SettingsProvider) -> APIRouter:
+def build_router(settings_provider: SettingsProvider,
+                 write_settings_provider: SettingsProvider | None = None) -> APIRouter:
+    """The login-guarded routes. Reads go through ``settings_provider``; an action that writes
+    must use ``write_settings_provider or settings_provider`` (reads run as newsmon_analyst)."""
     from pipeline.store import analytics
 
     router = APIRouter()
@@ -153,9 +163,41 @@ def build_router(settings_provider: SettingsProvider) -> APIRouter:
     def feed_health(failing_only: bool = False) -> JSONResponse:
         return _listing(_read(settings_provider, analytics.feed_health, failing_only))
 
+    @router.get("/api/stages")
+    def stages(
+        stage: str | None = None,
+        failing_only: bool = Query(False, description="only stages whose newest run failed"),
+    ) -> JSONResponse:
+        return _listing(_read(settings_provider, analytics.stage_status, stage, failing_only))
+
+    @router.get("/api/backlogs")
+    def backlogs() -> JSONResponse:
+        return JSONResponse(_items([_read(settings_provider, analytics.backlogs)])[0])
+
+    @router.get("/api/mail")
+    def mail(
+        recipient: str | None = None,
+        status: str | None = Query(None, pattern="^(pending|sent|failed)$"),
+        kind: str | None = Query(None, pattern="^(digest|alert)$"),
+        limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    ) -> JSONResponse:
+        return _listing(_read(settings_provider, analytics.mail_deliveries, recipient, status, kind, limit))
+
+    @router.get("/api/api-fetches")
+    def api_fetches(
+        status: str = Query("failed", pattern="^(ok|failed|all)$", description="`all` for every read"),
+        provider: str | None = Query(None, pattern="^(huggingface|github)$"),
+        repo: str | None = None,
+        limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    ) -> JSONResponse:
+        rows = _read(settings_provider, analytics.api_fetches, None if status == "all" else status, provider, repo,
+                     limit)
+        return _listing(rows, status=status)
+
     @router.get("/digest", response_class=HTMLResponse)
     def digest(day: dt.date | None = None) -> HTMLResponse:
-        return HTMLResponse(_digest_html(settings_provider, day))
+        # rendering reads the raw tables (newsmon_analyst may not): the pipeline's connection, read-only
+        return HTMLResponse(_digest_html(write_settings_provider or settings_provider, day))
 
     @router.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
@@ -224,6 +266,10 @@ def _index_html(settings_provider: SettingsProvider) -> str:
     volumes = _items(_read(settings_provider, analytics.recent_theme_totals))
     top = _items(_read(settings_provider, analytics.stories, None, None, 10))
     failing = _items(_read(settings_provider, analytics.feed_health, True, 20))
+    stage_rows = _items(_read(settings_provider, analytics.stage_status))
+    backlog = _items([_read(settings_provider, analytics.backlogs)])
+    failed_mail = _items(_read(settings_provider, analytics.mail_deliveries, None, "failed", None, 20))
+    failed_fetches = _items(_read(settings_provider, analytics.api_fetches, "failed", None, None, 20))
     days = sorted(digest_files(settings.digests_dir), reverse=True)[:7]
     digest_links = " ".join(f'<a href="digest?day={d.isoformat()}">{d.isoformat()}</a>' for d in days) or "none yet"
     return f"""<!doctype html>
@@ -238,22 +284,164 @@ digests: <a href="digest">latest</a> {digest_links}</p>
 <h2>Articles per theme, last 7 days</h2>{_table(volumes, ["theme", "articles", "last_day"])}
 <h2>Latest stories</h2>{_table(top, ["label", "theme", "article_count", "languages", "last_seen"])}
 <h2>Failing feeds</h2>{_table(failing, ["feed", "last_status", "consecutive_failures", "last_error"])}
+<form method="post" action="api/feeds/retry?all_failed=true"><button>Outage over: retry failed feeds and pages
+on the next run</button></form>
+<h2>Stages</h2>
+<p>JSON: <a href="api/stages">all</a> · <a href="api/stages?failing_only=true">failing</a></p>
+{_table(stage_rows, ["stage", "last_status", "last_started_at", "last_finished_at", "last_failure_at",
+                     "last_failure_error", "failures"])}
+<h2>Backlogs</h2>
+<p>JSON: <a href="api/backlogs">backlogs</a></p>
+{_table(backlog, ["pending_extraction", "oldest_pending_extraction", "pending_embedding", "unthemed", "unplaced"])}
+<h2>Failed mail</h2>
+<p>JSON: <a href="api/mail">every delivery</a> · <a href="api/mail?status=failed">failed</a> ·
+<a href="api/mail?kind=alert">alerts</a> (filters: recipient, status, kind)</p>
+{_table(failed_mail, ["kind", "item", "recipient", "attempts", "last_error", "updated_at"])}
+<h2>Failed API fetches</h2>
+<p>JSON: <a href="api/api-fetches">failed</a> · <a href="api/api-fetches?status=all">all</a>
+(filters: status, provider, repo)</p>
+{_table(failed_fetches, ["provider", "repo", "observed_at", "http_status", "attempts", "error"])}
 </body></html>"""
 
 
-def create_app(settings_provider: SettingsProvider, dependencies: Sequence[Any] = ()) -> FastAPI:
-    """The app; ``dependencies`` guard every route (Airflow's authentication inside Airflow)."""
+def _unsubscribe_page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title></head>'
+        f'<body style="font-family:system-ui,sans-serif;margin:2rem;max-width:36rem">'
+        f"<h1>{html.escape(title)}</h1>{body}</body></html>",
+        status_code=status_code,
+    )
+
+
+def _unsubscribe_address(settings_provider: SettingsProvider, token: str) -> tuple[Any, str]:
+    """(settings, address) of a valid token; 403 for a tampered or expired one (nothing changes)."""
+    from pipeline.digest.readers import TokenError, verify_token
+
+    settings = _settings(settings_provider)
+    if not settings.unsubscribe_secret:
+        raise HTTPException(status_code=404, detail="unsubscribe links are not configured")
+    try:
+        return settings, verify_token(settings.unsubscribe_secret, token, dt.datetime.now(dt.timezone.utc))
+    except TokenError as exc:
+        raise HTTPException(status_code=403, detail=f"{exc}: nothing was changed") from None
+
+
+def unsubscribe_router(settings_provider: SettingsProvider) -> APIRouter:
+    """``/unsubscribe?token=...``, public (a reader is no Airflow user; the signed token is the
+    proof): GET shows a confirmation button (mail scanners follow links, so GET changes nothing);
+    POST unsubscribes, also as RFC 8058 one-click from the List-Unsubscribe-Post header."""
+    router = APIRouter()
+
+    @router.get("/unsubscribe", response_class=HTMLResponse)
+    def confirm(token: str = Query("", max_length=2000)) -> HTMLResponse:
+        _, address = _unsubscribe_address(settings_provider, token)
+        return _unsubscribe_page(
+            "Unsubscribe from newsmon",
+            f"<p>Stop the newsmon digest and alerts for <strong>{html.escape(address)}</strong>?</p>"
+            f'<form method="post" action="unsubscribe?token={html.escape(token)}">'
+            '<button type="submit">Unsubscribe</button></form>',
+        )
+
+    @router.post("/unsubscribe", response_class=HTMLResponse)
+    def unsubscribe(token: str = Query("", max_length=2000)) -> HTMLResponse:
+        import psycopg
+
+        from pipeline.infra.config import UserError
+        from pipeline.infra.db import connect
+        from pipeline.subscribers import remove
+
+        settings, address = _unsubscribe_address(settings_provider, token)
+        try:
+            with connect(settings.database_url) as conn, conn.transaction():
+                remove(conn, address, "link", dt.datetime.now(dt.timezone.utc))
+        except (UserError, psycopg.Error) as exc:
+            raise _unavailable(exc) from None
+        log.info("unsubscribed a reader through the signed link")
+        return _unsubscribe_page("Unsubscribed", f"<p>{html.escape(address)} will get no more newsmon mail.</p>")
+
+    return router
+
+
+def docs_router(app: FastAPI) -> APIRouter:
+    """``/docs``, ``/redoc`` and ``/openapi.json``, added as ordinary routes so the same login
+    guards them (FastAPI's built-in ones answer everyone). Relative URLs: the app is mounted
+    under ``/newsmon``."""
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/openapi.json")
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @router.get("/docs", response_class=HTMLResponse)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="openapi.json", title="newsmon API")
+
+    @router.get("/redoc", response_class=HTMLResponse)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="openapi.json", title="newsmon API")
+
+    return router
+
+
+def create_app(settings_provider: SettingsProvider, dependencies: Sequence[Any] = (),
+               write_settings_provider: SettingsProvider | None = None) -> FastAPI:
+    """The app; ``dependencies`` guard every route (Airflow's authentication inside Airflow) but
+    ``/unsubscribe``, which a signed token guards. ``settings_provider`` is for reads (inside
+    Airflow: the read-only newsmon_analyst role); ``write_settings_provider`` (default: the same)
+    for the few actions that change something (unsubscribing)."""
     app = FastAPI(
         title="newsmon", version="1",
         description="Read-only views of the newsmon analytics schema and the daily digest.",
-        dependencies=list(dependencies),
+        docs_url=None, redoc_url=None, openapi_url=None,
     )
-    app.include_router(build_router(settings_provider))
+    app.include_router(build_router(settings_provider, write_settings_provider), dependencies=list(dependencies))
+    app.include_router(docs_router(app), dependencies=list(dependencies))
+    app.include_router(unsubscribe_router(write_settings_provider or settings_provider))
+    from newsmon_ops import ops_router  # POST /api/feeds/retry: writes, behind the same login
+
+    app.include_router(ops_router(write_settings_provider or settings_provider), dependencies=list(dependencies))
     return app
 
 
+ANALYST_CONN_ID = "newsmon_analyst_db"
+
+
+def analyst_settings(connection_lookup: Callable[[str], Any] | None = None):
+    """Settings whose database URL is the Airflow connection ``newsmon_analyst_db`` (the read-only
+    newsmon_analyst role: the pages cannot change anything even through a bug); without that
+    connection, ``newsmon_db`` as before, with a warning."""
+    from newsmon_airflow import database_url_from_connection, newsmon_settings
+
+    conn = (connection_lookup or _airflow_connection)(ANALYST_CONN_ID)
+    if conn is None:
+        log.warning("Airflow connection %r is not defined: the newsmon plugin reads through newsmon_db "
+                    "(read-write); define it as the newsmon_analyst role", ANALYST_CONN_ID)
+        return newsmon_settings()
+    settings = newsmon_settings(require_database=False)
+    return dataclasses.replace(settings, database_url=database_url_from_connection(conn))
+
+
+def _airflow_connection(conn_id: str):
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
 def airflow_settings_provider() -> SettingsProvider:
-    """Settings through the Airflow connections (``newsmon_db``), cached for a minute."""
+    """Settings for reads: the ``newsmon_analyst_db`` connection (else ``newsmon_db``), cached
+    for a minute."""
+    return _CachedSettings(analyst_settings)
+
+
+def airflow_write_settings_provider() -> SettingsProvider:
+    """Settings for the actions that write (``newsmon_db``), cached for a minute."""
     from newsmon_airflow import newsmon_settings
 
     return _CachedSettings(newsmon_settings)

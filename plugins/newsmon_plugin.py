@@ -2,7 +2,8 @@
 "newsmon" entry in the Airflow UI's Browse menu that shows its overview page.
 
 Every route requires an authenticated Airflow user (the UI's session cookie or an API token),
-like Airflow's own REST API.
+like Airflow's own REST API, except ``/newsmon/unsubscribe``: digest readers are no Airflow
+users; a signed, expiring token (``NEWSMON_UNSUBSCRIBE_SECRET``) guards it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from fastapi import Depends
 
 from airflow.plugins_manager import AirflowPlugin
-from newsmon_api import airflow_settings_provider, create_app
+from newsmon_api import airflow_settings_provider, airflow_write_settings_provider, create_app
 
 URL_PREFIX = "/newsmon"
 
@@ -21,7 +22,9 @@ def _authenticated():
     return Depends(requires_authenticated())
 
 
-newsmon_app = create_app(airflow_settings_provider(), dependencies=[_authenticated()])
+# reads as newsmon_analyst (connection newsmon_analyst_db); only unsubscribing writes (newsmon_db)
+newsmon_app = create_app(airflow_settings_provider(), dependencies=[_authenticated()],
+                         write_settings_provider=airflow_write_settings_provider())
 
 
 class NewsmonPlugin(AirflowPlugin):

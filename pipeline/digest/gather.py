@@ -11,6 +11,7 @@ treated as one-article stories, so the digest is still useful before clustering.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections import Counter
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from pipeline.digest import figures
 from pipeline.digest.model import (
     DailySeries,
     DigestData,
@@ -32,8 +34,10 @@ from pipeline.digest.model import (
     StoryItem,
     TargetProgress,
     ThemeSummary,
+    Title,
 )
 from pipeline.infra.config import THEME_TITLES
+from pipeline.infra.urls import canonical_url
 from pipeline.infra.runs import PIPELINE_STAGES
 from pipeline.store import digests as store
 from pipeline.store.runs import StageRun, runs_between
@@ -43,6 +47,8 @@ CHART_DAYS = 14
 TRAILING_DAYS = 7
 TOP_STORIES = 5
 MAX_OBSERVATIONS = 15
+OBSERVATION_ROWS = 200  # read to merge one figure's reports into one fact; MAX_OBSERVATIONS facts shown
+MAX_READINGS = 8
 MAX_PROGRESS = 10  # (a busy day's mail must stay under Gmail's 102 KB clipping limit)
 LANGUAGE_ORDER = ("de", "en")
 # Stages whose absence on the day is worth telling the readers (the digest itself is not one).
@@ -67,6 +73,19 @@ def safe_url(value: Any) -> str | None:
     return url
 
 
+def reader_link(row: dict[str, Any]) -> str | None:
+    """The article's link for readers: its canonical URL (tracking parameters such as utm_* and
+    fbclid removed), else the URL it was found under; None when no stored link is safe."""
+    for key in ("canonical_url", "url", "final_url"):
+        link = safe_url(row.get(key))
+        if link:
+            try:
+                return safe_url(canonical_url(link)) or link
+            except ValueError:
+                return link
+    return None
+
+
 def _same_words(a: str, b: str) -> bool:
     def words(s: str) -> str:
         return " ".join(re.findall(r"\w+", s.casefold()))
@@ -82,9 +101,13 @@ _BYLINE = re.compile(
 )
 
 
+# A wire dateline in front of the first sentence: "BERLIN (dpa) - ", "WASHINGTON, Nov 26 (Reuters) -".
+_DATELINE = re.compile(r"^[A-ZÄÖÜ][A-ZÄÖÜ .'/-]{1,40}(?:,[^()\n]{1,30})?\s*\([^()\n]{1,30}\)\s*[-–—:]\s+")
+
+
 def strip_bylines(text: str) -> str:
     """Drop leading short lines that are bylines/datelines, so an extract starts with prose."""
-    lines = text.split("\n")
+    lines = _DATELINE.sub("", text.lstrip()).split("\n")
 
     def is_byline(line: str) -> bool:
         line = line.strip()
@@ -92,7 +115,7 @@ def strip_bylines(text: str) -> str:
 
     while len(lines) > 1 and (not lines[0].strip() or is_byline(lines[0])):
         lines.pop(0)
-    return "\n".join(lines)
+    return _DATELINE.sub("", "\n".join(lines).lstrip())
 
 
 def short_description(text: Any, max_chars: int = 70) -> str:
@@ -143,11 +166,11 @@ def format_value(value: Decimal | float | int, unit: str) -> str:
     v = float(value)
     if unit == "percent":
         return f"{v:.4g} %"
-    if unit == "usd":
+    if unit == "usd" or (len(unit) == 3 and unit.isalpha() and unit not in {"ratio"}):  # a currency code
         for factor, suffix in ((1e12, " trn"), (1e9, " bn"), (1e6, " M")):
             if abs(v) >= factor:
-                return f"USD {v / factor:.3g}{suffix}"
-        return f"USD {v:,.0f}"
+                return f"{unit.upper()} {v / factor:.3g}{suffix}"
+        return f"{unit.upper()} {v:,.0f}"
     if unit == "count":
         for factor, suffix in ((1e9, " bn"), (1e6, " M")):
             if abs(v) >= factor:
@@ -218,19 +241,41 @@ def rank_groups(rows: Iterable[dict[str, Any]], start: dt.datetime) -> list[Stor
     return groups
 
 
+MAX_SOURCES = 8  # articles cited per story
+
+
+def _cited(row: dict[str, Any], tz: ZoneInfo) -> Headline:
+    return Headline(row["language"] or "other", one_line(row["title"], 200) or "(untitled)", reader_link(row),
+                    outlet_name(row), row["ts"].astimezone(tz) if row.get("ts") else None)
+
+
+def story_titles(first: dict[str, Any], headlines: list[Headline]) -> tuple[Title, ...]:
+    """The headline per language: the stories stage's readable ones when it wrote them, else the
+    earliest article's title in each language (never the term list)."""
+    written = {lang: one_line(first.get(f"story_headline_{lang}"), 200) for lang in LANGUAGE_ORDER}
+    titles = [Title(h.language, written.get(h.language) or h.title) for h in headlines]
+    if not any(written.values()) and one_line(first.get("story_headline"), 200) and titles:
+        titles[0] = Title(titles[0].language, one_line(first.get("story_headline"), 200))
+    return tuple(titles)
+
+
 def build_story(group: StoryGroup, day: dt.date, tz: ZoneInfo) -> StoryItem:
-    """The story as shown: label, one headline per language (the earliest), a short extract."""
+    """The story as shown: its headline per language, the articles that report it (outlet, time,
+    canonical link), the lead sentence of the earliest article that has prose."""
     rows, first = group.rows, group.rows[0]
     headlines, representatives = [], []
     for lang in group.languages:
         article = next(r for r in rows if (r["language"] or "other") == lang)
         representatives.append(article)
-        title = one_line(article["title"], 200) or "(untitled)"
-        link = safe_url(article.get("final_url")) or safe_url(article["url"]) or safe_url(article["canonical_url"])
-        headlines.append(Headline(lang, title, link, outlet_name(article)))
-    extract = next((e for e in (first_sentences(r["body"], title=r["title"] or "") for r in representatives)
-                    if e), "")
-    label = one_line(first.get("story_label"), 160) or headlines[0].title
+        headlines.append(_cited(article, tz))
+    extract, extract_language = "", headlines[0].language
+    for row in representatives:
+        extract = first_sentences(row["body"], title=row["title"] or "")
+        if extract:
+            extract_language = row["language"] or "other"
+            break
+    titles = story_titles(first, headlines)
+    label = one_line(first.get("story_label"), 160) or titles[0].text
     first_seen = first.get("story_first_seen")
     first_day = first_seen.astimezone(tz).date() if first_seen else None
     return StoryItem(
@@ -238,6 +283,8 @@ def build_story(group: StoryGroup, day: dt.date, tz: ZoneInfo) -> StoryItem:
         languages=group.languages, headlines=tuple(headlines), extract=extract,
         latest=group.latest.astimezone(tz), first_seen=first_day if first_day and first_day < day else None,
         total_articles=max(int(first.get("story_article_count") or 0), len(rows)), score=group.score,
+        titles=titles, extract_language=extract_language,
+        sources=tuple(_cited(r, tz) for r in rows[:MAX_SOURCES]),
     )
 
 
@@ -336,11 +383,22 @@ def gather(conn: psycopg.Connection, day: dt.date, *, timezone: str, themes: tup
     days = tuple(day - dt.timedelta(days=k) for k in range(CHART_DAYS - 1, -1, -1))
     series = DailySeries(days, {t: tuple(per_day.get((d, t), 0) for d in days) for t in themes})
 
-    obs_rows, obs_total = store.day_observations(conn, start, end, max_observations)
+    obs_rows, obs_total = store.day_observations(conn, start, end, OBSERVATION_ROWS)
     observations = [_observation(r) for r in obs_rows]
+    facts = figures.day_facts(conn, start, end, observations, obs_rows, describe=short_description,
+                              format_value=format_value, link=lambda url: reader_link({"url": url}),
+                              outlet_of=lambda r: outlet_name({"source": r.get("outlet"), "url": r.get("article_url")}))
     # figures that moved today first, then the rest by indicator and subject
-    progress = [p for p in map(_progress, store.target_progress(conn, start, end)) if p]
+    progress_rows = [r for r in store.target_progress(conn, start, end) if r["target_value"]]
+    api_rows = store.api_readings(conn, end, OBSERVATION_ROWS)
+    more_readings, api_rows = max(len(api_rows) - MAX_READINGS, 0), api_rows[:MAX_READINGS]
+    history = store.reading_series(conn, end, [(r["indicator"], r["subject"]) for r in progress_rows + api_rows],
+                                  figures.SPARK_POINTS)
+    progress = [dataclasses.replace(p, sparkline=figures.sparkline(history.get((r["indicator"], r["subject"]), ())))
+                for r in progress_rows if (p := _progress(r))]
     progress.sort(key=lambda p: (p.observed_at < start, p.indicator, p.subject))
+    readings = figures.readings(api_rows, history, describe=short_description, format_value=format_value,
+                                safe_url=safe_url)
 
     feeds = [
         FeedProblem(one_line(r["name"], 80), r["consecutive_failures"], r["last_success_at"],
@@ -350,7 +408,10 @@ def gather(conn: psycopg.Connection, day: dt.date, *, timezone: str, themes: tup
     runs = runs_between(conn, WATCHED_STAGES, start, as_of)
     return DigestData(
         day=day, timezone=timezone, as_of=as_of, total_articles=total, themes=summaries, series=series,
-        observations=observations, more_observations=max(obs_total - len(observations), 0),
+        observations=observations[:max_observations],
+        more_observations=max(obs_total - min(len(observations), max_observations), 0),
+        facts=facts[:max_observations], more_facts=max(len(facts) - max_observations, 0)
+        + max(obs_total - len(obs_rows), 0), readings=readings, more_readings=more_readings,
         progress=progress[:MAX_PROGRESS], more_progress=max(len(progress) - MAX_PROGRESS, 0),
         failing_feeds=feeds, stage_problems=stage_problems(runs, start, tz),
     )

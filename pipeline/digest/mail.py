@@ -112,20 +112,51 @@ def message_id_for(day: dt.date, recipient: str, sender: str) -> str:
     return f"<digest-{day.isoformat()}.{token}@{domain}>"
 
 
-def build_message(rendered: RenderedDigest, *, sender: str, to: str, message_id: str,
-                  date: dt.datetime, day: dt.date) -> EmailMessage:
+def list_id(sender: str, name: str = "digest") -> str:
+    """``newsmon digest <digest.newsmon.DOMAIN>`` (RFC 2919): lets readers filter the list."""
+    domain = address_of(sender).rpartition("@")[2] or "localhost"
+    return f"newsmon {name} <{name}.newsmon.{domain}>"
+
+
+def unsubscribe_headers(sender: str, reply_to: str | None, https_link: str | None) -> dict[str, str]:
+    """List-Unsubscribe with a mailto (to Reply-To, else From) and, when configured, the signed https
+    link; List-Unsubscribe-Post for one-click (RFC 8058) only with the https link."""
+    mailto = f"<mailto:{address_of(reply_to or sender)}?subject=unsubscribe>"
+    headers = {"List-Unsubscribe": f"{mailto}, <{https_link}>" if https_link else mailto}
+    if https_link:
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
+def list_message(subject: str, *, sender: str, to: str, message_id: str, date: dt.datetime,
+                 reply_to: str | None, unsubscribe_link: str | None, list_name: str) -> EmailMessage:
+    """The headers of one mail of a newsmon list (digest or alerts), to one recipient."""
+    if any(c in to for c in "\r\n\0"):
+        raise ValueError("recipient with a line break refused")
     msg = EmailMessage(policy=email.policy.SMTP)
-    if rendered.subject.isascii():
-        msg["Subject"] = rendered.subject
+    if subject.isascii():
+        msg["Subject"] = subject
     else:
         # email's own folder drops the space between two adjacent encoded words ("liefern –
         # Überblick" arrives as "liefern  –Überblick"); the legacy Header encoder does not.
-        msg.set_raw("Subject", Header(rendered.subject, "utf-8", header_name="Subject").encode(linesep="\r\n"))
+        msg.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n"))
     msg["From"] = sender
     msg["To"] = to
     msg["Date"] = email.utils.format_datetime(date)
     msg["Message-ID"] = message_id
+    msg["Reply-To"] = reply_to or sender
+    msg["List-Id"] = list_id(sender, list_name)
+    for name, value in unsubscribe_headers(sender, reply_to, unsubscribe_link).items():
+        msg[name] = value
     msg["Auto-Submitted"] = "auto-generated"
+    return msg
+
+
+def build_message(rendered: RenderedDigest, *, sender: str, to: str, message_id: str,
+                  date: dt.datetime, day: dt.date, reply_to: str | None = None,
+                  unsubscribe_link: str | None = None) -> EmailMessage:
+    msg = list_message(rendered.subject, sender=sender, to=to, message_id=message_id, date=date,
+                       reply_to=reply_to, unsubscribe_link=unsubscribe_link, list_name="digest")
     msg["X-Newsmon-Digest-Day"] = day.isoformat()
     # quoted-printable keeps the message 7-bit clean for relays without 8BITMIME
     msg.set_content(rendered.text, charset="utf-8", cte="quoted-printable")

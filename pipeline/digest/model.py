@@ -12,26 +12,42 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Headline:
+    """One article of a story as the digest cites it: outlet (the feed's name), time and link."""
+
     language: str
     title: str
-    url: str | None  # http(s) only; None when the stored link was unsafe or missing
+    url: str | None  # the canonical link (no utm_*/fbclid), http(s) only; None when unsafe or missing
     outlet: str
+    published: dt.datetime | None = None  # local time
+
+
+@dataclass(frozen=True)
+class Title:
+    language: str
+    text: str
 
 
 @dataclass(frozen=True)
 class StoryItem:
     key: str  # "s<story_id>" for a clustered story, "a<article_id>" for an article on its own
-    label: str
+    label: str  # the stories stage's term list (shown to nobody; the titles are the headline)
     theme: str
     articles: int  # articles of the day in this story
     outlets: tuple[str, ...]
     languages: tuple[str, ...]
     headlines: tuple[Headline, ...]  # one per language
-    extract: str
+    extract: str  # the lead sentence(s), bylines and datelines removed
     latest: dt.datetime
     first_seen: dt.date | None  # earlier than the day: a continuing story
     total_articles: int  # all articles of the story so far (>= articles)
     score: float
+    titles: tuple[Title, ...] = ()  # the headline, one per language (German first) when both exist
+    extract_language: str = "en"
+    sources: tuple[Headline, ...] = ()  # every article of the day (capped), in time order
+
+    @property
+    def title(self) -> str:
+        return self.titles[0].text if self.titles else self.label
 
 
 @dataclass(frozen=True)
@@ -45,8 +61,13 @@ class ThemeSummary:
     more_stories: int  # stories of the day beyond the ones shown
 
     @property
+    def low_baseline(self) -> bool:
+        """Under one article a day before: a percentage would exaggerate (+1900 % from 0.1)."""
+        return self.trailing_mean < 1
+
+    @property
     def change_pct(self) -> int | None:
-        if self.trailing_mean <= 0:
+        if self.low_baseline:
             return None
         return round(100 * (self.count - self.trailing_mean) / self.trailing_mean)
 
@@ -66,6 +87,42 @@ class Observation:
 
 
 @dataclass(frozen=True)
+class FactSource:
+    outlet: str
+    url: str | None
+    quote: str
+    language: str | None
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One figure of the day, reported once or by several articles (all of them listed)."""
+
+    indicator: str
+    description: str
+    subject: str
+    value: str
+    target_year: int | None
+    approximate: bool
+    observed_at: dt.datetime
+    sources: tuple[FactSource, ...]
+    source_kind: str  # article | api
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The latest API reading of a series (downloads, stars), with its recent history."""
+
+    indicator: str
+    description: str
+    subject: str
+    value: str
+    observed_at: dt.datetime
+    url: str | None
+    sparkline: str  # "" below 3 points
+
+
+@dataclass(frozen=True)
 class TargetProgress:
     indicator: str
     description: str
@@ -77,6 +134,7 @@ class TargetProgress:
     previous: str | None  # latest value before the day, when it differs
     observed_at: dt.datetime
     target_source: str = "definition"  # or "article": the target was stated in the news
+    sparkline: str = ""  # the readings so far, "" below 3 points
 
 
 @dataclass(frozen=True)
@@ -109,6 +167,10 @@ class DigestData:
     as_of: dt.datetime
     total_articles: int  # all themes, 'other' included
     themes: list[ThemeSummary] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
+    more_facts: int = 0
+    readings: list[Reading] = field(default_factory=list)
+    more_readings: int = 0
     series: DailySeries | None = None
     observations: list[Observation] = field(default_factory=list)
     more_observations: int = 0
@@ -120,6 +182,21 @@ class DigestData:
     @property
     def empty(self) -> bool:
         return self.total_articles == 0
+
+    @property
+    def themed_articles(self) -> int:
+        """Articles on the themes the table shows; the rest of ``total_articles`` is ``unshown_articles``."""
+        return sum(t.count for t in self.themes)
+
+    @property
+    def unshown_articles(self) -> int:
+        return self.total_articles - self.themed_articles
+
+    @property
+    def top_line(self) -> list[StoryItem]:
+        """The day's three biggest stories, over all themes shown."""
+        stories = [s for t in self.themes for s in t.stories]
+        return sorted(stories, key=lambda s: (-s.score, s.key))[:3]
 
     @property
     def story_count(self) -> int:

@@ -9,6 +9,7 @@ digest never loads anything remote.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import functools
 from dataclasses import dataclass
@@ -49,6 +50,11 @@ def _when(ctx, value: dt.datetime | None) -> str:
     return value.astimezone(ZoneInfo(data.timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _clock(value: dt.datetime | None) -> str:
+    """'08:00' (the time is already local: gather converts it)."""
+    return value.strftime("%H:%M") if value else ""
+
+
 @functools.cache
 def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -61,6 +67,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     env.filters["http_url"] = safe_url
     env.filters["host"] = _host
     env.filters["when"] = _when
+    env.filters["clock"] = _clock
     return env
 
 
@@ -74,23 +81,64 @@ def day_long(day: dt.date) -> str:
     return f"{_WEEKDAYS[day.weekday()]}, {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
 def subject_for(data: DigestData) -> str:
-    """One line: the date, then the day's top story (or that the day was empty)."""
+    """One line: the date, the top story's headline, then the day's counts spelled out
+    ("· 4 stories, 9 articles": never "+9", which reads as nine more stories)."""
     head = f"newsmon digest {data.day.isoformat()}"
     if data.empty:
         return f"{head}: no articles"
-    top = data.top_story
-    lead = f"{data.total_articles} articles"
-    return f"{head}: {one_line(top.label, 90)} (+{lead})" if top else f"{head}: {lead}"
+    top = data.top_line[0] if data.top_line else None
+    counts = f"{_plural(data.story_count, 'story', 'stories')}, {_plural(data.total_articles, 'article')}"
+    return f"{head}: {one_line(top.title, 90)} · {counts}" if top else f"{head}: {counts}"
 
 
-def render(data: DigestData, chart_png: bytes | None, chart_cid: str | None = None) -> RenderedDigest:
+# Gmail clips an HTML part over 102 KB ("[Message clipped]", hiding the rest and the unsubscribe
+# link); a margin covers the mail's transfer encoding of non-ASCII text.
+HTML_BUDGET = 90 * 1024
+
+
+def _shortened(data: DigestData) -> DigestData | None:
+    """``data`` with one item fewer from the longest list (stories of the fullest theme, then
+    figures, then cited articles per story); None when nothing is left to shorten."""
+    fullest = max(data.themes, key=lambda t: len(t.stories), default=None)
+    if fullest is not None and len(fullest.stories) > 1:
+        themes = [dataclasses.replace(t, stories=t.stories[:-1], more_stories=t.more_stories + 1)
+                  if t is fullest else t for t in data.themes]
+        return dataclasses.replace(data, themes=themes)
+    if len(data.facts) > 3:
+        return dataclasses.replace(data, facts=data.facts[:-1], more_facts=data.more_facts + 1)
+    if any(len(s.sources) > 2 for t in data.themes for s in t.stories):
+        themes = [dataclasses.replace(t, stories=tuple(dataclasses.replace(s, sources=s.sources[:2])
+                                                       for s in t.stories)) for t in data.themes]
+        return dataclasses.replace(data, themes=themes)
+    return None
+
+
+def render(data: DigestData, chart_png: bytes | None, chart_cid: str | None = None, *,
+           unsubscribe_url: str | None = None, reader_note: str = "") -> RenderedDigest:
+    """The digest's subject, HTML and text; a day too busy for Gmail's clipping limit shows fewer
+    items (the rest counted as "more")."""
+    rendered = _render(data, chart_png, chart_cid, unsubscribe_url, reader_note)
+    while len(rendered.html.encode("utf-8")) > HTML_BUDGET and (shorter := _shortened(data)) is not None:
+        data = shorter
+        rendered = _render(data, chart_png, chart_cid, unsubscribe_url, reader_note)
+    return rendered
+
+
+def _render(data: DigestData, chart_png: bytes | None, chart_cid: str | None, unsubscribe_url: str | None,
+            reader_note: str) -> RenderedDigest:
     subject = subject_for(data)
     context = {
         "d": data,
         "subject": subject,
         "day_long": day_long(data.day),
         "colours": {t.theme: theme_colour(t.theme, i) for i, t in enumerate(data.themes)},
+        "unsubscribe_url": safe_url(unsubscribe_url),
+        "reader_note": reader_note,
     }
     html_template = _environment(True).get_template("digest.html")
     cid = chart_cid if chart_png else None

@@ -7,8 +7,11 @@ and then, depending on the mode:
 - ``demo=True``: the day is the latest one with articles; the ``.eml`` goes next to the HTML;
   nothing is sent.
 - ``out=PATH``: ``PATH.html`` and ``PATH.eml`` are written; nothing is sent.
-- ``send=True`` (``None``: when ``NEWSMON_SMTP_URL`` is set): one message per recipient in
-  ``NEWSMON_DIGEST_TO``. Idempotent per (day, recipient) through ``digest_sends``: a recipient
+- ``send=True`` (``None``: when ``NEWSMON_SMTP_URL`` is set): one message per reader, with their
+  own ``To:``: every active subscriber (``newsmon subscribers``), the digest cut to their themes
+  and language, plus the ``NEWSMON_DIGEST_TO`` fallback addresses that have no subscriber row
+  (the whole digest). A subscriber whose choice matched no story that day gets no mail; that is
+  recorded (status ``skipped``, the reason in ``last_error``). Idempotent per (day, recipient) through ``digest_sends``: a recipient
   already sent to is skipped; a failed send is recorded (status ``failed``, ``last_error``,
   ``attempts``) and retried by the next run. Delivery is at-least-once: a crash between the
   server's OK and the ledger update re-sends on the next run, with the same Message-ID.
@@ -23,20 +26,23 @@ from pathlib import Path
 
 from pipeline.infra.config import ConfigError, Settings
 from pipeline.digest.chart import render_chart
-from pipeline.digest.gather import gather
+from pipeline.digest.gather import gather, theme_title
 from pipeline.digest.mail import (
     DEFAULT_SENDER,
     DigestSendError,
     SmtpTarget,
+    address_of,
     build_message,
     deliver,
     message_id_for,
     parse_smtp_url,
 )
 from pipeline.digest.model import DigestData
+from pipeline.digest.readers import Reader, digest_for, resolve_readers, unsubscribe_link
 from pipeline.digest.render import RenderedDigest, render
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import digests as store
+from pipeline.store import subscribers as subscriber_store
 from pipeline.store import locks
 
 __all__ = ["run_digest", "build_digest", "resolve_day", "DigestSendError", "output_paths"]
@@ -83,28 +89,77 @@ def _write(path: Path, data: bytes) -> None:
 def _check_send_settings(settings: Settings) -> SmtpTarget:
     if not settings.smtp_url:
         raise ConfigError("NEWSMON_SMTP_URL is not set: cannot send the digest (use --out FILE to write it)")
-    if not settings.digest_to:
-        raise ConfigError("NEWSMON_DIGEST_TO is not set: nobody to send the digest to")
     return parse_smtp_url(settings.smtp_url)
 
 
+def load_readers(rt) -> list[Reader]:
+    """Active subscribers plus the NEWSMON_DIGEST_TO fallback addresses without a subscriber row."""
+    with rt.pool.connection() as conn, conn.transaction():
+        subscribers = subscriber_store.list_all(conn, include_unsubscribed=True)
+    return resolve_readers(subscribers, rt.settings.digest_to)
+
+
+def _reader_note(reader: Reader) -> str:
+    if not reader.subscribed or reader.choice == ((), "both"):
+        return ""
+    themes = ", ".join(theme_title(t) for t in reader.themes) or "all themes"
+    language = {"de": "German", "en": "English"}.get(reader.language, "German and English")
+    return f"Your selection: {themes}; {language} coverage."
+
+
+class ReaderDigests:
+    """The digest rendered once per distinct choice (themes, language) of the readers."""
+
+    def __init__(self, data: DigestData, settings: Settings, now: dt.datetime, wide: DigestData | None = None):
+        # wide: gathered with every theme some reader chose (a reader without a choice gets ``data``)
+        self.data, self.wide, self.settings, self.now = data, wide or data, settings, now
+        self._chart = render_chart(data.series) if data.series and data.series.counts else None
+
+    def for_reader(self, reader: Reader) -> tuple[DigestData, RenderedDigest]:
+        link = unsubscribe_link(self.settings.unsubscribe_url, self.settings.unsubscribe_secret,
+                                reader.address, self.now)
+        data = digest_for(self.wide if reader.themes else self.data, reader.themes, reader.language)
+        return data, render(data, self._chart, chart_cid=f"chart-{data.day.isoformat()}@newsmon",
+                            unsubscribe_url=link, reader_note=_reader_note(reader))
+
+    def message(self, reader: Reader, rendered: RenderedDigest, sender: str, date: dt.datetime):
+        link = unsubscribe_link(self.settings.unsubscribe_url, self.settings.unsubscribe_secret,
+                                reader.address, self.now)
+        return build_message(rendered, sender=sender, to=reader.mailbox,
+                             message_id=message_id_for(self.data.day, reader.mailbox, sender), date=date,
+                             day=self.data.day, reply_to=self.settings.digest_reply_to, unsubscribe_link=link)
+
+
 def run_digest(rt, day=None, send: bool | None = False, out: Path | None = None, demo: bool = False, *,
-               as_of: dt.datetime | None = None) -> StageResult:
-    """Build the digest for ``day`` and write / send it (see the module docstring)."""
+               as_of: dt.datetime | None = None, indicators_missing: bool = False) -> StageResult:
+    """Build the digest for ``day`` and write / send it (see the module docstring).
+    ``indicators_missing``: the day's indicators run had not finished (the Airflow digest's
+    07:00 deadline); said in the result's notes (and the mail footer, where the template has it)."""
     settings: Settings = rt.settings
     as_of = as_of or dt.datetime.now(dt.timezone.utc)
     if send is None:
         send = settings.smtp_url is not None
     sending = send and not demo and out is None
     target = _check_send_settings(settings) if sending else None  # fail before doing any work
+    readers = load_readers(rt)
+    if sending and not readers:
+        raise ConfigError("nobody to send the digest to: add readers with `newsmon subscribers add EMAIL` "
+                          "or set NEWSMON_DIGEST_TO")
     sender = settings.digest_from or DEFAULT_SENDER
 
     with record_stage(rt.pool, "digest") as result:
+        if indicators_missing:
+            result.notes.append("sent without the day's indicators: their run had not finished by the deadline")
         with rt.pool.connection() as conn, conn.transaction():
             if demo and day is None:
                 day = store.latest_article_day(conn, settings.timezone, as_of)
             the_day = resolve_day(day, settings, as_of)
+            themes = tuple(dict.fromkeys([*settings.digest_themes, *(t for r in readers for t in r.themes)]))
             data = gather(conn, the_day, timezone=settings.timezone, themes=settings.digest_themes, as_of=as_of)
+            if themes != settings.digest_themes:  # a reader chose a theme beyond the default digest's
+                wide = gather(conn, the_day, timezone=settings.timezone, themes=themes, as_of=as_of)
+            else:
+                wide = data
         rendered = build_digest(data)
         result.add("articles", data.total_articles)
         result.add("stories", data.story_count)
@@ -122,13 +177,13 @@ def run_digest(rt, day=None, send: bool | None = False, out: Path | None = None,
                 out_html, eml_path = output_paths(out)
                 _write(out_html, rendered.html_file.encode("utf-8"))
                 result.notes.append(f"html: {out_html}")
-            to = ", ".join(settings.digest_to) or "undisclosed-recipients:;"
-            msg = build_message(rendered, sender=sender, to=to,
-                                message_id=message_id_for(the_day, to, sender), date=as_of, day=the_day)
+            # a preview is addressed to the first reader, else to the sender: never "undisclosed-recipients"
+            reader = readers[0] if readers else Reader(address_of(sender).lower(), sender)
+            msg = ReaderDigests(data, settings, as_of).message(reader, rendered, sender, as_of)
             _write(eml_path, msg.as_bytes())
-            result.notes.append(f"eml: {eml_path}")
+            result.notes.append(f"eml: {eml_path} (to {reader.mailbox})")
         elif sending:
-            _send(rt, the_day, rendered, target, sender, list(settings.digest_to), result)
+            _send(rt, the_day, ReaderDigests(data, settings, as_of, wide), target, sender, readers, result)
         else:
             result.notes.append("not sent (use --send, or --out FILE for the .eml)")
     return result
@@ -140,8 +195,8 @@ def _committed(conn, write, *args) -> None:
         write(conn, *args)
 
 
-def _send(rt, day: dt.date, rendered: RenderedDigest, target: SmtpTarget, sender: str,
-          recipients: list[str], result: StageResult) -> None:
+def _send(rt, day: dt.date, digests: ReaderDigests, target: SmtpTarget, sender: str,
+          readers: list[Reader], result: StageResult) -> None:
     # A session lock, held across the short ledger transactions and the SMTP talk (never one long
     # transaction): a concurrent sender of the same day waits, then sees what was sent.
     with rt.pool.connection() as conn:
@@ -149,19 +204,28 @@ def _send(rt, day: dt.date, rendered: RenderedDigest, target: SmtpTarget, sender
         try:
             with conn.transaction():
                 done = store.sent_recipients(conn, day)
-            pending = [r for r in dict.fromkeys(recipients) if r not in done]
-            result.add("already_sent", len(recipients) - len(pending))
+            pending = [r for r in readers if r.mailbox not in done]
+            result.add("already_sent", len(readers) - len(pending))
             if not pending:
-                result.notes.append(f"already sent to all {len(recipients)} recipient(s) for {day.isoformat()}")
+                result.notes.append(f"already sent to all {len(readers)} recipient(s) for {day.isoformat()}")
                 return
+            rendered: dict[str, RenderedDigest] = {}
+            for reader in pending:
+                data, rendered[reader.mailbox] = digests.for_reader(reader)
+                if reader.subscribed and data.story_count == 0:
+                    reason = ("no articles that day" if data.empty
+                              else f"no stories matched ({_reader_note(reader) or 'all themes'})")
+                    _committed(conn, store.record_skipped, day, reader.mailbox, reason)
+                    result.add("skipped")
+                    result.notes.append(f"no mail to {reader.mailbox}: {reason}")
+                    del rendered[reader.mailbox]
+            by_mailbox = {r.mailbox: r for r in pending}
 
-            def message_for(recipient: str):
-                return build_message(rendered, sender=sender, to=recipient,
-                                     message_id=message_id_for(day, recipient, sender),
-                                     date=dt.datetime.now(dt.timezone.utc), day=day)
+            def message_for(mailbox: str):
+                return digests.message(by_mailbox[mailbox], rendered[mailbox], sender, dt.datetime.now(dt.timezone.utc))
 
             outcome = deliver(
-                target, sender, pending, message_for,
+                target, sender, list(rendered), message_for,
                 on_attempt=lambda r, msg: _committed(conn, store.record_attempt, day, r, msg["Message-ID"]),
                 on_sent=lambda r: _committed(conn, store.record_sent, day, r, dt.datetime.now(dt.timezone.utc)),
                 on_failed=lambda r, why: _committed(conn, store.record_failed, day, r, why),

@@ -53,7 +53,8 @@ class ApiCollector:
 
     def __init__(self, settings: Settings, definitions: Definitions, *, max_retries: int = 2,
                  max_retry_wait_s: float = 60.0, backoff_s: float = 1.0,
-                 sleep: Callable[[float], None] = time.sleep, client: HttpClient | None = None):
+                 sleep: Callable[[float], None] = time.sleep, client: HttpClient | None = None,
+                 clock: Callable[[], float] = time.time):
         self.settings = settings
         self.fields = {}
         for ind in definitions.indicators:
@@ -63,6 +64,7 @@ class ApiCollector:
         self.max_retry_wait_s = max_retry_wait_s
         self.backoff_s = backoff_s
         self.sleep = sleep
+        self.clock = clock  # wall-clock seconds: Retry-After dates and x-ratelimit-reset are absolute
         self._client = client or HttpClient(settings)
         self._own_client = client is None
 
@@ -138,7 +140,7 @@ class ApiCollector:
             return None if exc.permanent else backoff
         status = exc.status
         if status == 429 or (status == 403 and exc.headers.get("x-ratelimit-remaining") == "0"):
-            wait = _rate_limit_wait(exc.headers)
+            wait = _rate_limit_wait(exc.headers, self.clock())
             out.error = "rate limited" + (f" (retry after {wait:g}s)" if wait is not None else "")
             retry_in = wait if wait is not None else backoff
             if retry_in > wait_left:
@@ -175,10 +177,10 @@ class ApiCollector:
         return out
 
 
-def _rate_limit_wait(headers: Mapping[str, str]) -> float | None:
+def _rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
     """Seconds until the API takes requests again: Retry-After, else GitHub's x-ratelimit-reset."""
     raw = headers.get("retry-after")
     if raw:
-        return parse_retry_after(raw)
+        return parse_retry_after(raw, now)
     reset = (headers.get("x-ratelimit-reset") or "").strip()
-    return max(0.0, int(reset) - time.time()) if reset.isdigit() else None
+    return max(0.0, int(reset) - now) if reset.isdigit() else None

@@ -6,6 +6,7 @@ YAML; the code only knows the number grammar and how to measure closeness in a s
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,9 +17,11 @@ import yaml
 from pipeline.infra.config import DATA_DIR, UserError
 
 DEFAULT_FILE = DATA_DIR / "indicators.yaml"
+ENTITIES_FILE = DATA_DIR / "entities.yaml"
 KINDS = ("downloads", "self_sufficiency_target", "performance_ratio", "market_share", "investment")
 UNITS = ("count", "percent", "usd", "ratio")
-SUBJECT_TYPES = ("model", "chip", "company", "country")
+CURRENCIES = ("usd", "eur", "gbp", "jpy", "cny", "krw", "twd")
+SUBJECT_TYPES = ("model", "group", "chip", "company", "country", "bloc", "region", "fund", "agency")
 VALUE_FORMS = ("percent", "currency", "count", "ratio")
 PROVIDERS = {"huggingface": ("downloads", "likes"), "github": ("stargazers_count", "forks_count",
                                                                "subscribers_count")}
@@ -33,6 +36,7 @@ class Target:
     value: float
     year: int
     note: str | None = None
+    stated: dt.date | None = None   # when the target was stated (the newest statement wins)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class Subject:
     types: tuple[str, ...]
     aliases: tuple[str, ...]
     patterns: tuple[str, ...]
+    counts_as: str | None = None   # a fund or agency: the state it spends for
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class ApiSource:
     provider: str
     repo: str
     subject: str
+    entity: str | None = None   # the model family (else found in the repo name by the gazetteer)
 
 
 @dataclass(frozen=True)
@@ -115,9 +121,11 @@ def _target(raw, where: str) -> Target | None:
     if not isinstance(raw, dict) or "value" not in raw or "year" not in raw:
         raise IndicatorConfigError(f"{where}: a target needs value and year")
     try:
-        return Target(float(raw["value"]), int(raw["year"]), raw.get("note"))
+        stated = raw.get("stated")
+        stated = stated if isinstance(stated, dt.date) or stated is None else dt.date.fromisoformat(str(stated))
+        return Target(float(raw["value"]), int(raw["year"]), raw.get("note"), stated)
     except (TypeError, ValueError):
-        raise IndicatorConfigError(f"{where}: target value/year must be numbers") from None
+        raise IndicatorConfigError(f"{where}: target value/year must be numbers, stated a date") from None
 
 
 def _as_tuple(value) -> tuple:
@@ -126,17 +134,16 @@ def _as_tuple(value) -> tuple:
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
-def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definitions:
-    if not isinstance(data, dict):
-        raise IndicatorConfigError(f"{source}: expected a mapping with subjects/indicators")
-    unknown = set(data) - {"subjects", "indicators", "negative_cues", "api_sources"}
-    if unknown:
-        raise IndicatorConfigError(f"{source}: unknown top-level key(s) {sorted(unknown)}")
-
-    subjects = []
-    for name, spec in (data.get("subjects") or {}).items():
-        where = f"{source}: subject {name!r}"
+def parse_entities(raw, source: str = "entities.yaml") -> list[Subject]:
+    """The entity gazetteer (entities.yaml's `entities`, or an indicators file's own `subjects`)."""
+    if not isinstance(raw, dict):
+        raise IndicatorConfigError(f"{source}: entities must be a mapping of name -> spec")
+    names, subjects = {str(n) for n in raw}, []
+    for name, spec in raw.items():
+        where = f"{source}: entity {name!r}"
         spec = spec or {}
+        if not isinstance(spec, dict) or set(spec) - {"type", "aliases", "patterns", "counts_as"}:
+            raise IndicatorConfigError(f"{where}: expected type, aliases, patterns, counts_as")
         types = _as_tuple(spec.get("type"))
         if not types or any(t not in SUBJECT_TYPES for t in types):
             raise IndicatorConfigError(f"{where}: type must be one of {SUBJECT_TYPES}")
@@ -149,7 +156,21 @@ def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definition
         aliases = tuple(str(a) for a in _as_tuple(spec.get("aliases")))
         if not aliases and not patterns:
             aliases = (str(name),)
-        subjects.append(Subject(str(name), types, aliases, patterns))
+        counts_as = spec.get("counts_as")
+        if counts_as is not None and counts_as not in names:
+            raise IndicatorConfigError(f"{where}: counts_as {counts_as!r} is not an entity")
+        subjects.append(Subject(str(name), types, aliases, patterns, counts_as))
+    return subjects
+
+
+def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definitions:
+    if not isinstance(data, dict):
+        raise IndicatorConfigError(f"{source}: expected a mapping with subjects/indicators")
+    unknown = set(data) - {"subjects", "indicators", "negative_cues", "api_sources"}
+    if unknown:
+        raise IndicatorConfigError(f"{source}: unknown top-level key(s) {sorted(unknown)}")
+    subjects = parse_entities(data["subjects"], source) if "subjects" in data else list(load_entities())
+
 
     indicators, seen = [], set()
     for i, raw in enumerate(data.get("indicators") or []):
@@ -204,7 +225,10 @@ def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definition
         repo = str(raw["repo"]).strip("/")
         if not re.fullmatch(r"[\w.\-]+/[\w.\-]+", repo):
             raise IndicatorConfigError(f"{where}: repo must look like owner/name")
-        src = ApiSource(raw["provider"], repo, str(raw.get("subject") or repo))
+        src = ApiSource(raw["provider"], repo, str(raw.get("subject") or repo),
+                        str(raw["entity"]) if raw.get("entity") else None)
+        if src.entity and src.entity not in {e.name for e in subjects}:
+            raise IndicatorConfigError(f"{where}: entity {src.entity!r} is not in the entity list")
         if (src.provider, src.subject) in seen_src:
             raise IndicatorConfigError(f"{where}: duplicate subject for {src.provider}")
         seen_src.add((src.provider, src.subject))
@@ -212,17 +236,36 @@ def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definition
     return Definitions(tuple(indicators), tuple(subjects), negative, tuple(sources))
 
 
-def load_definitions(path: Path | str | None = None) -> Definitions:
-    path = Path(path) if path else DEFAULT_FILE
-    return _load_cached(str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0)
+def load_entities(path: Path | str | None = None) -> tuple[Subject, ...]:
+    path = Path(path) if path else ENTITIES_FILE
+    return _load_entities_cached(str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0)
 
 
 @lru_cache(maxsize=4)
-def _load_cached(path: str, _mtime: int) -> Definitions:
+def _load_entities_cached(path: str, _mtime: int) -> tuple[Subject, ...]:
+    data = _read_yaml(path)
+    if not isinstance(data, dict) or "entities" not in data:
+        raise IndicatorConfigError(f"{path}: expected a mapping with `entities`")
+    return tuple(parse_entities(data["entities"], Path(path).name))
+
+
+def load_definitions(path: Path | str | None = None) -> Definitions:
+    path = Path(path) if path else DEFAULT_FILE
+    # keyed on both files' mtimes: a new alias in entities.yaml is picked up without a restart
+    return _load_cached(str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0,
+                        ENTITIES_FILE.stat().st_mtime_ns if ENTITIES_FILE.exists() else 0)
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str, _mtime: int, _entities_mtime: int) -> Definitions:
+    return parse_definitions(_read_yaml(path), Path(path).name)
+
+
+def _read_yaml(path: str):
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise IndicatorConfigError(f"indicator definitions not found: {path}") from None
+        raise IndicatorConfigError(f"not found: {path}") from None
     except yaml.YAMLError as exc:
         raise IndicatorConfigError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
-    return parse_definitions(data, Path(path).name)
+    return data

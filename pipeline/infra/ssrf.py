@@ -19,17 +19,55 @@ import httpx
 
 from pipeline.infra.http_errors import BlockedAddress, ConnectFailed
 
-__all__ = ["METADATA_ADDRESSES", "GuardedBackend", "GuardedTransport", "is_public_address"]
+__all__ = [
+    "METADATA_ADDRESSES", "GuardedBackend", "GuardedTransport", "embedded_ipv4", "is_metadata_address",
+    "is_public_address",
+]
 
-# Cloud metadata endpoints: refused even when private networks are allowed.
+# Cloud metadata endpoints: refused even when private networks are allowed (AWS/GCP/Azure/
+# OpenStack IMDS, ECS task metadata v2 and v3/v4, AWS IMDS over IPv6, Alibaba, Oracle's v2 path
+# shares 169.254.169.254; GCP's metadata.google.internal resolves to it too).
 METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "169.254.170.2", "169.254.170.23", "fd00:ec2::254", "fd00:ec2::23",
+              "100.100.100.200", "192.0.0.192")
 )
+# IPv6 prefixes that carry an IPv4 address a gateway forwards to: the IPv4 address decides.
+NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address reaches: IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible
+    (::a.b.c.d), NAT64 (64:ff9b::/96, the low 32 bits; 64:ff9b:1::/48 local-use, also the low
+    32 bits as RFC 6052 places them for a /96 within it), 6to4 (2002:AABB:CCDD::/48) and Teredo
+    (2001:0::/32, the client address inverted in the low 32 bits)."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    value = int(ip)
+    if any(ip in net for net in NAT64_PREFIXES):
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if value >> 32 == 0 and value > 1:  # deprecated IPv4-compatible ::a.b.c.d (:: and ::1 are not)
+        return ipaddress.IPv4Address(value)
+    return None
+
+
+def is_metadata_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A cloud metadata endpoint, directly or through an address that embeds it."""
+    return ip in METADATA_ADDRESSES or embedded_ipv4(ip) in METADATA_ADDRESSES
 
 
 def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """Globally routable and not multicast; an IPv6 address that embeds an IPv4 one is judged
+    by that IPv4 address (NAT64/6to4/Teredo would otherwise reach loopback or metadata)."""
+    inner = embedded_ipv4(ip)
+    if inner is not None:
+        ip = inner
     return ip.is_global and not ip.is_multicast
 
 
@@ -49,12 +87,15 @@ class GuardedBackend(httpcore.NetworkBackend):
         for _family, _type, _proto, _canon, sockaddr in infos:
             address = sockaddr[0]  # an IPv6 address may carry its zone ("fe80::1%eth0")
             ip = ipaddress.ip_address(address.split("%", 1)[0])
-            ok = ip not in METADATA_ADDRESSES and (self.allow_private or is_public_address(ip))
+            ok = not is_metadata_address(ip) and (self.allow_private or is_public_address(ip))
             (allowed if ok else refused).append((address, ip))
         if refused:
             # One private answer is enough to refuse: a host that resolves to both is suspect.
+            bad = refused[0][1]
+            if is_metadata_address(bad):
+                raise BlockedAddress(f"{host} resolves to a cloud metadata address ({bad}); always refused")
             raise BlockedAddress(
-                f"{host} resolves to a non-public address ({refused[0][1]}); "
+                f"{host} resolves to a non-public address ({bad}); "
                 "set NEWSMON_ALLOW_PRIVATE_NETWORKS=true to allow it"
             )
         return [address for address, _ip in allowed]

@@ -4,8 +4,9 @@
 (compressed) raw page and returns plain data, so it can run in another process. trafilatura
 is not thread-safe (heap corruption seen with threads), hence processes, never threads.
 
-Also ``clean_title`` (a title or byline for storage) and a small stop-word language detector
-(de/en/other, no network, no model). Text cleaning itself is ``pipeline.text``.
+Also ``clean_title`` (a title or byline for storage). Text cleaning itself is ``pipeline.text``;
+walls (consent, paywall, JavaScript) are ``walls``, the lines above the first sentence
+``boilerplate``, the language ``language``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import zlib
 from dataclasses import asdict
 from datetime import date, datetime, time, timedelta, timezone
 
+from pipeline.ingest.boilerplate import strip_lead
+from pipeline.ingest.language import detect_language
+from pipeline.ingest.walls import detect_wall
 from pipeline.records import ExtractJob, Extracted
 from pipeline.text import clean_text, one_line
 
@@ -29,6 +33,9 @@ MAX_TITLE_LENGTH = 500
 MAX_AUTHOR_LENGTH = 300
 MIN_WORDS = 20  # below this a page is a teaser, a paywall or a list, not an article
 MAX_FUTURE = timedelta(days=1)
+# No news page of interest is older; an earlier date is a parse error or a site's founding year,
+# and one such date would make the stories stage load every story since then.
+EARLIEST = datetime(1995, 1, 1, tzinfo=timezone.utc)
 
 
 def clean_title(value: str | None, limit: int = MAX_TITLE_LENGTH) -> str | None:
@@ -94,51 +101,6 @@ def decode_html(body: bytes, declared: str | None = None) -> tuple[str, str]:
     except Exception:  # the detector is a nicety; windows-1252 below always works
         pass
     return body.decode("cp1252", "replace"), "cp1252"
-
-
-# --------------------------------------------------------------------------- language
-
-_STOPWORDS = {
-    "de": frozenset(
-        "der die das und ist nicht ein eine einen einem einer eines mit von den dem des zu auf für "
-        "sich im auch als es an wie bei nach aus wird werden wurde sind hat haben noch um über "
-        "oder aber vor zum zur bis durch mehr nur so kann soll sagte dass diese dieser dieses "
-        "sein seine ihre ihr er sie wir uns am vom schon wenn weil gegen unter zwischen sowie".split()
-    ),
-    "en": frozenset(
-        "the and of to in is that for it on with as was at by be this are from has have had "
-        "not but or an its their which will would said were been they he she we who more than "
-        "also after about into over can could new one two his her there what when all out up "
-        "than so if our other while such these those".split()
-    ),
-}
-# Frequent words of other European languages: enough to say "neither German nor English".
-_OTHER_STOPWORDS = frozenset(
-    "le la les des est une dans pour pas sur qui que du au aux avec sont ce il elle nous "
-    "el los las del por una con para es su al lo como más pero sus "
-    "il di che non per una sono della nel alla gli "
-    "het een van en ik je dat niet zijn op te voor met".split()
-)
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
-
-
-def detect_language(text: str, fallback: str | None = None) -> str:
-    """'de', 'en' or 'other' from stop-word frequencies; ``fallback`` (the feed's language)
-    when the text is too short or too mixed to tell."""
-    words = [w.lower() for w in _WORD.findall(text[:20000])]
-    if len(words) < 8:
-        return fallback or "other"
-    de = sum(1 for w in words if w in _STOPWORDS["de"])
-    en = sum(1 for w in words if w in _STOPWORDS["en"])
-    other = sum(1 for w in words if w in _OTHER_STOPWORDS)
-    best, score = ("de", de) if de >= en else ("en", en)
-    if score / len(words) < 0.08 or other > score:
-        # Few German/English function words: another language (or a list of names).
-        return "other" if len(words) >= 40 or other > score else (fallback or "other")
-    runner_up = min(de, en)
-    if score < 1.5 * runner_up and fallback in ("de", "en"):
-        return fallback
-    return best
 
 
 # --------------------------------------------------------------------------- text signatures
@@ -212,19 +174,23 @@ def _page_date(value: str | None) -> tuple[datetime | None, bool]:
 
 def choose_published(
     page: datetime | None, feed: datetime | None, fetched_at: datetime, page_has_time: bool = True
-) -> datetime | None:
+) -> datetime:
     """The page's own timestamp; the feed's when the page gives only a day and the feed's time
-    falls on (about) that day, or when the page gives nothing. Nothing more than a day after
-    the fetch is accepted."""
-    limit = fetched_at + MAX_FUTURE
-    page = page if page and page <= limit else None
-    feed = feed if feed and feed <= limit else None
+    falls on (about) that day, or when the page gives none; else the fetch time. A date before
+    1995 or more than a day after the fetch counts as none."""
+    def plausible(value: datetime | None) -> datetime | None:
+        return value if value is not None and EARLIEST <= value <= fetched_at + MAX_FUTURE else None
+
+    page, feed = plausible(page), plausible(feed)
     if page and feed and not page_has_time and abs(page - feed) <= timedelta(hours=14):
         return feed
-    return page or feed
+    return page or feed or fetched_at
 
 
-_DATE_PARAMS = {"extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+_DATE_PARAMS = {
+    "extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+    "min_date": EARLIEST.strftime("%Y-%m-%d"),
+}
 
 
 def extract_page(job: ExtractJob) -> Extracted:
@@ -249,20 +215,28 @@ def extract_page(job: ExtractJob) -> Extracted:
     if doc is None:
         return Extracted(job.article_id, "failed", "no main text found", charset=charset)
     data = doc if isinstance(doc, dict) else doc.as_dict()
+    title = clean_title(data.get("title")) or job.feed_title
     text = clean_text(data.get("text"))
+    wall = detect_wall(text)
+    if wall.kind is not None:
+        return Extracted(
+            job.article_id, "blocked", f"{wall.kind} wall: {wall.wall_words} of {wall.total_words} words",
+            title=title, charset=charset, block_reason=wall.kind,
+        )
+    text, byline_author = strip_lead(text, (data.get("title"), job.feed_title))
     words = len(text.split())
     if words < MIN_WORDS:
         return Extracted(
             job.article_id, "failed", f"main text too short ({words} words)", charset=charset,
-            title=clean_title(data.get("title")) or job.feed_title, word_count=words,
+            title=title, word_count=words,
         )
     page_date, has_time = _page_date(data.get("date"))
     published = choose_published(page_date, job.feed_published_at, job.fetched_at, has_time)
     return Extracted(
         job.article_id,
         "ok",
-        title=clean_title(data.get("title")) or job.feed_title,
-        author=clean_title(data.get("author"), MAX_AUTHOR_LENGTH),
+        title=title,
+        author=clean_title(data.get("author") or byline_author, MAX_AUTHOR_LENGTH),
         site_name=clean_title(data.get("sitename"), 200),
         language=detect_language(text, job.feed_language),
         published_at=published,
@@ -278,6 +252,8 @@ def warm_worker() -> None:
     """Process pool initializer: import trafilatura before the first page arrives (a no-op
     when the fork server preloaded it). Lives here so a worker never imports the fetch side."""
     import trafilatura  # noqa: F401
+
+    detect_language("warm up the language model")
 
 
 def extract_payload(job: ExtractJob) -> dict:

@@ -18,8 +18,10 @@ from datetime import datetime, timedelta, timezone
 from typing import NamedTuple, Sequence
 from urllib.parse import urlsplit
 
+from pipeline.infra.config import mask_url, mask_urls_in
 from pipeline.infra.http import (
-    BlockedAddress, FetchError, HostDeferred, HttpClient, HttpStatusError, RobotsDisallowed, UnsupportedContent,
+    BlockedAddress, FetchError, HostDeferred, HttpClient, HttpStatusError, RobotsDisallowed, TooLarge,
+    UnsupportedContent,
 )
 from pipeline.infra.urls import find_canonical_link, pick_canonical, pick_source
 from pipeline.ingest.extract import compress
@@ -61,7 +63,7 @@ def backoff_delay(failures: int, rng: random.Random | None = None) -> timedelta:
 
 def _record_failure(
     rt, feed: FeedRow, status: int | None, reason: str, now: datetime,
-    *, retry_after_s: float | None = None, disable_reason: str | None = None,
+    *, kind: str, retry_after_s: float | None = None, disable_reason: str | None = None,
 ) -> None:
     """The feed is not checked again before its backoff (or the server's Retry-After) ran out."""
     with rt.pool.connection() as conn, conn.transaction():
@@ -71,7 +73,7 @@ def _record_failure(
             delay = max(delay, timedelta(seconds=min(retry_after_s, BACKOFF_CAP.total_seconds())))
         feed_store.record_failure(
             conn, feed.feed_id, status, reason, now,
-            failures=failures, next_check_at=now + delay, disable_reason=disable_reason,
+            failures=failures, next_check_at=now + delay, disable_reason=disable_reason, kind=kind,
         )
 
 
@@ -82,7 +84,8 @@ def fetch_feed(rt, client: HttpClient, feed: FeedRow, now: datetime) -> FeedFetc
     except FetchError as exc:
         status = exc.status if isinstance(exc, HttpStatusError) else None
         disable = GONE_REASON if status == 410 else None
-        _record_failure(rt, feed, status, exc.reason, now, retry_after_s=exc.retry_after, disable_reason=disable)
+        _record_failure(rt, feed, status, exc.reason, now, kind=exc.kind, retry_after_s=exc.retry_after,
+                        disable_reason=disable)
         return FeedFetched("feeds_disabled" if disable else "feeds_failed", 0, f"feed {feed.name}: {exc.reason}", set())
     if res.not_modified:
         with rt.pool.connection() as conn, conn.transaction():
@@ -92,10 +95,12 @@ def fetch_feed(rt, client: HttpClient, feed: FeedRow, now: datetime) -> FeedFetc
         parsed = parse_feed(res.body, res.final_url, content_type=res.headers.get("content-type"), now=now)
     except Exception as exc:  # FeedParseError, or a parser bug on hostile input: this feed only
         reason = str(exc) if isinstance(exc, FeedParseError) else f"feed parser error: {type(exc).__name__}: {exc}"
-        _record_failure(rt, feed, res.status, reason[:1000], now)
+        kind = "not_a_feed" if isinstance(exc, FeedParseError) else "parse_error"
+        _record_failure(rt, feed, res.status, mask_urls_in(reason)[:1000], now, kind=kind)
         return FeedFetched("feeds_failed", 0, f"feed {feed.name}: {reason[:300]}", set())
     with rt.pool.connection() as conn, conn.transaction():
         new = article_store.store_entries(conn, feed.feed_id, parsed.entries)
+        feed_store.record_refused_entries(conn, feed.feed_id, parsed.refused, now)
         # The validators go in the same transaction as the entries (see DESIGN: never before).
         feed_store.record_success(
             conn, feed.feed_id, res.status, res.headers.get("etag"), res.headers.get("last-modified"),
@@ -118,21 +123,22 @@ def fetch_page(client: HttpClient, group: PendingGroup) -> PageToStore | EntryOu
     try:
         return _fetch_page(client, group)
     except Exception as exc:  # one odd page must not stop the run (no database work in here)
-        log.exception("unexpected error fetching %s", group.link)
-        return EntryOutcome(group, "failed", f"unexpected error: {type(exc).__name__}: {exc}"[:500])
+        log.exception("unexpected error fetching %s", mask_url(group.link))
+        return EntryOutcome(group, "failed", mask_urls_in(f"unexpected error: {type(exc).__name__}: {exc}")[:500],
+                            "unexpected")
 
 
 def _fetch_page(client: HttpClient, group: PendingGroup) -> PageToStore | EntryOutcome:
     try:
         res = client.fetch(group.link, kind="page")
     except HostDeferred as exc:
-        return EntryOutcome(group, "deferred", exc.reason)
-    except (RobotsDisallowed, UnsupportedContent, BlockedAddress) as exc:
-        return EntryOutcome(group, "skipped", exc.reason)
+        return EntryOutcome(group, "deferred", exc.reason, exc.kind)
+    except (RobotsDisallowed, UnsupportedContent, BlockedAddress, TooLarge) as exc:
+        return EntryOutcome(group, "skipped", exc.reason, exc.kind)  # refused: fetching again would not help
     except FetchError as exc:
-        return EntryOutcome(group, "failed" if exc.permanent else "retry", exc.reason)
+        return EntryOutcome(group, "failed" if exc.permanent else "retry", exc.reason, exc.kind)
     if res.not_modified or not res.body.strip():
-        return EntryOutcome(group, "failed", f"HTTP {res.status} with an empty body")
+        return EntryOutcome(group, "failed", f"HTTP {res.status} with an empty body", "empty_body")
     canonical = pick_canonical(group.link, res.final_url, find_canonical_link(res.body, res.final_url))
     return PageToStore(
         group, canonical, res.final_url, res.status, datetime.now(timezone.utc), res.content_type or None,

@@ -33,6 +33,7 @@ from typing import Callable, Sequence
 from pipeline.infra.batching import in_transaction
 from pipeline.infra.http import HttpClient
 from pipeline.infra.runs import StageResult, record_stage
+from pipeline.ingest.canonical import free_own_urls, settle_canonical
 from pipeline.ingest.feeds import load_feed_list
 from pipeline.ingest.fetch import attribute_sources, extract_job, fetch_feed, fetch_page, interleave_hosts
 from pipeline.ingest.pool import ExtractionPool
@@ -64,9 +65,15 @@ def sync_feeds(rt, feeds_file: str | Path | None = None, *, now: datetime | None
         with rt.pool.connection() as conn, conn.transaction():
             feed_store.upsert_feeds(conn, specs)
             removed = feed_store.disable_missing(conn, [s.name for s in specs])
-            due = feed_store.due_feed_names(conn, [s.name for s in specs if s.enabled], now)
+            enabled = [s.name for s in specs if s.enabled]
+            due = feed_store.due_feed_names(conn, enabled, now)
+            # a feed in backoff still gets its pending pages fetched (fetch_feeds skips the feed)
+            ready = feed_store.feeds_with_ready_pages(conn, enabled, now)
         result.add("feeds_listed", len(specs))
         result.add("feeds_due", len(due))
+        if set(ready) - set(due):
+            result.add("feeds_with_pending_pages", len(set(ready) - set(due)))
+        due = sorted(set(due) | set(ready))
         if removed:
             result.add("feeds_removed", len(removed))
             result.notes.append(f"disabled (removed from {path.name}): {', '.join(removed)}")
@@ -94,11 +101,13 @@ def fetch_feeds(
     with record_stage(rt.pool, "ingest_fetch") as result, HttpClient(settings) as client:
         with rt.pool.connection() as conn:
             feeds = feed_store.get_feeds(conn, list(names))
+            due = set(feed_store.due_feed_names(conn, list(names), now))
         # A few more threads than connections: some wait on a host's delay without holding one.
         threads = settings.http_concurrency + 4
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fetch") as pool:
-            with rt.progress.task("fetching feeds", total=len(feeds)) as bar:
-                futures = [pool.submit(fetch_feed, rt, client, f, now) for f in feeds]
+            with rt.progress.task("fetching feeds", total=sum(f.name in due for f in feeds)) as bar:
+                # a feed in backoff is not fetched; its pending pages below are
+                futures = [pool.submit(fetch_feed, rt, client, f, now) for f in feeds if f.name in due]
                 prepared: set[str] = set()
                 for fut in as_completed(futures):
                     fetched = fut.result()
@@ -114,8 +123,8 @@ def fetch_feeds(
             feed_ids = [f.feed_id for f in feeds]
             result.add("entries_linked", in_transaction(rt.pool, lambda conn: _link_known_entries(conn, feed_ids)))
             with rt.pool.connection() as conn:
-                groups = article_store.pending_entries(conn, feed_ids)
-            _fetch_pages(rt, client, pool, groups, result, extractor, on_stored)
+                groups = article_store.pending_entries(conn, feed_ids, now)
+            _fetch_pages(rt, client, pool, groups, result, extractor, on_stored, now)
     return result
 
 
@@ -127,18 +136,19 @@ def _link_known_entries(conn, feed_ids: list[int]) -> int:
     return len(article_ids)
 
 
-def _fetch_pages(rt, client, pool, groups, result: StageResult, extractor, on_stored) -> None:
+def _fetch_pages(rt, client, pool, groups, result: StageResult, extractor, on_stored, now: datetime) -> None:
     pages: list[PageToStore] = []
     outcomes: list[EntryOutcome] = []
 
     claim = extractor.claimer if extractor is not None else None
 
     def store(conn) -> list[StoredPage]:
+        free_own_urls(conn, pages)
         stored = article_store.store_pages(conn, pages, claim_by=claim)
         # Inserted with the first entry's feed as source; decided properly now that every entry
         # (of this batch and of earlier ones) is linked.
         attribute_sources(conn, stored.linked_article_ids)
-        article_store.record_entry_outcomes(conn, outcomes)
+        article_store.record_entry_outcomes(conn, outcomes, now)
         return stored.new
 
     def flush() -> None:
@@ -172,7 +182,7 @@ def _collect_pages(futures, result: StageResult, bar, pages: list, outcomes: lis
     for fut in as_completed(futures):
         item = fut.result()
         if isinstance(item, PageToStore):
-            pages.append(item)
+            pages.append(settle_canonical(item))
             result.add("pages_fetched")
         else:
             outcomes.append(item)
@@ -208,7 +218,13 @@ def extract_pending(
         ex = extractor or ExtractionPool(rt)
         try:
             queued = 0
-            with rt.progress.task("extracting", total=None) as bar:
+            with rt.pool.connection() as conn:
+                claimable = article_store.count_claimable(conn)
+            # Pages handed over by fetch_feeds (already in the pool) and those to claim here; the
+            # bar counts results as they are written.
+            total = len(ex.submitted) + (claimable if limit is None else min(limit, claimable))
+            with rt.progress.task("extracting", total=total) as bar:
+                ex.follow_writes(bar.advance)
                 while limit is None or queued < limit:
                     n = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - queued)
                     with rt.pool.connection() as conn, conn.transaction():
@@ -218,8 +234,8 @@ def extract_pending(
                     for job in jobs:
                         ex.submit(job)
                         queued += 1
-                        bar.advance()
                 ex.drain()
+                ex.follow_writes(None)
         finally:
             if own:
                 ex.close()

@@ -1,5 +1,5 @@
 """SQL over the ``analytics`` schema (the views analysts query): the export's view listing,
-columns and streams, the web API's reads, and the demo's summary counts.
+columns and streams, the web API's reads (analysts' and operators'), and the demo's summary counts.
 
 Nothing here writes. View names reach SQL only through ``sql.Identifier``, values only as
 parameters or ``sql.Literal``.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 from psycopg import sql
 from psycopg.rows import class_row
@@ -43,12 +43,25 @@ def view_columns(conn, view: str) -> list[Column]:
         return cur.fetchall()
 
 
+def _csv_select_item(col: Column) -> sql.Composable:
+    """A column as a CSV reader expects it: booleans as true/false (not t/f), arrays as JSON
+    arrays (not Postgres' ``{de,en}``), under the column's own name."""
+    name = sql.Identifier(col.name)
+    if col.udt_name == "bool":
+        return sql.SQL("CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' END AS {0}").format(name)
+    if col.data_type == "ARRAY":
+        return sql.SQL("to_json({0})::text AS {0}").format(name)
+    return name
+
+
 def view_query(view: str, *, since_column: str | None = None, since: dt.date | None = None,
-               timezone: str | None = None) -> sql.Composed:
+               timezone: str | None = None, csv_columns: list[Column] | None = None) -> sql.Composed:
     """``SELECT * FROM analytics.<view>`` in a stable order, optionally only rows whose
     ``since_column`` is on or after ``since``; with ``timezone`` (a timestamptz column) the day
-    starts at midnight there, not in the server's zone. Fully composed (COPY takes no parameters)."""
-    query = sql.SQL("SELECT * FROM analytics.{}").format(sql.Identifier(view))
+    starts at midnight there, not in the server's zone. ``csv_columns``: select these, each in
+    its CSV spelling. Fully composed (COPY takes no parameters)."""
+    items = sql.SQL("*") if not csv_columns else sql.SQL(", ").join(_csv_select_item(c) for c in csv_columns)
+    query = sql.SQL("SELECT {} FROM analytics.{}").format(items, sql.Identifier(view))
     if since_column is not None and since is not None:
         if timezone is not None:
             query += sql.SQL(" WHERE {} >= ({}::date)::timestamp AT TIME ZONE {}").format(
@@ -64,11 +77,15 @@ def use_utc(conn) -> None:
     conn.execute("SET LOCAL TIME ZONE 'UTC'")
 
 
-def copy_csv(conn, query: sql.Composed) -> Iterator[bytes]:
-    """The query's rows as CSV with a header, in chunks, streamed by COPY."""
+def copy_csv(conn, query: sql.Composed, write: Callable[[bytes], Any]) -> int:
+    """Stream the query's rows as CSV with a header through ``write``, chunk by chunk (COPY);
+    returns the number of rows."""
     copy_sql = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)
-    with conn.cursor().copy(copy_sql) as copy:
-        yield from copy
+    with conn.cursor() as cur:
+        with cur.copy(copy_sql) as copy:
+            for chunk in copy:
+                write(chunk)
+        return cur.rowcount
 
 
 def row_batches(conn, query: sql.Composed, size: int) -> Iterator[list[tuple]]:
@@ -195,6 +212,94 @@ def feed_health(conn, failing_only: bool = False, limit: int | None = None) -> l
     return _fetch(conn, FeedHealth,
                   "SELECT feed, url, last_status, last_success_at, consecutive_failures, last_error "
                   f"FROM analytics.feed_health{where} ORDER BY consecutive_failures DESC, feed LIMIT %s", (limit,))
+
+
+# --------------------------------------------------------------------------- ops reads (sql/views/095_ops.sql)
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    stage: str
+    last_status: str | None
+    last_started_at: dt.datetime | None
+    last_finished_at: dt.datetime | None
+    last_counts: dict | None
+    last_failure_at: dt.datetime | None
+    last_failure_error: str | None
+    runs: int
+    failures: int
+
+
+@dataclass(frozen=True)
+class Backlogs:
+    pending_extraction: int
+    oldest_pending_extraction: dt.datetime | None
+    pending_embedding: int
+    unthemed: int
+    unplaced: int
+    embedding_model: str | None
+
+
+@dataclass(frozen=True)
+class MailDelivery:
+    kind: str
+    item: str
+    recipient: str
+    status: str
+    attempts: int
+    last_error: str | None
+    sent_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ApiFetch:
+    provider: str
+    repo: str
+    observed_at: dt.datetime
+    status: str
+    http_status: int | None
+    attempts: int
+    error: str | None
+    source_url: str
+
+
+def stage_status(conn, stage: str | None = None, failing_only: bool = False) -> list[StageStatus]:
+    """Per stage: the newest run and the newest failure; ``failing_only``: stages whose newest
+    run failed. Failing stages first."""
+    where, params = _where([("stage = %s", stage), ("last_status = %s", "failed" if failing_only else None)])
+    return _fetch(conn, StageStatus,
+                  "SELECT stage, last_status, last_started_at, last_finished_at, last_counts, last_failure_at, "
+                  f"last_failure_error, runs, failures FROM analytics.stage_status{where} "
+                  "ORDER BY last_status = 'failed' DESC, stage", params)
+
+
+def backlogs(conn) -> Backlogs:
+    (row,) = _fetch(conn, Backlogs,
+                    "SELECT pending_extraction, oldest_pending_extraction, pending_embedding, unthemed, unplaced, "
+                    "embedding_model FROM analytics.backlogs", ())
+    return row
+
+
+def mail_deliveries(conn, recipient: str | None = None, status: str | None = None, kind: str | None = None,
+                    limit: int = 100) -> list[MailDelivery]:
+    """Digest and alert mails per recipient, newest first; ``kind``: 'digest' or 'alert' (any alert kind)."""
+    where, params = _where([("recipient = %s", recipient), ("status = %s", status),
+                            ("split_part(kind, ':', 1) = %s", kind)])
+    return _fetch(conn, MailDelivery,
+                  "SELECT kind, item, recipient, status, attempts, last_error, sent_at, updated_at "
+                  f"FROM analytics.mail_deliveries{where} ORDER BY updated_at DESC, recipient, item LIMIT %s",
+                  [*params, limit])
+
+
+def api_fetches(conn, status: str | None = None, provider: str | None = None, repo: str | None = None,
+                limit: int = 100) -> list[ApiFetch]:
+    """Indicator API reads, newest first."""
+    where, params = _where([("status = %s", status), ("provider = %s", provider), ("repo = %s", repo)])
+    return _fetch(conn, ApiFetch,
+                  "SELECT provider, repo, observed_at, status, http_status, attempts, error, source_url "
+                  f"FROM analytics.api_fetches{where} ORDER BY observed_at DESC, provider, repo LIMIT %s",
+                  [*params, limit])
 
 
 # --------------------------------------------------------------------------- demo summary

@@ -13,7 +13,7 @@ decided by ``pipeline.ingest.dedup``; the queries it needs are at the end of thi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Sequence
 
 from psycopg.rows import class_row
@@ -28,15 +28,23 @@ from pipeline.store.locks import DUPLICATES, xact_lock
 __all__ = [
     "store_entries", "link_known_entries", "pending_entries", "store_pages", "record_entry_outcomes",
     "extract_jobs", "reset_extraction", "write_extractions", "MAX_ATTEMPTS", "lock_articles", "feed_links", "set_sources",
-    "claim_pending", "CLAIM_LEASE", "signatures", "signatures_fetched_between", "article_texts", "first_published",
-    "point_copies_at",
+    "claim_pending", "CLAIM_LEASE", "MAX_EXTRACT_ATTEMPTS", "count_attempts", "count_claimable",
+    "canonical_holders", "rekey_articles", "signatures", "signatures_fetched_between", "article_texts", "first_published",
+    "point_copies_at", "PAGE_BACKOFF_BASE", "PAGE_BACKOFF_CAP",
 ]
 
-MAX_ATTEMPTS = 3
+# Transient page failures before a page is given up ('failed', gave_up_at set): retried after
+# PAGE_BACKOFF_BASE, doubling, capped at PAGE_BACKOFF_CAP, so 11 failures span about 5.5 days.
+MAX_ATTEMPTS = 11
+PAGE_BACKOFF_BASE = timedelta(minutes=10)
+PAGE_BACKOFF_CAP = timedelta(hours=48)
 # A claim older than this is abandoned (its worker died) and may be taken by another task.
 # Claims are taken a few dozen pages at a time, just before the pages are extracted, so a
 # live task finishes its claims in seconds; the lease only has to outlast a slow batch.
 CLAIM_LEASE = timedelta(minutes=15)
+# A page whose extraction was cut short this often (worker crashed, killed or timed out) is
+# failed; it is never claimed once more.
+MAX_EXTRACT_ATTEMPTS = 2
 
 
 def store_entries(conn, feed_id: int, entries: Sequence[FeedEntry]) -> int:
@@ -64,7 +72,7 @@ def link_known_entries(conn, feed_ids: Sequence[int]) -> list[int]:
     the article id of each entry linked (their ``source`` is to be re-decided)."""
     rows = conn.execute(
         """UPDATE feed_entries e SET article_id = k.article_id, fetch_status = 'fetched',
-                  fetch_error = NULL, updated_at = now()
+                  fetch_error = NULL, problem_kind = NULL, next_attempt_at = NULL, updated_at = now()
            FROM (SELECT DISTINCT ON (p.canonical_url) p.canonical_url, a.article_id
                  FROM feed_entries p
                  JOIN LATERAL (
@@ -113,13 +121,15 @@ def set_sources(conn, sources: dict[int, str]) -> None:
         )
 
 
-def pending_entries(conn, feed_ids: Sequence[int]) -> list[PendingGroup]:
+def pending_entries(conn, feed_ids: Sequence[int], now: datetime | None = None) -> list[PendingGroup]:
+    """The pending pages of these feeds whose backoff has run out by ``now`` (all when None)."""
     rows = conn.execute(
         """SELECT e.canonical_url, e.link, f.name, f.language, e.title, e.published_at, e.feed_id, e.entry_key
            FROM feed_entries e JOIN feeds f USING (feed_id)
-           WHERE e.feed_id = ANY(%s) AND e.fetch_status = 'pending' AND e.attempts < %s
+           WHERE e.feed_id = ANY(%s) AND e.fetch_status = 'pending'
+             AND (%s::timestamptz IS NULL OR e.next_attempt_at IS NULL OR e.next_attempt_at <= %s)
            ORDER BY e.canonical_url, e.first_seen_at, f.name, e.entry_key""",
-        (list(feed_ids), MAX_ATTEMPTS),
+        (list(feed_ids), now, now),
     ).fetchall()
     groups: dict[str, PendingGroup] = {}
     for canon, link, name, language, title, published, feed_id, key in rows:
@@ -144,23 +154,27 @@ def store_pages(conn, pages: Sequence[PageToStore], claim_by: str | None = None)
         [("seq", "integer"), ("url", "text"), ("canonical_url", "text"), ("final_url", "text"),
          ("title", "text"), ("source", "text"), ("language", "text"), ("published_at", "timestamptz"),
          ("http_status", "integer"), ("fetched_at", "timestamptz"), ("content_type", "text"),
-         ("charset", "text"), ("body_gz", "bytea"), ("size_bytes", "integer")],
+         ("charset", "text"), ("body_gz", "bytea"), ("size_bytes", "integer"), ("own_url", "text")],
         (
             (i, p.group.link, p.canonical_url, p.final_url, p.group.title, p.group.feed_name,
              p.group.feed_language, p.group.published_at, p.http_status, p.fetched_at, p.content_type,
-             p.charset, p.body_gz, p.size_bytes)
+             p.charset, p.body_gz, p.size_bytes, p.own_url or p.canonical_url)
             for i, p in enumerate(pages)
         ),
     )
+    for seq, own_url in _distrust_taken_canonicals(conn):
+        pages[seq].canonical_url = own_url  # the caller hands the new articles on by this key
     # canonical_url order: concurrent fetch tasks take the unique-index locks in the same order.
     inserted = conn.execute(
         """INSERT INTO articles (url, canonical_url, final_url, title, source, language, published_at,
-                                 http_status, fetched_at, extract_status, extract_claimed_by, extract_claimed_at)
+                                 http_status, fetched_at, extract_status, extract_claimed_by, extract_claimed_at,
+                                 extract_attempts)
            SELECT DISTINCT ON (canonical_url) url, canonical_url, final_url, title, source, language,
                   published_at, http_status, fetched_at, 'pending', %(claim)s::text,
-                  CASE WHEN %(claim)s::text IS NOT NULL THEN clock_timestamp() END
+                  CASE WHEN %(claim)s::text IS NOT NULL THEN clock_timestamp() END,
+                  CASE WHEN %(claim)s::text IS NOT NULL THEN 1 ELSE 0 END
            FROM tmp_pages ORDER BY canonical_url, seq
-           ON CONFLICT (canonical_url) DO NOTHING
+           ON CONFLICT ((url_key(canonical_url))) DO NOTHING
            RETURNING article_id, canonical_url""",
         {"claim": claim_by},
     ).fetchall()
@@ -181,7 +195,7 @@ def store_pages(conn, pages: Sequence[PageToStore], claim_by: str | None = None)
     )
     linked = conn.execute(
         """UPDATE feed_entries e SET article_id = a.article_id, fetch_status = 'fetched', fetch_error = NULL,
-                  attempts = e.attempts + 1, updated_at = now()
+                  problem_kind = NULL, next_attempt_at = NULL, attempts = e.attempts + 1, updated_at = now()
            FROM tmp_page_entries te JOIN tmp_pages tp USING (seq) JOIN articles a USING (canonical_url)
            WHERE e.feed_id = te.feed_id AND e.entry_key = te.entry_key
            RETURNING a.article_id"""
@@ -195,25 +209,77 @@ def store_pages(conn, pages: Sequence[PageToStore], claim_by: str | None = None)
     return PagesStored(stored, [r[0] for r in linked])
 
 
-def record_entry_outcomes(conn, outcomes: Sequence[EntryOutcome]) -> None:
+def _distrust_taken_canonicals(conn) -> list[tuple[int, str]]:
+    """A page whose rel=canonical names an article served from another URL (one stored before,
+    the page of that URL in this batch, or an earlier page of this batch) is keyed by its own URL
+    instead: sites that point every canonical at one page would otherwise collapse all their
+    articles onto the first. Where the two texts are the same, ``pipeline.ingest.dedup`` marks
+    one a copy of the other. Returns (seq, own URL) of each page re-keyed."""
+    return conn.execute(
+        """UPDATE tmp_pages t SET canonical_url = t.own_url
+           WHERE t.own_url <> t.canonical_url
+             AND (EXISTS (SELECT 1 FROM articles a WHERE a.canonical_url = t.canonical_url
+                          AND a.final_url IS DISTINCT FROM t.final_url AND a.canonical_url <> t.own_url)
+                  OR EXISTS (SELECT 1 FROM tmp_pages o WHERE o.canonical_url = t.canonical_url
+                             AND o.final_url <> t.final_url AND (o.own_url = o.canonical_url OR o.seq < t.seq)))
+           RETURNING t.seq, t.own_url"""
+    ).fetchall()
+
+
+def canonical_holders(conn, canonical_urls: Sequence[str]) -> list[tuple[int, str, str | None]]:
+    """(article_id, canonical_url, final_url) of the articles stored under these URLs."""
+    return conn.execute(
+        "SELECT article_id, canonical_url, final_url FROM articles WHERE canonical_url = ANY(%s)",
+        (list(canonical_urls),),
+    ).fetchall()
+
+
+def rekey_articles(conn, keys: dict[int, str]) -> int:
+    """Store these articles under new canonical URLs (their own, where a rel=canonical took
+    another page's URL); one whose new key is taken keeps its key. Returns how many moved."""
+    if not keys:
+        return 0
+    # First in its transaction, and in turn with the extraction writers (which take this lock
+    # before their row locks): the rows moved here cannot deadlock with a batch being written.
+    xact_lock(conn, DUPLICATES)
+    return conn.execute(
+        """UPDATE articles a SET canonical_url = k.url, updated_at = now()
+           FROM unnest(%s::bigint[], %s::text[]) AS k(article_id, url)
+           WHERE a.article_id = k.article_id
+             AND NOT EXISTS (SELECT 1 FROM articles o WHERE o.canonical_url = k.url)""",
+        (list(keys), list(keys.values())),
+    ).rowcount
+
+
+def record_entry_outcomes(conn, outcomes: Sequence[EntryOutcome], now: datetime | None = None) -> None:
+    """Pages that stored nothing. A transient failure ('retry') stays pending until its backoff
+    (PAGE_BACKOFF_BASE doubling per failure, capped at PAGE_BACKOFF_CAP) runs out after ``now``;
+    the MAX_ATTEMPTS-th is given up ('failed', ``gave_up_at``). A deferred page (its host asked
+    to wait) stays pending without counting an attempt. The reason and its kind are kept."""
     if not outcomes:
         return
     copy_temp(
-        conn, "tmp_outcomes", [("feed_id", "bigint"), ("entry_key", "text"), ("status", "text"), ("error", "text")],
-        ((fid, key, o.status, o.error[:1000]) for o in outcomes for fid, key in o.group.entries),
+        conn, "tmp_outcomes",
+        [("feed_id", "bigint"), ("entry_key", "text"), ("status", "text"), ("error", "text"), ("kind", "text")],
+        ((fid, key, o.status, o.error[:1000], o.kind) for o in outcomes for fid, key in o.group.entries),
     )
     conn.execute(
         """UPDATE feed_entries e SET
                   fetch_status = CASE
                       WHEN t.status = 'deferred' THEN 'pending'
-                      WHEN t.status = 'retry' AND e.attempts + 1 < %s THEN 'pending'
+                      WHEN t.status = 'retry' AND e.attempts + 1 < %(max)s THEN 'pending'
                       WHEN t.status = 'retry' THEN 'failed'
                       ELSE t.status END,
                   attempts = e.attempts + CASE WHEN t.status = 'deferred' THEN 0 ELSE 1 END,
-                  fetch_error = t.error, updated_at = now()
+                  next_attempt_at = CASE WHEN t.status = 'retry' AND e.attempts + 1 < %(max)s
+                      THEN %(now)s + LEAST(%(base)s * power(2, e.attempts), %(cap)s) END,
+                  gave_up_at = CASE WHEN t.status = 'retry' AND e.attempts + 1 >= %(max)s THEN %(now)s END,
+                  last_attempt_at = %(now)s,
+                  fetch_error = t.error, problem_kind = t.kind, updated_at = now()
            FROM tmp_outcomes t
            WHERE e.feed_id = t.feed_id AND e.entry_key = t.entry_key AND e.fetch_status = 'pending'""",
-        (MAX_ATTEMPTS,),
+        {"max": MAX_ATTEMPTS, "now": now or datetime.now(timezone.utc), "base": PAGE_BACKOFF_BASE,
+         "cap": PAGE_BACKOFF_CAP},
     )
 
 
@@ -224,7 +290,7 @@ def reset_extraction(conn) -> int:
     """--reextract: every article with a stored raw page goes back to 'pending', unclaimed."""
     return conn.execute(
         """UPDATE articles SET extract_status = 'pending', extract_claimed_by = NULL,
-                  extract_claimed_at = NULL, updated_at = now()
+                  extract_claimed_at = NULL, extract_attempts = 0, block_reason = NULL, updated_at = now()
            WHERE article_id IN (SELECT article_id FROM raw_pages) AND extract_status <> 'pending'"""
     ).rowcount
 
@@ -235,20 +301,59 @@ def claim_pending(conn, claimer: str, limit: int, lease: timedelta = CLAIM_LEASE
 
     SKIP LOCKED: concurrent claimers pass over each other's rows instead of waiting, and a
     row claimed and committed meanwhile is re-checked and skipped. The lease runs on the
-    database's clock, the one clock every worker shares."""
+    database's clock, the one clock every worker shares.
+
+    Each claim counts an attempt; a page whose claim ran out after MAX_EXTRACT_ATTEMPTS (its
+    worker was killed each time) is failed instead of being claimed again."""
+    params = {"me": claimer, "lease": lease, "limit": limit, "max": MAX_EXTRACT_ATTEMPTS}
+    conn.execute(
+        """UPDATE articles SET extract_status = 'failed', extract_claimed_by = NULL, extract_claimed_at = NULL,
+                  extract_error = 'extraction did not finish in ' || extract_attempts
+                                  || ' attempts (its worker was killed or the task died)', updated_at = now()
+           WHERE article_id IN (
+               SELECT p.article_id FROM articles p
+               WHERE p.extract_status = 'pending' AND p.extract_attempts >= %(max)s
+                 AND (p.extract_claimed_at IS NULL OR p.extract_claimed_at < clock_timestamp() - %(lease)s)
+               FOR UPDATE OF p SKIP LOCKED)""",
+        params,
+    )
     rows = conn.execute(
-        """UPDATE articles a SET extract_claimed_by = %(me)s, extract_claimed_at = clock_timestamp()
+        """UPDATE articles a SET extract_claimed_by = %(me)s, extract_claimed_at = clock_timestamp(),
+                  extract_attempts = a.extract_attempts + 1
            WHERE a.article_id IN (
                SELECT p.article_id FROM articles p
-               WHERE p.extract_status = 'pending'
+               WHERE p.extract_status = 'pending' AND p.extract_attempts < %(max)s
                  AND (p.extract_claimed_at IS NULL OR p.extract_claimed_at < clock_timestamp() - %(lease)s)
                  AND EXISTS (SELECT 1 FROM raw_pages r WHERE r.article_id = p.article_id)
                ORDER BY p.article_id LIMIT %(limit)s
                FOR UPDATE OF p SKIP LOCKED)
            RETURNING a.article_id""",
-        {"me": claimer, "lease": lease, "limit": limit},
+        params,
     ).fetchall()
     return sorted(r[0] for r in rows)
+
+
+def count_claimable(conn, lease: timedelta = CLAIM_LEASE) -> int:
+    """How many pending pages ``claim_pending`` could claim now (the progress bar's total)."""
+    return conn.execute(
+        """SELECT count(*) FROM articles p
+           WHERE p.extract_status = 'pending' AND p.extract_attempts < %s
+             AND (p.extract_claimed_at IS NULL OR p.extract_claimed_at < clock_timestamp() - %s)
+             AND EXISTS (SELECT 1 FROM raw_pages r WHERE r.article_id = p.article_id)""",
+        (MAX_EXTRACT_ATTEMPTS, lease),
+    ).fetchone()[0]
+
+
+def count_attempts(conn, article_ids: Sequence[int], claimer: str) -> dict[int, int]:
+    """One more extraction attempt on these articles (a page retried alone after its worker
+    died), where ``claimer`` holds the claim; the lease restarts. Returns each one's attempts."""
+    rows = conn.execute(
+        """UPDATE articles SET extract_attempts = extract_attempts + 1, extract_claimed_at = clock_timestamp()
+           WHERE article_id = ANY(%s) AND extract_claimed_by = %s AND extract_status = 'pending'
+           RETURNING article_id, extract_attempts""",
+        (list(article_ids), claimer),
+    ).fetchall()
+    return dict(rows)
 
 
 def extract_jobs(conn, article_ids: Sequence[int]) -> list[ExtractJob]:
@@ -259,7 +364,7 @@ def extract_jobs(conn, article_ids: Sequence[int]) -> list[ExtractJob]:
         return cur.execute(
             """SELECT a.article_id, COALESCE(r.url, a.final_url, a.url) AS url, r.body_gz, r.charset,
                       f.language AS feed_language, e.title AS feed_title, e.published_at AS feed_published_at,
-                      COALESCE(a.fetched_at, r.fetched_at) AS fetched_at
+                      COALESCE(a.fetched_at, r.fetched_at) AS fetched_at, a.extract_attempts AS attempts
                FROM articles a
                JOIN raw_pages r USING (article_id)
                LEFT JOIN LATERAL (
@@ -289,10 +394,10 @@ def write_extractions(conn, results: Sequence[Extracted], claimer: str | None = 
         conn, "tmp_extracted",
         [("article_id", "bigint"), ("status", "text"), ("error", "text"), ("title", "text"), ("author", "text"),
          ("site_name", "text"), ("language", "text"), ("published_at", "timestamptz"), ("body_text", "text"),
-         ("word_count", "integer"), ("fingerprint", "text"), ("simhash", "bigint")],
+         ("word_count", "integer"), ("fingerprint", "text"), ("simhash", "bigint"), ("block_reason", "text")],
         (
             (r.article_id, r.status, r.error, r.title, r.author, r.site_name, r.language, r.published_at,
-             r.body_text, r.word_count, r.fingerprint, r.simhash)
+             r.body_text, r.word_count, r.fingerprint, r.simhash, r.block_reason)
             for r in results
         ),
     )
@@ -303,7 +408,7 @@ def write_extractions(conn, results: Sequence[Extracted], claimer: str | None = 
                   language = COALESCE(t.language, a.language),
                   published_at = COALESCE(t.published_at, a.published_at),
                   body_text = t.body_text, word_count = t.word_count,
-                  fingerprint = t.fingerprint, simhash = t.simhash,
+                  fingerprint = t.fingerprint, simhash = t.simhash, block_reason = t.block_reason,
                   duplicate_of = NULL, extract_claimed_by = NULL, extract_claimed_at = NULL, updated_at = now()
            FROM tmp_extracted t
            WHERE a.article_id = t.article_id AND (%(me)s::text IS NULL OR a.extract_claimed_by = %(me)s)

@@ -69,6 +69,10 @@ def day_articles(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime,
                 ),
                 root AS (SELECT origin, story_id AS root_id FROM walk WHERE merged_into IS NULL)
                 SELECT d.*, r.root_id AS story_id, s.label AS story_label, s.theme AS story_theme,
+                       -- readable titles when the stories stage writes them (0013); NULL before
+                       to_jsonb(s) ->> 'headline' AS story_headline,
+                       to_jsonb(s) ->> 'headline_de' AS story_headline_de,
+                       to_jsonb(s) ->> 'headline_en' AS story_headline_en,
                        s.first_seen AS story_first_seen, s.article_count AS story_article_count
                 FROM day d
                 LEFT JOIN root r ON r.origin = d.member_story
@@ -96,8 +100,8 @@ def day_observations(conn: psycopg.Connection, start: dt.datetime, end: dt.datet
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             """SELECT o.indicator, d.description, d.kind, o.subject, o.value, o.unit, o.target_year,
-                      o.approximate, o.observed_at, coalesce(o.article_url, a.url) AS article_url,
-                      o.source_url, o.quote, o.source_kind
+                      o.approximate, o.observed_at, coalesce(a.canonical_url, o.article_url, a.url) AS article_url,
+                      o.source_url, o.quote, o.source_kind, a.source AS outlet, a.language
                FROM indicator_observations o
                JOIN indicator_definitions d USING (indicator)
                LEFT JOIN articles a ON a.article_id = o.article_id
@@ -164,6 +168,50 @@ def target_progress(conn: psycopg.Connection, start: dt.datetime, end: dt.dateti
         return cur.fetchall()
 
 
+def api_readings(conn: psycopg.Connection, end: dt.datetime, limit: int) -> list[dict[str, Any]]:
+    """The latest API reading per indicator and subject by ``end`` (newest first, at most ``limit``)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """SELECT * FROM (
+                   SELECT DISTINCT ON (o.indicator, o.subject) o.indicator, d.description, o.subject,
+                          o.value, o.unit, o.observed_at, o.source_url
+                   FROM indicator_observations o JOIN indicator_definitions d USING (indicator)
+                   WHERE o.source_kind = 'api' AND o.target_year IS NULL AND o.observed_at < %(end)s
+                   ORDER BY o.indicator, o.subject, o.observed_at DESC, o.observation_id DESC
+               ) latest ORDER BY observed_at DESC, indicator, subject LIMIT %(limit)s""",
+            {"end": end, "limit": limit},
+        )
+        return cur.fetchall()
+
+
+def reading_series(conn: psycopg.Connection, end: dt.datetime, keys: list[tuple[str, str]],
+                   points: int) -> dict[tuple[str, str], list[float]]:
+    """The last ``points`` readings (no target year, the indicator's unit) per (indicator, subject)
+    by ``end``, oldest first: the digest's sparklines."""
+    if not keys:
+        return {}
+    rows = conn.execute(
+        """SELECT indicator, subject, value FROM (
+               SELECT o.indicator, o.subject, o.value, o.observed_at, o.observation_id,
+                      row_number() OVER (PARTITION BY o.indicator, o.subject
+                                         ORDER BY o.observed_at DESC, o.observation_id DESC) AS n
+               FROM indicator_observations o JOIN indicator_definitions d USING (indicator)
+               JOIN unnest(%s::text[], %s::text[]) AS k(indicator, subject)
+                 ON k.indicator = o.indicator AND k.subject = o.subject
+               WHERE o.target_year IS NULL AND o.unit = d.unit AND o.observed_at < %s
+           ) r WHERE n <= %s ORDER BY indicator, subject, observed_at, observation_id""",
+        ([k[0] for k in keys], [k[1] for k in keys], end, points),
+    ).fetchall()
+    out: dict[tuple[str, str], list[float]] = {}
+    for indicator, subject, value in rows:
+        out.setdefault((indicator, subject), []).append(float(value))
+    return out
+
+
+def indicator_descriptions(conn: psycopg.Connection) -> dict[str, str | None]:
+    return dict(conn.execute("SELECT indicator, description FROM indicator_definitions").fetchall())
+
+
 def failing_feeds(conn: psycopg.Connection, as_of: dt.datetime) -> list[dict[str, Any]]:
     """Enabled feeds that keep failing and have not succeeded for more than a day."""
     with conn.cursor(row_factory=dict_row) as cur:
@@ -182,8 +230,9 @@ def failing_feeds(conn: psycopg.Connection, as_of: dt.datetime) -> list[dict[str
 
 
 def sent_recipients(conn: psycopg.Connection, day: dt.date) -> set[str]:
+    """Recipients the day is done for: sent, or skipped (nothing matched their choice)."""
     rows = conn.execute(
-        "SELECT recipient FROM digest_sends WHERE day = %s AND status = 'sent'", (day,)
+        "SELECT recipient FROM digest_sends WHERE day = %s AND status IN ('sent', 'skipped')", (day,)
     ).fetchall()
     return {r[0] for r in rows}
 
@@ -214,4 +263,15 @@ def record_failed(conn: psycopg.Connection, day: dt.date, recipient: str, error:
         """UPDATE digest_sends SET status = 'failed', last_error = %s, updated_at = now()
            WHERE day = %s AND recipient = %s AND status <> 'sent'""",
         (error[:2000], day, recipient),
+    )
+
+
+def record_skipped(conn: psycopg.Connection, day: dt.date, recipient: str, reason: str) -> None:
+    """No mail for this recipient on this day (nothing matched their choice), with the reason."""
+    conn.execute(
+        """INSERT INTO digest_sends (day, recipient, status, last_error) VALUES (%s, %s, 'skipped', %s)
+           ON CONFLICT (day, recipient) DO UPDATE
+           SET status = 'skipped', last_error = EXCLUDED.last_error, updated_at = now()
+           WHERE digest_sends.status <> 'sent'""",
+        (day, recipient, reason[:2000]),
     )

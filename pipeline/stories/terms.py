@@ -54,30 +54,126 @@ sieben acht neun zehn zwischen jahr jahre jahren jahres prozent millionen millia
 montag dienstag mittwoch donnerstag freitag samstag sonntag woche wochen heute laut sagte sagt
 erklärte hieß heißt neue neuen neuer neues neu erste ersten zweite dritte rund mehrere künftig
 zudem sowie sodass sei wurden wurde worden soll sollen derzeit bislang inzwischen zuletzt
+außerdem anders zugleich trotzdem dennoch allerdings ebenfalls zunächst später damals gleichzeitig
+stattdessen vielmehr demnach daneben deutsche deutscher deutschen europäische europäischen
 """.split())
 
 STOP_WORDS = STOP_WORDS_EN | STOP_WORDS_DE
 # A token: letters/digits, joined by inner hyphens or dots ("KI-Chip", "Apache-2.0", "H100").
 _TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
 
+# Verbs (and the commonest adjectives) of news English that a "nouns and names only" label must not show; lower-case English
+# words ending in -ed, -ing or -ly are taken for verbs and adverbs without a list.
+VERBS_EN = frozenset("""
+accept accepts add adds agree agrees allow allows announce announces approve approves ask asks
+back backs ban bans become becomes begin begins block blocks boost boosts bring brings build builds
+buy buys call calls claim claims close closes come comes consider considers cut cuts deliver delivers
+deny denies download downloads drop drops expand expands expect expects face faces fall falls file
+files find finds give gives go goes grow grows halt halts hit hits hold holds join joins keep keeps
+launch launches lead leads limit limits lose loses move moves open opens order orders pay pays plan
+plans post posts push pushes raise raises reach reaches release releases remain remains require
+requires restrict restricts rise rises run runs sell sells set sets ship ships show shows sign signs
+slow slows start starts stop stops take takes tell tells tighten tightens top tops turn turns unveil
+unveils urge urges want wants warn warns win wins widen widens worry worries put puts include includes
+develop develops oppose opposes grant grants cover covers acquire acquires protect protects know knows
+brace braces seek seeks hire hires face faces cite cites weigh weighs probe probes hike hikes
+say see make makes get gets stay stays help helps lift lifts mull mulls eye eyes vow vows
+became began bought brought came fell found gave grew held kept led left lost paid ran rose saw sent
+sold spent stood took went won wrote built
+prepare prepares draft drafts draw draws decide decides bet bets bid bids roll rolls mature matures aim
+aims return returns reach replace replaces struggle struggles double doubles fear fears
+along across amid despite behind beyond ahead
+major minor small big large high low key top latest early late former certain able likely possible
+""".split())
 
-def terms_of(title: str | None, text: str | None, lead_chars: int = LEAD_CHARS) -> dict[str, tuple[str, bool]]:
-    """Distinct content terms of an article: lower-case key -> (surface form as first written,
-    whether it is in the title).
+LANGUAGES = ("de", "en")
+_ADJECTIVE_ENDINGS_DE = ("isch", "ische", "ischer", "isches", "ischen", "ischem")
+NAME = "*"  # the language tag of a name, number or product code: it reads the same in every language
+_TITLE_CASE_SHARE = 0.7  # a title with this share of capitalised long words is in Title Case
+_SENTENCE_START = frozenset(".!?:;\"'„“”«»()[]–—-|")
 
-    Umlauts and German compounds stay whole ("Halbleiterfabrik", "KI-Chip"); stop words of both
-    languages, one-letter tokens and pure numbers of one or two digits are dropped.
+
+def guess_language(text: str) -> str:
+    """'de' or 'en' by stop words, for an article whose feed gave no language."""
+    words = [w.lower() for w in _TOKEN.findall(text[:2000])]
+    de = sum(w in STOP_WORDS_DE for w in words)
+    en = sum(w in STOP_WORDS_EN for w in words)
+    return "de" if de > en else "en"
+
+
+def _initial(source: str, start: int) -> bool:
+    """Whether the token at ``start`` begins a sentence (its capital says nothing about it)."""
+    i = start - 1
+    while i >= 0 and source[i].isspace():
+        i -= 1
+    return i < 0 or source[i] in _SENTENCE_START
+
+
+def _title_case(title: str) -> bool:
+    long_words = [w for w in _TOKEN.findall(title) if len(w) > 3 and w[0].isalpha()]
+    return bool(long_words) and sum(w[0].isupper() for w in long_words) / len(long_words) >= _TITLE_CASE_SHARE
+
+
+def _kind(surface: str, capital_known: bool, language: str) -> str | None:
+    """The language tag of a token that is a noun or a name (NAME for names, numbers and codes),
+    or None for verbs, function words and other words a label must not show."""
+    key = surface.lower()
+    if len(key) < 2 or key in STOP_WORDS:
+        return None
+    if any(c.isdigit() for c in surface):
+        return None if key.isdigit() and len(key) < 3 else NAME
+    if surface.isupper() and len(surface) > 1:  # acronyms: USA, METI, GPU
+        return NAME
+    if capital_known and (surface.isupper() or surface[0].isupper()):
+        # mid-sentence capitals: names in English; nouns or names in German
+        return NAME if language == "en" or any(c.isupper() for c in surface[1:]) else language
+    if language == "de":
+        # a capital at a sentence start on an -isch adjective ("Chinesischer Konzern ...") or an
+        # adverb says nothing; German nouns are written with a capital everywhere
+        if surface[0].islower() or key in STOP_WORDS_DE or key.endswith(_ADJECTIVE_ENDINGS_DE):
+            return None
+        return language
+    if key in VERBS_EN or key.endswith(("ed", "ing", "ly")):
+        return None
+    return language
+
+
+def terms_of(title: str | None, text: str | None, lead_chars: int = LEAD_CHARS,
+             language: str | None = None) -> dict[str, tuple[str, bool, str]]:
+    """Distinct nouns, names, numbers and codes of an article: lower-case key -> (surface form,
+    whether it is in the title, language tag: NAME for a name/number/code, else the language).
+
+    Capitals decide what a word is where they carry meaning: mid-sentence in the text (English
+    names, German nouns), not at a sentence start nor in a Title Case headline; there a word
+    counts as a name when the article writes it with a capital mid-sentence elsewhere. Verbs and
+    function words of both languages are dropped; umlauts and compounds stay whole.
     """
-    out: dict[str, tuple[str, bool]] = {}
-    for in_title, source in ((True, title or ""), (False, (text or "")[:lead_chars])):
+    title, lead = title or "", (text or "")[:lead_chars]
+    language = language if language in LANGUAGES else guess_language(f"{title} {lead}")
+    capitals: set[str] = set()  # keys written with a capital mid-sentence somewhere
+    tokens = []
+    title_case = _title_case(title)
+    for in_title, source in ((True, title), (False, lead)):
         for m in _TOKEN.finditer(source):
             surface = m.group(0)
-            key = surface.lower()
-            if key in out or key in STOP_WORDS or len(key) < 2:
-                continue
-            if key.isdigit() and len(key) < 3:
-                continue
-            out[key] = (surface, in_title)
+            known = not _initial(source, m.start()) and not (in_title and title_case)
+            # a compound's name parts count too: "US-Regierung", "ESMC-Fabrik" and "EU-Sanktionen"
+            # share US, ESMC and EU with the English report (lower-case parts like "self" do not)
+            parts = [p for p in surface.split("-") if p[:1].isupper() or any(c.isdigit() for c in p)]
+            parts = parts if "-" in surface else []
+            for i, part in enumerate([surface, *parts]):
+                part_known = known or i > 1
+                if part_known and part[:1].isupper():
+                    capitals.add(part.lower())
+                tokens.append((part, in_title, part_known))
+    out: dict[str, tuple[str, bool, str]] = {}
+    for surface, in_title, known in tokens:
+        key = surface.lower()
+        if key in out:
+            continue
+        kind = _kind(surface, known or key in capitals, language)
+        if kind is not None:
+            out[key] = (surface, in_title, kind)
     return out
 
 
@@ -85,8 +181,24 @@ def _is_label_term(key: str) -> bool:
     return not key.replace(".", "").replace("-", "").isdigit() and len(key) >= 3 or key.isupper()
 
 
+def label_language(story: StoryState) -> str:
+    """The language most of the story's words are in (English on a tie)."""
+    uses = Counter()
+    for count, _, _, tags in (_entry(e) for e in story.terms.values()):
+        for tag in tags:
+            if tag in LANGUAGES:
+                uses[tag] += count
+    return "de" if uses["de"] > uses["en"] else "en"
+
+
+def _entry(entry: list) -> tuple[int, str, int, list[str]]:
+    """A stored term entry [members, surface, title uses, language tags]; older rows lack the tags."""
+    return int(entry[0]), str(entry[1]), int(entry[2]) if len(entry) > 2 else 0, list(entry[3]) if len(entry) > 3 else [NAME]
+
+
 def ctfidf_labels(stories: Sequence[StoryState], targets: Iterable[int], n_terms: int = LABEL_TERMS) -> dict[int, str]:
-    """Labels for the stories at index ``targets``: c-TF-IDF against all given stories.
+    """Labels for the stories at index ``targets``: c-TF-IDF against all given stories, in one
+    language per label (the story's main one): its nouns plus the names, numbers and codes.
 
     tf = share of the story's members that use the term (a use in a title counts 1.5); idf =
     log(1 + A / f) with A the average number of term uses per story and f the term's uses over
@@ -102,9 +214,11 @@ def ctfidf_labels(stories: Sequence[StoryState], targets: Iterable[int], n_terms
     for idx in targets:
         s = stories[idx]
         n = max(1, s.member_count_for_terms)
+        language = label_language(s)
         scored = []
-        for key, (count, surface, in_titles) in s.terms.items():
-            if not _is_label_term(key):
+        for key, entry in s.terms.items():
+            count, surface, in_titles, tags = _entry(entry)
+            if not _is_label_term(key) or not (NAME in tags or language in tags):
                 continue
             score = ((count + 0.5 * in_titles) / n) * math.log(1 + avg / totals[key])
             scored.append((-score, -count, key, surface))
@@ -113,5 +227,5 @@ def ctfidf_labels(stories: Sequence[StoryState], targets: Iterable[int], n_terms
     return labels
 
 
-__all__ = ["terms_of", "ctfidf_labels", "STOP_WORDS", "STOP_WORDS_EN", "STOP_WORDS_DE", "LABEL_TERMS",
-           "LEAD_CHARS"]
+__all__ = ["terms_of", "ctfidf_labels", "label_language", "guess_language", "STOP_WORDS", "STOP_WORDS_EN",
+           "STOP_WORDS_DE", "VERBS_EN", "NAME", "LABEL_TERMS", "LEAD_CHARS"]

@@ -1,41 +1,69 @@
-"""Theme scoring: one theme per article from its vector, its title and its lead.
+"""Theme scoring: themes for every article from its vector, its title, its lead and its language.
 
-Evidence per theme, combined by a logistic model whose weights are fitted on the labelled set
-(``bench/themes.py --fit``) and stored in the YAML:
+Evidence per theme, combined by a logistic model whose weights are fitted per embedding model on
+the labelled development set (pipeline/themes/calibrate.py) and stored in ``model_calibration``:
 
 - embedding margin: cosine to the theme's closest description (German and English sentences)
-  minus cosine to the closest *background* description (sport, food, local news, ...);
-- keywords: distinct keyword hits in title (counted twice) and text, ``1 - exp(-hits / 2)``;
-- negative keywords (potato chips, a library's open day, doping bans): ``1 - exp(-hits)``.
+  minus cosine to the closest *background* description (consumer tech, markets, sport, courts,
+  ...): a margin carries over between models better than a raw cosine;
+- keywords in the article's language: distinct hits in title (counted twice) and text,
+  ``1 - exp(-hits / 2)``; an ambiguous word ("chip", "licence") counts only near a context word;
+- negative keywords in the article's language: ``1 - exp(-hits)``.
 
-``theme_score`` is the winning theme's probability; below the threshold the article is
-``other`` with ``theme_score = 1 - max probability``. ``scores`` keeps every theme's value.
+Every theme whose probability reaches the threshold is kept (``themes``); the most probable one
+is the primary theme. Below the threshold the article is ``other`` with
+``theme_score = 1 - max probability``. An article in neither German nor English is ``other``
+with reason ``language`` and is not scored.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
-from pipeline.themes.taxonomy import OTHER, Scoring, Taxonomy
+from pipeline.themes.taxonomy import LANGUAGES, OTHER, Taxonomy
 
 KEYWORD_TEXT_CHARS = 4000  # keywords are looked for in the title and the lead
+FEATURES = ("margin", "keywords", "negative")
+REASON_LANGUAGE = "language"  # neither German nor English: no theme
+
+
+@dataclass(frozen=True)
+class ThemeParams:
+    """The fitted part: feature weights, a bias per theme, one probability threshold."""
+
+    weights: dict[str, float]  # FEATURES -> weight (negative evidence has a negative weight)
+    bias: dict[str, float]  # theme -> bias
+    threshold: float
+    taxonomy: str = ""  # digest of the themes file the weights were fitted with
+
+    def to_json(self) -> dict:
+        return {"weights": dict(self.weights), "bias": dict(self.bias), "threshold": self.threshold,
+                "taxonomy": self.taxonomy}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ThemeParams":
+        return cls(weights={f: float(data["weights"][f]) for f in FEATURES},
+                   bias={k: float(v) for k, v in data["bias"].items()}, threshold=float(data["threshold"]),
+                   taxonomy=str(data.get("taxonomy") or ""))
 
 
 @dataclass
 class Assignment:
-    theme: str
+    theme: str  # the primary theme, or `other`
     theme_score: float
     scores: dict[str, float]
+    themes: list[str] = field(default_factory=list)  # every theme over the threshold, primary first
+    reason: str | None = None  # why the article was not scored (REASON_LANGUAGE)
 
 
 class ThemeScorer:
     """Scores articles against a taxonomy with one encoder's prototype vectors."""
 
-    def __init__(self, taxonomy: Taxonomy, encoder):
+    def __init__(self, taxonomy: Taxonomy, encoder, params: ThemeParams | None = None):
         self.taxonomy = taxonomy
         self.model = encoder.name
         self.keys = list(taxonomy.themes)
@@ -45,12 +73,14 @@ class ThemeScorer:
         self.protos = vecs[: len(texts)]
         self.proto_owner = np.array(owners)
         self.background = vecs[len(texts):]
-        self.scoring = taxonomy.scoring_for(encoder.name)
+        self.params = params
+        self.outranks = {k: tuple(taxonomy.themes[k].outranks) for k in self.keys}
 
-    def features(self, vectors: np.ndarray, titles: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+    def features(self, vectors: np.ndarray, titles: Sequence[str], texts: Sequence[str],
+                 languages: Sequence[str]) -> np.ndarray:
         """(n, themes, 3): embedding margin, keyword evidence, negative evidence."""
         n = len(titles)
-        out = np.zeros((n, len(self.keys), 3), dtype=np.float64)
+        out = np.zeros((n, len(self.keys), len(FEATURES)), dtype=np.float64)
         if n == 0:
             return out
         sims = vectors @ self.protos.T
@@ -59,28 +89,47 @@ class ThemeScorer:
             out[:, t, 0] = sims[:, self.proto_owner == t].max(axis=1) - bg
             theme = self.taxonomy.themes[key]
             for i in range(n):
-                pos, neg = theme.keyword_hits(titles[i] or "", (texts[i] or "")[:KEYWORD_TEXT_CHARS])
+                pos, neg = theme.keyword_hits(titles[i] or "", (texts[i] or "")[:KEYWORD_TEXT_CHARS], languages[i])
                 out[i, t, 1] = 1.0 - math.exp(-pos / 2.0)
                 out[i, t, 2] = 1.0 - math.exp(-neg)
         return out
 
-    def probabilities(self, features: np.ndarray, scoring: Scoring | None = None) -> np.ndarray:
-        s = scoring or self.scoring
-        z = s.margin * features[..., 0] + s.keywords * features[..., 1] - s.negative * features[..., 2] + s.bias
+    def probabilities(self, features: np.ndarray, params: ThemeParams | None = None) -> np.ndarray:
+        p = params or self.params
+        z = sum(p.weights[f] * features[..., i] for i, f in enumerate(FEATURES))
+        z = z + np.array([p.bias.get(k, min(p.bias.values())) for k in self.keys])
         return 1.0 / (1.0 + np.exp(-z))
 
-    def assign(self, vectors: np.ndarray, titles: Sequence[str], texts: Sequence[str]) -> list[Assignment]:
-        probs = self.probabilities(self.features(vectors, titles, texts))
-        return [decide(self.keys, row, self.scoring.threshold) for row in probs]
+    def assign(self, vectors: np.ndarray, titles: Sequence[str], texts: Sequence[str],
+               languages: Sequence[str]) -> list[Assignment]:
+        """One assignment per article; ``languages`` are 'de', 'en' or anything else (no theme)."""
+        scored = [i for i, lang in enumerate(languages) if lang in LANGUAGES]
+        out = [Assignment(OTHER, 1.0, {}, [], REASON_LANGUAGE) for _ in languages]
+        if scored:
+            feats = self.features(vectors[scored], [titles[i] for i in scored], [texts[i] for i in scored],
+                                  [languages[i] for i in scored])
+            for i, row in zip(scored, self.probabilities(feats)):
+                out[i] = decide(self.keys, row, self.params.threshold, self.outranks)
+        return out
 
 
-def decide(keys: Sequence[str], probs: np.ndarray, threshold: float) -> Assignment:
+def decide(keys: Sequence[str], probs: np.ndarray, threshold: float,
+           outranks: dict[str, Sequence[str]] | None = None) -> Assignment:
+    """The most probable theme is primary unless another theme over the threshold outranks it
+    (export controls on chips: `sanctions` outranks `chips`); every theme over it is kept."""
     scores = {k: round(float(p), 4) for k, p in zip(keys, probs)}
     best = int(np.argmax(probs)) if len(probs) else -1
     if best < 0 or probs[best] < threshold:
         top = float(probs[best]) if best >= 0 else 0.0
         return Assignment(OTHER, round(1.0 - top, 4), scores)
-    return Assignment(keys[best], round(float(probs[best]), 4), scores)
+    over = sorted((i for i, p in enumerate(probs) if p >= threshold), key=lambda i: -probs[i])
+    for i in over:
+        if keys[best] in (outranks or {}).get(keys[i], ()):
+            best = i
+            break
+    over.remove(best)
+    return Assignment(keys[best], round(float(probs[best]), 4), scores, [keys[best]] + [keys[i] for i in over])
 
 
-__all__ = ["ThemeScorer", "Assignment", "decide", "KEYWORD_TEXT_CHARS"]
+__all__ = ["ThemeScorer", "ThemeParams", "Assignment", "decide", "KEYWORD_TEXT_CHARS", "FEATURES",
+           "REASON_LANGUAGE"]

@@ -1,23 +1,28 @@
-"""The themes stage: a theme for every article that has a vector for the active model and no
+"""The themes stage: themes for every article that has a vector for the active model and no
 theme from that model yet (the taxonomy is pipeline/themes/taxonomy.py, the scoring
-pipeline/themes/scorer.py)."""
+pipeline/themes/scorer.py, the per-model weights pipeline/themes/calibrate.py)."""
 
 from __future__ import annotations
 
 import json
 
 from pipeline.embed.encoders import load_encoder
+from pipeline.ingest.extract import detect_language
 from pipeline.infra.paging import pages_by_article_id
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import embeddings as embeddings_store
 from pipeline.store import themes as store
+from pipeline.themes.calibrate import theme_params
 from pipeline.themes.scorer import ThemeScorer
 from pipeline.themes.taxonomy import Taxonomy, default_taxonomy
 
 
 def run_themes(rt, batch_size: int = 1000, *, encoder=None, taxonomy: Taxonomy | None = None) -> StageResult:
-    """Assign a theme to every article that has a vector for the active model and no theme from
-    that model yet (so a re-embed re-themes). Idempotent: re-running assigns nothing new."""
+    """Assign themes to every article that has a vector for the active model and no theme from
+    that model yet (so a re-embed re-themes). Idempotent: re-running assigns nothing new.
+
+    The weights come from the model's calibration; a model used for the first time is
+    calibrated on the shipped development set first, and without one the stage refuses."""
     taxonomy = taxonomy or default_taxonomy()
     with record_stage(rt.pool, "themes") as result:
         with rt.pool.connection() as conn:
@@ -31,21 +36,32 @@ def run_themes(rt, batch_size: int = 1000, *, encoder=None, taxonomy: Taxonomy |
         if not total:
             return result
         encoder = encoder if encoder is not None and encoder.name == model else load_encoder(model, fallback=False)
-        scorer = ThemeScorer(taxonomy, encoder)
+        scorer = ThemeScorer(taxonomy, encoder, theme_params(rt.pool, encoder))
         with rt.progress.task("themes", total) as tracker:
             for batch in pages_by_article_id(rt.pool, store.unthemed_batch, batch_size, model=model):
                 vectors = embeddings_store.stack_vectors([r.embedding for r in batch])
-                assignments = scorer.assign(vectors, [r.title or "" for r in batch], [r.lead or "" for r in batch])
+                assignments = scorer.assign(vectors, [r.title or "" for r in batch], [r.lead or "" for r in batch],
+                                            [_language(r) for r in batch])
                 with rt.pool.connection() as conn, conn.transaction():
                     store.write_themes(conn, model, [
-                        store.ArticleTheme(r.article_id, a.theme, a.theme_score, json.dumps(a.scores))
+                        store.ArticleTheme(r.article_id, a.theme, a.theme_score, json.dumps(a.scores), a.themes,
+                                           a.reason)
                         for r, a in zip(batch, assignments)
                     ])
                 for a in assignments:
                     result.add(f"theme_{a.theme}")
+                    if a.reason:
+                        result.add(f"unscored_{a.reason}")
+                    if len(a.themes) > 1:
+                        result.add("several_themes")
                 result.add("assigned", len(batch))
                 tracker.advance(len(batch))
     return result
+
+
+def _language(row: store.UnthemedArticle) -> str:
+    """The language detected at extraction; for rows stored without one, detected here."""
+    return row.language or detect_language(f"{row.title or ''}. {row.lead or ''}")
 
 
 __all__ = ["run_themes"]

@@ -1,12 +1,17 @@
 """The theme taxonomy: ``data/themes.yaml`` loaded and checked, and its keyword syntax.
 
-Each theme has descriptions in German and English (embedding prototypes), keywords and
-negative keywords; ``background`` describes off-topic news; ``scoring`` holds the weights that
-bench/themes.py --fit finds per embedding model. Every theme but ``other`` is described here.
+Each theme has descriptions in German and English (embedding prototypes) and, per language,
+keywords, ambiguous keywords that count only near a context word, and negative keywords;
+``background`` describes off-topic news (in both languages). German lists run on German text
+and English lists on English text. The weights that turn this evidence into a probability are
+fitted per embedding model (``newsmon calibrate``, pipeline/themes/calibrate.py) and stored in
+the database, not here.
 """
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,22 +24,32 @@ from pipeline.infra.config import DATA_DIR, OTHER_THEME, UserError
 
 THEMES_FILE = DATA_DIR / "themes.yaml"
 OTHER = OTHER_THEME
-_THEME_FIELDS = {"label", "description_de", "description_en", "keywords_de", "keywords_en",
-                 "negative_keywords_de", "negative_keywords_en"}
-_SCORING_FIELDS = ("margin", "keywords", "negative", "bias", "threshold")
+LANGUAGES = ("en", "de")
+CONTEXT_WINDOW = 12  # words on either side of an ambiguous keyword in which a context word counts
+_LISTS = ("keywords", "ambiguous_keywords", "context", "negative_keywords")
+_THEME_FIELDS = {"label", "description_de", "description_en", "outranks"} | {f"{n}_{lang}" for n in _LISTS for lang in LANGUAGES}
+_WORD = re.compile(r"[\w-]+", re.UNICODE)
 
 
 class ThemeError(UserError):
     """The taxonomy file is malformed."""
 
 
-@dataclass(frozen=True)
-class Scoring:
-    margin: float
-    keywords: float
-    negative: float
-    bias: float
-    threshold: float
+@dataclass
+class Lexicon:
+    """One theme's keyword lists in one language, compiled."""
+
+    keywords: re.Pattern | None
+    ambiguous: re.Pattern | None
+    context: re.Pattern | None
+    negative: re.Pattern | None
+
+    def hits(self, title: str, text: str) -> tuple[int, int]:
+        """(weighted positive hits, negative hits): distinct keywords, title hits count twice;
+        an ambiguous keyword counts only with a context word within CONTEXT_WINDOW words."""
+        pos = _hits(self.keywords, title, text)
+        pos += _hits_in_context(self.ambiguous, self.context, title, text)
+        return pos, _hits(self.negative, title, text)
 
 
 @dataclass
@@ -42,28 +57,33 @@ class Theme:
     key: str
     label: str
     descriptions: list[str]
-    keywords: list[str]
-    negative_keywords: list[str]
-    _pos: re.Pattern | None = field(default=None, repr=False)
-    _neg: re.Pattern | None = field(default=None, repr=False)
+    lists: dict[str, dict[str, list[str]]]  # language -> list name -> keywords
+    outranks: list[str] = field(default_factory=list)  # themes this one is primary over when both apply
+    _lexicons: dict[str, Lexicon] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
-        self._pos = compile_keywords(self.keywords)
-        self._neg = compile_keywords(self.negative_keywords)
+        self._lexicons = {lang: Lexicon(*(compile_keywords(self.lists[lang][n]) for n in _LISTS))
+                          for lang in LANGUAGES}
 
-    def keyword_hits(self, title: str, text: str) -> tuple[int, int]:
-        """(weighted positive hits, negative hits): distinct keywords; title hits count twice."""
-        return _hits(self._pos, title, text), _hits(self._neg, title, text)
+    @property
+    def keywords(self) -> list[str]:
+        return [k for lang in LANGUAGES for k in self.lists[lang]["keywords"] + self.lists[lang]["ambiguous_keywords"]]
+
+    @property
+    def negative_keywords(self) -> list[str]:
+        return [k for lang in LANGUAGES for k in self.lists[lang]["negative_keywords"]]
+
+    def keyword_hits(self, title: str, text: str, language: str) -> tuple[int, int]:
+        """Hits of this theme's lists in ``language`` (de or en) only."""
+        lexicon = self._lexicons.get(language)
+        return lexicon.hits(title, text) if lexicon else (0, 0)
 
 
 @dataclass
 class Taxonomy:
     themes: dict[str, Theme]
     background: list[str]
-    scoring: dict[str, Scoring]
-
-    def scoring_for(self, model: str) -> Scoring:
-        return self.scoring.get(model) or self.scoring["default"]
+    digest: str = ""  # of the file's text: which taxonomy a calibration was fitted with
 
 
 def _hits(pattern: re.Pattern | None, title: str, text: str) -> int:
@@ -72,6 +92,21 @@ def _hits(pattern: re.Pattern | None, title: str, text: str) -> int:
     in_title = {m.group(0).lower() for m in pattern.finditer(title)}
     in_text = {m.group(0).lower() for m in pattern.finditer(text)} - in_title
     return 2 * len(in_title) + len(in_text)
+
+
+def _hits_in_context(ambiguous: re.Pattern | None, context: re.Pattern | None, title: str, text: str) -> int:
+    if ambiguous is None or context is None:
+        return 0
+    counted: dict[str, int] = {}
+    for weight, part in ((2, title), (1, text)):
+        starts = [m.start() for m in _WORD.finditer(part)]
+        near = [bisect.bisect_right(starts, m.start()) for m in context.finditer(part)]
+        for m in ambiguous.finditer(part):
+            at = bisect.bisect_right(starts, m.start())
+            if any(abs(at - c) <= CONTEXT_WINDOW and c != at for c in near):
+                key = m.group(0).lower()
+                counted[key] = max(counted.get(key, 0), weight)
+    return sum(counted.values())
 
 
 def compile_keywords(keywords: Sequence[str]) -> re.Pattern | None:
@@ -98,50 +133,48 @@ def _str_list(value, where: str) -> list[str]:
     return [str(v) for v in value]
 
 
+def _theme(key, spec) -> Theme:
+    if key == OTHER or not re.fullmatch(r"[a-z][a-z0-9_]*", str(key)):
+        raise ThemeError(f"themes file: bad theme key {key!r} (lower-case identifier, not 'other')")
+    if not isinstance(spec, dict):
+        raise ThemeError(f"themes file: theme {key} must be a mapping")
+    unknown = set(spec) - _THEME_FIELDS
+    if unknown:
+        raise ThemeError(f"themes file: theme {key} has unknown key(s) {', '.join(sorted(unknown))}")
+    descriptions = [d for lang in LANGUAGES for d in _str_list(spec.get(f"description_{lang}"),
+                                                                f"{key}.description_{lang}")]
+    if not descriptions:
+        raise ThemeError(f"themes file: theme {key} needs description_en and/or description_de")
+    lists = {lang: {n: _str_list(spec.get(f"{n}_{lang}"), f"{key}.{n}_{lang}") for n in _LISTS}
+             for lang in LANGUAGES}
+    for lang in LANGUAGES:
+        if lists[lang]["ambiguous_keywords"] and not lists[lang]["context"]:
+            raise ThemeError(f"themes file: theme {key} has ambiguous_keywords_{lang} but no context_{lang}")
+    return Theme(key=key, label=str(spec.get("label") or key), descriptions=descriptions, lists=lists,
+                 outranks=_str_list(spec.get("outranks"), f"{key}.outranks"))
+
+
 def load_taxonomy(path: Path | str = THEMES_FILE) -> Taxonomy:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise ThemeError(f"themes file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise ThemeError(f"themes file {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict) or not isinstance(data.get("themes"), dict) or not data["themes"]:
         raise ThemeError(f"themes file {path}: expected a top-level `themes:` mapping")
-    themes = {}
-    for key, spec in data["themes"].items():
-        if key == OTHER or not re.fullmatch(r"[a-z][a-z0-9_]*", str(key)):
-            raise ThemeError(f"themes file: bad theme key {key!r} (lower-case identifier, not 'other')")
-        if not isinstance(spec, dict):
-            raise ThemeError(f"themes file: theme {key} must be a mapping")
-        unknown = set(spec) - _THEME_FIELDS
+    themes = {key: _theme(key, spec) for key, spec in data["themes"].items()}
+    for theme in themes.values():
+        unknown = set(theme.outranks) - set(themes)
         if unknown:
-            raise ThemeError(f"themes file: theme {key} has unknown key(s) {', '.join(sorted(unknown))}")
-        descriptions = _str_list(spec.get("description_en"), f"{key}.description_en") + _str_list(
-            spec.get("description_de"), f"{key}.description_de")
-        if not descriptions:
-            raise ThemeError(f"themes file: theme {key} needs description_en and/or description_de")
-        themes[key] = Theme(
-            key=key,
-            label=str(spec.get("label") or key),
-            descriptions=descriptions,
-            keywords=_str_list(spec.get("keywords_en"), key) + _str_list(spec.get("keywords_de"), key),
-            negative_keywords=_str_list(spec.get("negative_keywords_en"), key)
-            + _str_list(spec.get("negative_keywords_de"), key),
-        )
+            raise ThemeError(f"themes file: theme {theme.key} outranks unknown theme(s) {', '.join(sorted(unknown))}")
     bg = data.get("background") or {}
-    background = [s for lang in ("en", "de") for s in _str_list(bg.get(lang), f"background.{lang}")]
+    background = [s for lang in LANGUAGES for s in _str_list(bg.get(lang), f"background.{lang}")]
     if not background:
         raise ThemeError("themes file: `background:` needs en and/or de descriptions of off-topic news")
-    scoring = {}
-    for model, spec in (data.get("scoring") or {}).items():
-        try:
-            scoring[str(model)] = Scoring(**{f: float(spec[f]) for f in _SCORING_FIELDS})
-        except (KeyError, TypeError, ValueError):
-            raise ThemeError(f"themes file: scoring.{model} needs numbers {', '.join(_SCORING_FIELDS)}") from None
-    if "default" not in scoring:
-        raise ThemeError("themes file: `scoring:` needs a `default` entry")
-    return Taxonomy(themes=themes, background=background, scoring=scoring)
+    return Taxonomy(themes=themes, background=background, digest=hashlib.sha1(text.encode()).hexdigest()[:12])
 
 
 @lru_cache(maxsize=4)
@@ -153,5 +186,5 @@ def default_taxonomy() -> Taxonomy:
     return _cached_taxonomy(str(THEMES_FILE), THEMES_FILE.stat().st_mtime)
 
 
-__all__ = ["Taxonomy", "Theme", "Scoring", "ThemeError", "load_taxonomy", "default_taxonomy", "compile_keywords",
-           "OTHER", "THEMES_FILE"]
+__all__ = ["Taxonomy", "Theme", "Lexicon", "ThemeError", "load_taxonomy", "default_taxonomy", "compile_keywords",
+           "OTHER", "THEMES_FILE", "LANGUAGES", "CONTEXT_WINDOW"]

@@ -1,4 +1,5 @@
--- analytics.theme_daily: articles per day (Europe/Berlin), theme and language; duplicates excluded.
+-- analytics.theme_daily: articles per day (Europe/Berlin), primary theme and language; duplicates
+-- excluded. Each article counts once, under its primary theme (secondary themes: analytics.articles.themes).
 CREATE VIEW analytics.theme_daily AS
 SELECT (coalesce(a.published_at, a.fetched_at) AT TIME ZONE 'Europe/Berlin')::date AS day,
        coalesce(t.theme, 'other') AS theme,

@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.dags.conftest import DAGS_FOLDER, PLUGINS_FOLDER
+from tests.dags.celery_hostname import WORKER_NAME_VAR
+from tests.dags.conftest import DAGS_FOLDER, PLUGINS_FOLDER, REPO
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 MARKER = "NEWSMON_TEST_AIRFLOW_CLUSTER"
@@ -53,8 +54,16 @@ def marked_pids(marker_value: str) -> list[int]:
 
 
 class AirflowCluster:
-    def __init__(self, pg_server, home: Path, env: dict[str, str]):
+    """``celery_workers``: run the CeleryExecutor (as the compose stack does) with a private
+    redis-server as broker, the metadata database as result backend, and this many
+    ``airflow celery worker`` processes (prefork pool, ``worker_concurrency`` each)."""
+
+    def __init__(self, pg_server, home: Path, env: dict[str, str], *, celery_workers: int = 0,
+                 worker_concurrency: int = 1):
         self.home = home
+        self.celery_workers = celery_workers
+        self.worker_concurrency = worker_concurrency
+        self.redis_port = free_port()
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.marker = uuid.uuid4().hex
@@ -96,6 +105,15 @@ class AirflowCluster:
             "TRANSFORMERS_OFFLINE": "1",
             **env,
         }
+        if celery_workers:
+            self.env.update({
+                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.metadata_url,
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(worker_concurrency),
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.dags.celery_hostname.worker_hostname",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+            })
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -103,16 +121,31 @@ class AirflowCluster:
         with psycopg.connect(self._admin_url, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {self.db_name}")
         self._airflow(["db", "migrate"], timeout=180)
+        if self.celery_workers:
+            self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                                  "--save", "", "--appendonly", "no", "--dir", str(self.home)])
         for name in COMPONENTS:
             args = [name] + (["--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
                              if name == "api-server" else [])
-            log = open(self.home / f"{name}.log", "wb")
+            self._spawn(name, [sys.executable, "-m", "airflow", *args])
+        for i in range(1, self.celery_workers + 1):
+            self.start_worker(f"worker-{i}")
+        return self
+
+    def start_worker(self, name: str) -> subprocess.Popen:
+        """One ``airflow celery worker`` (prefork pool), its task instances' hostname ``name``."""
+        return self._spawn(name, [sys.executable, "-m", "airflow", "celery", "worker", "--celery-hostname",
+                                  f"{name}@%h", "--concurrency", str(self.worker_concurrency),
+                                  "--skip-serve-logs", "--without-mingle", "--without-gossip"],
+                           {WORKER_NAME_VAR: name})
+
+    def _spawn(self, name: str, argv: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        with open(self.home / f"{name}.log", "ab") as log:
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "airflow", *args], env=self.env, cwd=self.home,
+                argv, env={**self.env, **(extra_env or {})}, cwd=self.home,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )
-            log.close()
-        return self
+        return self.procs[name]
 
     def _airflow(self, args: list[str], timeout: float) -> str:
         proc = subprocess.run([sys.executable, "-m", "airflow", *args], env=self.env, capture_output=True,
@@ -169,7 +202,7 @@ class AirflowCluster:
 
     def logs(self, tail: int = 4000) -> str:
         parts = []
-        for name in COMPONENTS:
+        for name in self.procs:
             path = self.home / f"{name}.log"
             if path.exists():
                 parts.append(f"----- {name} -----\n" + path.read_text(errors="replace")[-tail:])

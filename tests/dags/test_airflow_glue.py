@@ -11,6 +11,7 @@ import pytest
 from newsmon_airflow import (
     database_url_from_connection,
     feed_batches,
+    host_batches,
     newsmon_settings,
     run_task,
     smtp_url_from_connection,
@@ -101,6 +102,17 @@ def test_feed_batches():
     assert feed_batches(["a"], 0) == [["a"]]
 
 
+def test_host_batches_keep_a_host_in_one_batch():
+    feeds = [("a1", "https://a.example/rss"), ("b1", "https://b.example/x"), ("a2", "https://A.example/de"),
+             ("c1", "https://c.example/"), ("a3", "http://a.example:8080/f"), ("bad", "http://[::1/")]
+    batches = host_batches(feeds, 2)
+    assert sorted(n for b in batches for n in b) == sorted(n for n, _ in feeds)
+    assert ["a1", "a2", "a3"] in batches  # bigger than the batch size: a batch of its own
+    assert all(len(b) <= 2 for b in batches if "a1" not in b)
+    assert len(batches) == 3
+    assert host_batches([], 5) == []
+
+
 def test_run_task_runs_a_stage_through_the_registry(monkeypatch, tmp_path, db_url):
     """The one task body: a Runtime from the Airflow connection, the stage by name, its result for XCom."""
     monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_DB", db_url)
@@ -114,3 +126,30 @@ def test_run_task_runs_a_stage_through_the_registry(monkeypatch, tmp_path, db_ur
     assert (tmp_path / "digests" / "digest-2026-11-27.html").is_file()
     with pytest.raises(KeyError, match="unknown stage 'bogus'"):
         run_task("bogus")
+
+
+def test_ingest_retry_failed_param_retries_before_planning(monkeypatch, tmp_path, db_url):
+    """The newsmon_ingest param ``retry_failed``: its first task takes failing feeds out of
+    backoff and releases stale claims, then plans the (now due) feeds."""
+    import psycopg
+
+    from tests.dags.conftest import load_dagbag
+
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text('- name: outlet\n  url: "http://127.0.0.1:9/feed.xml"\n  language: en\n', encoding="utf-8")
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_DB", db_url)
+    monkeypatch.delenv("AIRFLOW_CONN_NEWSMON_SMTP", raising=False)
+    monkeypatch.setenv("NEWSMON_HOME", str(tmp_path))
+    monkeypatch.setenv("NEWSMON_FEEDS", str(feeds))
+    dag = load_dagbag().dags["newsmon_ingest"]
+    assert dag.params["retry_failed"] is False
+    plan = dag.get_task("plan_feed_batches").python_callable
+    assert plan(params={"retry_failed": False}) == [["outlet"]]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE feeds SET consecutive_failures = 3, next_check_at = now() + interval '1 day'")
+        conn.execute("INSERT INTO articles (url, canonical_url, extract_claimed_by, extract_claimed_at) "
+                     "VALUES ('https://a.example/1', 'https://a.example/1', 'gone-host:1:x', now())")
+    assert plan(params={"retry_failed": False}) == []  # in backoff
+    assert plan(params={"retry_failed": True}) == [["outlet"]]
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM articles WHERE extract_claimed_by IS NOT NULL").fetchone()[0] == 0

@@ -178,7 +178,8 @@ def test_airflow_init_refuses_placeholder_secrets_naming_the_variable(name, valu
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWSMON_", "POSTGRES"))}
     env.update({k: "s3cret-" + uuid.uuid4().hex for k in (
         "POSTGRES_PASSWORD", "AIRFLOW_DB_PASSWORD", "NEWSMON_DB_PASSWORD", "NEWSMON_APP_PASSWORD",
-        "NEWSMON_ANALYST_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_API_SECRET_KEY")})
+        "NEWSMON_ANALYST_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_API_SECRET_KEY",
+        "NEWSMON_UNSUBSCRIBE_SECRET")})
     env["AIRFLOW_JWT_SECRET"] = "j" * 86
     env[name] = value
     env["PATH"] = "/nonexistent"  # it must stop before running anything
@@ -338,7 +339,8 @@ def test_init_scripts_run_against_postgres(pg_server, template_db, tmp_path):
             "AIRFLOW_ADMIN_PASSWORD": "admin-" + tag,
             **{k: f"s3cret-{k.lower()}-{tag}" for k in (
                 "POSTGRES_PASSWORD", "AIRFLOW_DB_PASSWORD", "NEWSMON_DB_PASSWORD", "NEWSMON_APP_PASSWORD",
-                "NEWSMON_ANALYST_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_API_SECRET_KEY")},
+                "NEWSMON_ANALYST_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_API_SECRET_KEY",
+                "NEWSMON_UNSUBSCRIBE_SECRET")},
             "AIRFLOW_JWT_SECRET": "j" * 86,
         }
         af = f"postgresql://{names['AIRFLOW_DB_USER']}@{host}/{names['AIRFLOW_DB_NAME']}"

@@ -11,7 +11,7 @@ import pytest
 
 from tests.dags.conftest import DAGS_FOLDER, load_dagbag
 
-EXPECTED = {"newsmon_ingest", "newsmon_stories", "newsmon_indicators", "newsmon_digest"}
+EXPECTED = {"newsmon_ingest", "newsmon_stories", "newsmon_indicators", "newsmon_digest", "newsmon_alerts"}
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +48,28 @@ def test_ingest_structure(dagbag):
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
     assert isinstance(tasks["fetch_feeds"], MappedOperator)  # fan-out over feed batches
+    assert tasks["fetch_feeds"].max_active_tis_per_dag == 4  # NEWSMON_FETCH_TASKS
+    assert isinstance(tasks["extract_articles"], MappedOperator)  # fan-out over claim shards
+    assert tasks["extract_articles"].op_kwargs_expand_input.value == {"shard": [0, 1, 2, 3]}  # NEWSMON_EXTRACT_TASKS
     assert tasks["embed_articles"].pool == "newsmon_embed"
-    assert tasks["extract_articles"].trigger_rule == "none_failed"
+    # a failed fetch batch does not block extracting what the other batches stored
+    assert tasks["extract_articles"].trigger_rule == "all_done"
+    assert tasks["embed_articles"].trigger_rule == "none_failed_min_one_success"
     assert tasks["extract_articles"].upstream_task_ids == {"fetch_feeds"}
     assert tasks["embed_articles"].upstream_task_ids == {"extract_articles"}
     assert tasks["assign_themes"].upstream_task_ids == {"embed_articles"}
     assert [o.uri for o in tasks["assign_themes"].outlets] == ["x-newsmon://articles"]
+
+
+def test_fan_out_settings_from_environment(monkeypatch):
+    monkeypatch.setenv("NEWSMON_FETCH_TASKS", "9")
+    monkeypatch.setenv("NEWSMON_EXTRACT_TASKS", "2")
+    tasks = {t.task_id: t for t in load_dagbag(DAGS_FOLDER / "newsmon_ingest.py").dags["newsmon_ingest"].tasks}
+    assert tasks["fetch_feeds"].max_active_tis_per_dag == 9
+    assert tasks["extract_articles"].op_kwargs_expand_input.value == {"shard": [0, 1]}
+    monkeypatch.setenv("NEWSMON_EXTRACT_TASKS", "0")
+    bag = load_dagbag(DAGS_FOLDER / "newsmon_ingest.py")
+    assert "NEWSMON_EXTRACT_TASKS: expected a positive integer" in str(bag.import_errors)
 
 
 def test_stories_scheduled_on_articles_asset(dagbag):
@@ -99,6 +115,44 @@ def test_digest_runs_0700_berlin_for_the_previous_day(dagbag, earliest, run_at_u
     assert digest_day(context, "Europe/Berlin") == day
     # the param overrides the interval (re-send one day)
     assert digest_day({**context, "params": {"day": "2026-01-05"}}, "Europe/Berlin") == dt.date(2026, 1, 5)
+
+
+def test_alerts_hourly_over_the_past_hour(dagbag):
+    info = _first_run_after(dagbag.dags["newsmon_alerts"], dt.datetime(2026, 11, 27, 12, 10, tzinfo=dt.timezone.utc))
+    assert info.run_after == dt.datetime(2026, 11, 27, 13, 5, tzinfo=dt.timezone.utc)  # 14:05 Berlin
+    assert info.data_interval.end - info.data_interval.start == dt.timedelta(hours=1)
+    assert [t.task_id for t in dagbag.dags["newsmon_alerts"].tasks] == ["send_alerts"]
+
+
+def test_digest_starts_on_the_indicators_asset_or_at_0700(dagbag):
+    dag = dagbag.dags["newsmon_digest"]
+    assert type(dag.timetable).__name__ == "AssetOrTimeSchedule"
+    assert [a.uri for a in dag.timetable.asset_condition.objects] == ["x-newsmon://indicators"]
+    (task,) = dag.tasks
+    assert [a.uri for a in task.inlets] == ["x-newsmon://indicators"]
+    (collect,) = dagbag.dags["newsmon_indicators"].tasks
+    assert [a.uri for a in collect.outlets] == ["x-newsmon://indicators"]
+
+
+def test_indicators_cover_the_digest_day_only_up_to_its_local_end():
+    from types import SimpleNamespace
+
+    from newsmon_common import indicators_cover
+
+    day = dt.date(2026, 11, 27)
+
+    def event(until=None, timestamp=None):
+        return SimpleNamespace(extra={"until": until} if until else {}, timestamp=timestamp)
+
+    # the 05:30 Berlin run of the 28th (04:30 UTC) covers the 27th; the run of the 27th does not
+    assert indicators_cover([event("2026-11-28T04:30:00+00:00")], day, "Europe/Berlin")
+    assert not indicators_cover([event("2026-11-28T04:30:00+00:00"), event("2026-11-27T04:30:00+00:00")],
+                                day, "Europe/Berlin")  # the latest event counts
+    assert not indicators_cover([event("2026-11-27T22:59:00+00:00")], day, "Europe/Berlin")  # 23:59 local
+    assert indicators_cover([event("2026-11-27T23:00:00+00:00")], day, "Europe/Berlin")  # midnight local
+    assert indicators_cover([event(timestamp=dt.datetime(2026, 11, 28, 5, tzinfo=dt.timezone.utc))], day,
+                            "Europe/Berlin")  # no extra: the event's time
+    assert not indicators_cover([], day, "Europe/Berlin")
 
 
 def test_indicators_daily_before_the_digest(dagbag):

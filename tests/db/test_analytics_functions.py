@@ -122,6 +122,97 @@ def test_search_vector_follows_text_updates_and_huge_bodies_still_insert(db_url,
     assert [r[1] for r in _search(db_url, "Riesentext", "de")] == ["Riesentext"]
 
 
+def _how(url, query, lang=None, semantic=False):
+    """article_id -> (matched_by, match_note) of one search."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT article_id, matched_by, match_note FROM analytics.search(%s, lang => %s, "
+                            "semantic => %s)", (query, lang, semantic)).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def test_one_query_finds_both_languages_through_the_term_table(db_url, ids):
+    english = _how(db_url, "export controls")
+    assert english == {ids["en_export"]: ("text", None), ids["en_body_only"]: ("text", None),
+                       ids["de_export"]: ("expansion", "via export controls")}
+    german = _how(db_url, "Exportkontrollen")
+    assert german == {ids["de_export"]: ("text", None), ids["en_export"]: ("expansion", "via export controls"),
+                      ids["en_body_only"]: ("expansion", "via export controls")}
+    # inflected, and with a name that is the same in both languages
+    assert set(_how(db_url, "Exportkontrolle Nvidia")) == {ids["de_export"], ids["en_export"]}
+    assert set(_how(db_url, "export controls", "de")) == {ids["de_export"]}
+
+
+def test_expansion_keeps_other_words_and_drops_stop_words_of_either_language(db_url, ids):
+    with psycopg.connect(db_url) as conn:
+        de, en, concepts = conn.execute(
+            "SELECT de::text, en::text, concepts FROM analytics.expand_search_query('export controls for the H20')"
+        ).fetchone()
+    assert concepts == ["export controls"]
+    assert "exportkontroll" in de and "'h20'" in de and "'for'" not in de
+    assert "'export' <-> 'control'" in en and "'h20'" in en
+
+
+def test_web_search_syntax_is_not_expanded(db_url, ids):
+    assert _how(db_url, '"export controls"') == {ids["en_export"]: ("text", None), ids["en_body_only"]: ("text", None)}
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT concepts FROM analytics.expand_search_query('chips -quarterly')").fetchone()[0] is None
+
+
+def test_entity_aliases_expand_a_query(db_url, ids):
+    with psycopg.connect(db_url) as conn:
+        if conn.execute("SELECT to_regclass('public.entities')").fetchone()[0] is None:
+            pytest.skip("no entities table (sql/migrations/0014)")
+        conn.execute("INSERT INTO entities (name, entity_type, types, aliases) VALUES "
+                     "('Qwen', 'model', '{model}', '{Tongyi Qianwen}') ON CONFLICT (name) DO UPDATE "
+                     "SET aliases = excluded.aliases, active = true")
+        qwen = conn.execute(
+            "INSERT INTO articles (url, canonical_url, title, language, published_at, body_text, extract_status, source)"
+            " VALUES ('http://q/1', 'http://q/1', 'Qwen-Modelle gefragt', 'de', '2026-03-05 10:00+00',"
+            " 'Die Qwen-Familie von Alibaba.', 'ok', 'golem') RETURNING article_id").fetchone()[0]
+    assert _how(db_url, "Tongyi Qianwen") == {qwen: ("expansion", "via Qwen")}
+
+
+def test_semantic_adds_embedding_neighbours_of_the_best_hits(db_url, ids):
+    plain = _how(db_url, "Exportkontrollen")
+    both = _how(db_url, "Exportkontrollen", semantic=True)
+    extra = {k: v for k, v in both.items() if k not in plain}
+    assert set(extra) == {ids["en_open"], ids["de_open"]}  # near en_body_only, a hit; copies never
+    assert all(how == "semantic" and note.startswith("similar to article ") for how, note in extra.values())
+    assert {k: v for k, v in both.items() if k in plain} == plain
+    # with a language, the seeds are that language's hits: de_export has no German neighbour >= 0.5
+    assert set(_how(db_url, "Exportkontrollen", "de", semantic=True)) == {ids["de_export"]}
+    assert set(_how(db_url, "export controls", "en", semantic=True)) == {
+        ids["en_export"], ids["en_body_only"], ids["en_open"]}
+
+
+@pytest.mark.parametrize("query", ["&", "|", "!", "!!!", "'", "''", '"', '"unclosed', "a & b | !c", "(x", "):*",
+                                   "'; DROP TABLE articles; --", "\\", "export & controls | ! 'chips'",
+                                   "Exportkontrollen " * 1000, "x" * 10_000])
+def test_hostile_queries_never_raise(db_url, ids, query):
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute("SELECT article_id, matched_by FROM analytics.search(%s, semantic => true)",
+                            (query,)).fetchall()
+        assert len(rows) <= 40  # at most max_results text hits plus as many neighbours
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == len(ARTICLES)
+
+
+def test_a_ten_kilobyte_query_is_cut_before_any_work(db_url, ids):
+    """Bounded work, counted rather than timed: 1,000 characters and 64 words at most."""
+    with psycopg.connect(db_url) as conn:
+        concepts, nodes = conn.execute(
+            "SELECT concepts, numnode(de) FROM analytics.expand_search_query(repeat('Exportkontrollen ', 700))"
+        ).fetchone()
+    assert concepts == ["export controls"]  # 58 words kept (1,000 characters), one concept ANDed once
+    assert nodes == 5  # three terms ORed
+    with psycopg.connect(db_url) as conn:
+        (words,) = conn.execute("SELECT numnode(en) FROM analytics.expand_search_query("
+                                "(SELECT string_agg('wort' || i, ' ') FROM generate_series(1, 500) i))").fetchone()
+    assert words is None  # no concept: nothing expanded, however long the query
+    rows = _how(db_url, "Exportkontrollen " * 700)
+    assert rows[ids["de_export"]][0] == "text" and rows[ids["en_export"]][0] == "expansion"
+    assert rows == _how(db_url, "Exportkontrollen")  # a repeated word counts once
+
+
 def _similar(url, article_id, k):
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT article_id, similarity, story_id FROM analytics.similar_articles(%s, %s)",

@@ -12,7 +12,15 @@ import pytest
 
 from pipeline.digest.stage import run_digest
 from pipeline.digest.gather import gather
-from tests.support.digest_data import HOSTILE_TITLE, add_article, add_stage_run, at, seed_day
+from tests.support.digest_data import (
+    HOSTILE_TITLE,
+    STORY_LABEL,
+    TOP_HEADLINE,
+    add_article,
+    add_stage_run,
+    at,
+    seed_day,
+)
 
 DAY = dt.date(2026, 11, 27)
 AS_OF = at(DAY + dt.timedelta(days=1), 6)
@@ -109,10 +117,11 @@ def test_out_writes_html_and_eml_and_sends_nothing(runtime, seeded, tmp_path, db
     html = html_file.read_text(encoding="utf-8")
     assert html == home_html.read_text(encoding="utf-8")
     assert "data:image/png;base64," in html and "cid:" not in html  # the file shows its chart offline
-    assert "Nvidia darf H20 wieder nach China liefern – Überblick" in html
+    assert TOP_HEADLINE in html and STORY_LABEL not in html  # the headline, never the term list
     msg = email.message_from_bytes(eml_file.read_bytes(), policy=email.policy.default)
-    assert msg["Subject"] == ("newsmon digest 2026-11-27: Nvidia darf H20 wieder nach China liefern – Überblick "
-                              "(+9 articles)")
+    assert msg["Subject"] == f"newsmon digest 2026-11-27: {TOP_HEADLINE} · 4 stories, 9 articles"
+    assert msg["To"] == "newsmon <newsmon@localhost>"  # a preview without readers goes to the sender
+    assert "undisclosed" not in eml_file.read_text(encoding="utf-8")
     assert msg.get_content_type() == "multipart/alternative"
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM digest_sends").fetchone()[0] == 0
@@ -172,5 +181,48 @@ def test_a_busy_day_lists_the_first_figures_and_counts_the_rest(runtime, db_url,
     data = _gather(db_url)
     assert len(data.observations) == 15 and data.more_observations == 5
     assert data.observations[0].subject == "org/model-00"
+    assert len(data.readings) == 8 and data.more_readings == 12 and data.facts == []  # API values: readings
     run_digest(runtime, day=DAY, out=tmp_path / "busy", as_of=AS_OF)
-    assert "+ 5 more figures" in (tmp_path / "busy.html").read_text(encoding="utf-8")
+    assert "+ 12 more readings" in (tmp_path / "busy.html").read_text(encoding="utf-8")
+
+
+def test_a_figure_reported_in_both_languages_is_one_line_with_every_source(db_url, seeded):
+    from tests.support.digest_data import add_observation
+
+    with psycopg.connect(db_url) as conn:
+        en = conn.execute("SELECT article_id, canonical_url FROM articles WHERE title LIKE 'US lets Nvidia%%' "
+                          "AND duplicate_of IS NULL").fetchone()
+        add_observation(conn, "cn_chip_self_sufficiency", "China", 35, "percent", at(DAY, 9), article_id=en[0],
+                        article_url=en[1], quote="China makes 35 % of its chips today.")
+    data = _gather(db_url)
+    china = [f for f in data.facts if f.subject == "China"]
+    assert len(china) == 1 and china[0].value == "35 %"
+    assert [(s.outlet, s.language) for s in china[0].sources] == [("Heise", "de"), ("Reuters Tech", "en")]
+    assert all(f.source_kind == "article" for f in data.facts)  # API values are readings, not news
+    assert [(r.subject, r.value) for r in data.readings] == [("deepseek-ai/DeepSeek-V3", "1.23 M")]
+
+
+def test_readable_story_headlines_canonical_links_and_no_bylines(db_url, seeded):
+    with psycopg.connect(db_url) as conn:
+        conn.execute("UPDATE stories SET headline_de = 'Nvidia darf wieder liefern', "
+                     "headline_en = 'Nvidia may ship H20 again' WHERE story_id = %s", (seeded["chips_story"],))
+        conn.execute("UPDATE articles SET canonical_url = 'https://golem.example/h20?utm_source=rss&id=7&fbclid=x', "
+                     "body_text = 'BERLIN (dpa) - Händler warten auf die Lizenzen. Zweiter Satz.' "
+                     "WHERE title LIKE 'Ausfuhrgenehmigung%%'")
+        conn.execute("UPDATE articles SET body_text = %s WHERE title LIKE 'Nvidia darf H20-Chips%%'",
+                     ("Von Anna Lindqvist | 26.11.2026, 08:50 Uhr\nDie US-Regierung hat die Ausfuhr erlaubt. Mehr.",))
+    top = _gather(db_url).themes[0].stories[0]
+    assert [(t.language, t.text) for t in top.titles] == [("de", "Nvidia darf wieder liefern"),
+                                                          ("en", "Nvidia may ship H20 again")]
+    assert top.extract.startswith("Die US-Regierung hat die Ausfuhr erlaubt.") and top.extract_language == "de"
+    golem = next(s for s in top.sources if s.outlet == "Golem")
+    assert golem.url == "https://golem.example/h20?id=7"  # tracking parameters removed
+    assert golem.published.strftime("%H:%M") == "11:00" and golem.published.utcoffset() == dt.timedelta(hours=1)
+    assert [s.outlet for s in top.sources] == ["Heise", "Reuters Tech", "Golem", "Reuters Tech"]
+
+
+def test_wire_datelines_are_not_the_lead():
+    from pipeline.digest.gather import first_sentences
+
+    assert first_sentences("BERLIN (dpa) - Händler warten auf Lizenzen. Mehr.").startswith("Händler warten")
+    assert first_sentences("WASHINGTON, Nov 26 (Reuters) - The U.S. eased rules. More.").startswith("The U.S.")

@@ -26,7 +26,8 @@ from tests.support.smtpserver import (
 DAY = dt.date(2026, 11, 27)
 AS_OF = at(DAY + dt.timedelta(days=1), 6)
 READERS = ("Jürgen Müller <juergen@example.org>", "ops@example.org")
-SUBJECT = "newsmon digest 2026-11-27: Nvidia darf H20 wieder nach China liefern – Überblick (+9 articles)"
+# the top story's headline, then the counts spelled out (never "+9", which reads as nine more stories)
+SUBJECT = "newsmon digest 2026-11-27: Nvidia darf H20-Chips wieder nach China liefern – Behörde prüft Ausfuhr · 4 stories, 9 articles"
 
 
 def _runtime(runtime, smtp_url: str, to=READERS):

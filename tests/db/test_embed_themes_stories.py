@@ -16,7 +16,8 @@ from pipeline.embed.stage import run_embed
 from pipeline.store import embeddings as emb_store
 from pipeline.infra.db import connect
 from pipeline.store import locks
-from pipeline.stories.stage import run_stories
+from pipeline.store import calibration as calibration_store
+from pipeline.stories.stage import StoryCalibrationError, run_stories
 from pipeline.themes.stage import run_themes
 from tests.support.labelled import pair_scores, theme_accuracy
 from tests.support.newsdata import insert_article, insert_labelled, labelled, minilm_encoder, use_encoder  # noqa: F401
@@ -81,6 +82,17 @@ def test_pipeline_on_labelled_set(runtime, use_encoder, labelled):
             "SELECT label, theme, languages FROM analytics.stories WHERE story_id = %s", (e05.pop(),)).fetchone()
         assert "Huawei" in label or "Ascend" in label
         assert theme == "chips" and langs == ["de", "en"]
+        # readable: the most central member's title, one per language, the outlets, the first URL
+        row = conn.execute("SELECT headline, headline_de, headline_en, outlets, first_url FROM analytics.stories "
+                           "WHERE story_id = %s", (story_of[next(a for a, art in ids.items() if art.story == "e05")],)
+                           ).fetchone()
+        e05_articles = [art for art in ids.values() if art.story == "e05"]
+        assert row[0] in {a.title for a in e05_articles} and row[0] in row[1:3]
+        assert row[1] in {a.title for a in e05_articles if a.language == "de"}
+        assert row[2] in {a.title for a in e05_articles if a.language == "en"}
+        assert row[3] == sorted({a.source for a in e05_articles})
+        first = min(e05_articles, key=lambda a: a.published_at)
+        assert row[4] == f"https://news.example/{first.id}"
         before = conn.execute("SELECT story_id, label, article_count FROM stories ORDER BY 1").fetchall()
 
     # Re-running every stage does nothing and renumbers nothing.
@@ -224,6 +236,11 @@ def test_other_model_needs_reembed(runtime, use_encoder, minilm_encoder, caplog)
         conn.commit()
     run_embed(runtime, encoder=minilm_encoder)
     run_themes(runtime, encoder=minilm_encoder)
+    with pytest.raises(StoryCalibrationError, match=f"{minilm_encoder.name} has no story calibration"):
+        run_stories(runtime, until=t0 + timedelta(days=1))  # the USE thresholds do not fit MiniLM
+    with runtime.pool.connection() as conn:
+        calibration_store.save(conn, minilm_encoder.name, {"stories": {"join_threshold": 0.4, "merge_threshold": 0.5}}, {})
+        conn.commit()
     result = run_stories(runtime, until=t0 + timedelta(days=1))
     assert result.counts["placed"] == 1
     with runtime.pool.connection() as conn:

@@ -181,10 +181,10 @@ def test_since_until_bound_the_articles(rt, db_url):
 
 def test_one_broken_article_is_recorded_and_the_rest_goes_on():
     class Fragile(Extractor):
-        def extract(self, text, language):
+        def extract(self, text, language, **kwargs):
             if "BROKEN" in text:
                 raise RuntimeError("cannot parse this page")
-            return super().extract(text, language)
+            return super().extract(text, language, **kwargs)
 
     ok = PendingArticle(1, "https://a", "en", None, "Nvidia holds 80% of the AI chip market.", RUN_AT, None, False)
     bad = PendingArticle(2, "https://b", "en", None, "BROKEN page", RUN_AT, None, False)
@@ -227,8 +227,9 @@ def test_views_latest_change_and_progress_to_target(rt, db_url):
         progress = {(r[0], r[1]): r[2:] for r in conn.execute(
             "SELECT indicator, subject, current_value::float8, target_value::float8, target_year, target_source, "
             "gap::float8, pct_of_target::float8, years_left FROM analytics.indicator_progress")}
-        # YAML target for China (70 % by 2025) wins over the news claim (70 % by 2028)
-        assert progress[("chip_self_sufficiency", "China")] == (30, 70, 2025, "definition", 40, 42.9, 0)
+        # the newest target statement wins: the news claim of 2025 (70 % by 2028) over the YAML target
+        # stated in 2015 (70 % by 2025)
+        assert progress[("chip_self_sufficiency", "China")] == (30, 70, 2028, "article", 40, 42.9, 3)
         # Huawei has no YAML target: the latest news target counts
         assert progress[("ai_chip_market_share", "Huawei")] == (20, 40, 2027, "article", 20, 50.0, 2)
         # YAML targets without any observation yet still show up (current value unknown)

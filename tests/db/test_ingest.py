@@ -98,11 +98,12 @@ def test_bad_input_recorded_good_feeds_fully_ingested(rt, site):
     entries = {r[0]: r[1:] for r in q(rt, "SELECT entry_key, fetch_status, fetch_error FROM feed_entries")}
     assert entries["g-3"][0] == "skipped" and "pdf" in entries["g-3"][1]
     assert entries["g-4"][0] == "skipped" and "image/png" in entries["g-4"][1]
-    assert entries["g-5"][0] == "failed" and "cap" in entries["g-5"][1]
+    assert entries["g-5"][0] == "skipped" and "cap" in entries["g-5"][1]  # oversized: refused, recorded
     assert entries["g-6"][0] == "skipped" and "robots.txt" in entries["g-6"][1]
     assert entries["g-7"][0] == "failed" and "404" in entries["g-7"][1]
     assert entries["g-8"][0] == "pending" and "timeout" in entries["g-8"][1]  # transient: retried next run
-    assert "g-9" not in entries  # javascript: link dropped at the boundary
+    # a javascript: link is never fetched, and recorded with its reason (nothing dropped silently)
+    assert entries["g-9"][0] == "skipped" and "javascript" in entries["g-9"][1]
     assert entries["g-10"][0] == "fetched"
     assert server.hits("/private/leak.html") == 0
     assert result.counts["articles_new"] == 4 and result.counts["extracted"] == 4

@@ -145,6 +145,7 @@ def test_worker_crash_retries_page_alone_then_fails_it(rt, http_server, tmp_path
         assert rows[ids[page]][0] == "ok" and rows[ids[page]][2] > 50, page
     calls = log.read_text().split()
     assert calls.count(str(ids["crash"])) == 2  # once in the pool, once alone
+    assert one(rt, "SELECT extract_attempts FROM articles WHERE article_id = %s", ids["crash"]) == 2
     assert result.counts["extracted"] == 3 and result.counts["extract_failed"] == 1
     assert result.counts["extract_retried_alone"] >= 1
     assert one(rt, "SELECT count(*) FROM articles WHERE extract_claimed_by IS NOT NULL") == 0

@@ -1,21 +1,28 @@
 """The digest as a browser renders it: headless Chromium (Debian's ``chromium`` package, installed by
-``make system-deps``) parses the written HTML and takes a phone-sized screenshot."""
+``make system-deps``) parses the written HTML and takes screenshots at 900 px (desktop) and 390 px
+(phone). The screenshots are kept in ``build/digest-screenshots/`` for a human to look at."""
 
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pipeline.digest.stage import run_digest
-from tests.support.digest_data import at, seed_day
+from tests.support.digest_data import STORY_LABEL, TOP_HEADLINE, at, seed_day
 
 DAY = dt.date(2026, 11, 27)
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 PHONE = (390, 1800)
+DESKTOP = (900, 1800)
+KEPT = Path(__file__).resolve().parents[2] / "build" / "digest-screenshots"
+GMAIL_CLIP = 102 * 1024  # Gmail shows "[Message clipped]" for a larger HTML part
 
 pytestmark = [
     pytest.mark.slow,
@@ -44,13 +51,26 @@ def test_digest_renders_in_chromium(runtime, db_url, tmp_path):
     assert "<script" not in dom.lower()
     assert dom.count("<img") == 1 and 'src="data:image/png;base64,' in dom
     assert "&lt;script&gt;alert(\"x\")&lt;/script&gt;\"&gt;&lt;img src=x onerror=alert(1)&gt;" in dom
-    assert "Nvidia darf H20 wieder nach China liefern – Überblick" in dom
+    assert TOP_HEADLINE in dom and STORY_LABEL not in dom
 
-    shot = tmp_path / "phone.png"
-    _chromium(tmp_path, f"--screenshot={shot}", f"--window-size={PHONE[0]},{PHONE[1]}", page)
-    with Image.open(shot) as image:
-        assert image.size == PHONE
-        pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+    # the top line, honest totals and per-block languages are in the page as built
+    assert "Today in one line each" in dom and "All articles" in dom and 'lang="de"' in dom
+    msg = email.message_from_bytes((tmp_path / "digest.eml").read_bytes(), policy=email.policy.default)
+    assert len(msg.get_body(("html",)).get_content().encode("utf-8")) < GMAIL_CLIP
+
+    KEPT.mkdir(parents=True, exist_ok=True)
+    shots = {}
+    for name, size in (("desktop-900", DESKTOP), ("phone-390", PHONE)):
+        shot = KEPT / f"digest-{name}.png"
+        _chromium(tmp_path, f"--screenshot={shot}", f"--window-size={size[0]},{size[1]}", page)
+        with Image.open(shot) as image:
+            assert image.size == size
+            shots[name] = np.asarray(image.convert("RGB"), dtype=np.int16)
+    desktop = shots["desktop-900"]
+    # at 900 px the 640 px card is centred: page background on both sides of it
+    for column in (20, DESKTOP[0] - 20):
+        assert (np.abs(desktop[:600, column] - np.array((243, 244, 246))).sum(axis=1) <= 12).all()
+    pixels = shots["phone-390"]
 
     def count(colour, tolerance=40) -> int:
         return int((np.abs(pixels - np.array(colour)).sum(axis=2) <= tolerance).sum())

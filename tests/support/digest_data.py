@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 BERLIN = ZoneInfo("Europe/Berlin")
+# the stories stage's term list: never shown to readers (the headline is)
+STORY_LABEL = "Nvidia · H20 · liefern · Ausfuhr"
+TOP_HEADLINE = "Nvidia darf H20-Chips wieder nach China liefern – Behörde prüft Ausfuhr"
 HOSTILE_TITLE = '<script>alert("x")</script>"><img src=x onerror=alert(1)> Exportkontrolle'
 
 
@@ -75,13 +78,24 @@ def add_indicator(conn: psycopg.Connection, indicator: str, kind: str, unit: str
 def add_observation(conn: psycopg.Connection, indicator: str, subject: str, value: float, unit: str,
                     observed_at: dt.datetime, *, article_id: int | None = None, article_url: str | None = None,
                     quote: str | None = None, source_kind: str = "article", source_url: str | None = None,
-                    target_year: int | None = None) -> None:
+                    target_year: int | None = None, entity: str | None = None,
+                    created_at: dt.datetime | None = None) -> None:
+    """``entity``: the canonical entity (created when missing) the figure is about: a tracked one.
+    ``created_at`` (when the row was recorded) defaults to ``observed_at``."""
+    entity_id = None
+    if entity:
+        entity_id = conn.execute(
+            """INSERT INTO entities (name, entity_type, types) VALUES (%s, 'country', '{country}')
+               ON CONFLICT (name) DO UPDATE SET updated_at = entities.updated_at RETURNING entity_id""",
+            (entity,),
+        ).fetchone()[0]
     conn.execute(
         """INSERT INTO indicator_observations (indicator, subject, value, unit, observed_at, article_id,
-                                               article_url, quote, source_kind, source_url, target_year)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                                               article_url, quote, source_kind, source_url, target_year, entity_id,
+                                               created_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
         (indicator, subject, value, unit, observed_at, article_id, article_url, quote, source_kind,
-         source_url, target_year),
+         source_url, target_year, entity_id, created_at or observed_at),
     )
 
 
@@ -121,7 +135,7 @@ def seed_day(url: str, day: dt.date) -> dict[str, int]:
                           source="Reuters Tech", published_at=at(day, 9), theme="chips")
         en2 = add_article(conn, "Nvidia H20 licences granted, sources say", language="en",
                           source="Reuters Tech", published_at=at(day, 15), theme="sanctions")
-        ids["chips_story"] = add_story(conn, "Nvidia darf H20 wieder nach China liefern – Überblick", "chips",
+        ids["chips_story"] = add_story(conn, STORY_LABEL, "chips",
                                        [de1, de2, en1, en2], first_seen=at(day - dt.timedelta(days=2), 10))
         # its syndicated copy: not counted
         add_article(conn, "US lets Nvidia resume H20 chip sales to China (copy)", language="en",

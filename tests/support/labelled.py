@@ -1,49 +1,36 @@
-"""The labelled set (tests/resources/labelled/articles.yaml) and the quality measures used by the
-tests and by bench/: theme accuracy, pairwise precision/recall/F1, adjusted Rand index, and the
+"""The labelled sets (tests/resources/labelled/: articles.yaml + articles_dev.yaml = the dev half,
+articles_test.yaml = the frozen test half; pipeline/data/labelled/ ships copies of the dev half)
+and the quality measures used by the tests and by bench/: theme accuracy, pairwise precision/recall/F1, adjusted Rand index, and the
 share of German/English event pairs that end up in one story."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
-import yaml
+from pipeline.labelled import LabelledArticle
+from pipeline.labelled import load_labelled as _load
 
-LABELLED_FILE = Path(__file__).resolve().parents[1] / "resources" / "labelled" / "articles.yaml"
-
-
-@dataclass(frozen=True)
-class LabelledArticle:
-    id: str
-    story: str  # the gold story; an article with `story: null` is a story of its own (its id)
-    language: str
-    published_at: datetime
-    source: str
-    theme: str
-    alternatives: tuple[str, ...]
-    title: str
-    body: str
-
-    def theme_ok(self, theme: str) -> bool:
-        return theme == self.theme or theme in self.alternatives
+LABELLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "labelled"
+LABELLED_FILE = LABELLED_DIR / "articles.yaml"
+DEV_FILE = LABELLED_DIR / "articles_dev.yaml"
+TEST_FILE = LABELLED_DIR / "articles_test.yaml"
 
 
 def load_labelled(path: Path = LABELLED_FILE) -> list[LabelledArticle]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    out = []
-    for a in data["articles"]:
-        published = a["published_at"]
-        if isinstance(published, str):
-            published = datetime.fromisoformat(published.replace("Z", "+00:00"))
-        out.append(LabelledArticle(
-            id=a["id"], story=a["story"] or a["id"], language=a["language"], published_at=published,
-            source=a["source"], theme=a["theme"], alternatives=tuple(a.get("alternatives") or ()),
-            title=a["title"], body=" ".join(a["body"].split()),
-        ))
-    return out
+    return _load(path)
+
+
+def dev_half() -> list[LabelledArticle]:
+    """articles.yaml + articles_dev.yaml: what calibration fits on."""
+    return load_labelled(LABELLED_FILE) + load_labelled(DEV_FILE)
+
+
+def frozen_test_half() -> list[LabelledArticle]:
+    """The frozen test half: only ever reported."""
+    return load_labelled(TEST_FILE)
 
 
 def theme_accuracy(articles: Sequence[LabelledArticle], predicted: Sequence[str]) -> float:

@@ -59,3 +59,39 @@ def test_lists_and_numbers():
     assert s.digest_to == ("a@x.org", "b@y.org")
     assert s.digest_themes == ("chips", "sanctions")
     assert s.max_feed_bytes == 1_000_000
+
+
+SECRET_URLS = [
+    ("postgresql://app:s3cret@db:5432/n?sslmode=require&password=pw2&sslpassword=pw3",
+     "postgresql://app:***@db:5432/n?sslmode=require&password=***&sslpassword=***"),
+    ("https://api.example/v1?Token=t0k&q=chips&API_KEY=k3y&access_token=acc#part",
+     "https://api.example/v1?Token=***&q=chips&API_KEY=***&access_token=***#part"),
+    ("https://feeds.example/rss?key=k3y&keyword=chips&secret=s3c", "https://feeds.example/rss?key=***&keyword=chips&secret=***"),
+    ("postgresql://app@db/n?PassWord=pw2", "postgresql://app@db/n?PassWord=***"),
+    ("https://plain.example/a?b=c", "https://plain.example/a?b=c"),
+]
+
+
+@pytest.mark.parametrize("url, masked", SECRET_URLS)
+def test_mask_url_hides_user_info_passwords_and_secret_parameters(url, masked):
+    assert mask_url(url) == masked
+
+
+def test_mask_urls_in_a_line():
+    from pipeline.infra.config import mask_urls_in
+
+    line = "cannot fetch https://u:pw1@h.example/x?token=t0k (timeout); db postgresql://a:pw2@c/d?password=pw3."
+    masked = mask_urls_in(line)
+    assert not any(s in masked for s in ("pw1", "t0k", "pw2", "pw3"))
+    assert masked.startswith("cannot fetch https://u:***@h.example/x?token=*** (timeout)")
+
+
+def test_cli_connection_error_masks_the_database_url(monkeypatch, capsys, tmp_path):
+    from pipeline.cli import main
+
+    monkeypatch.setenv("NEWSMON_DATABASE_URL", "postgresql://app:s3cret@127.0.0.1:1/n?password=pw2&sslpassword=pw3")
+    monkeypatch.setenv("NEWSMON_HOME", str(tmp_path))
+    assert main(["ingest"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot connect to Postgres" in err and "password=***" in err
+    assert not any(s in err for s in ("s3cret", "pw2", "pw3"))

@@ -73,3 +73,16 @@ def test_sentence_transformers_path(minilm_encoder):
     vecs = minilm_encoder.encode(["Nvidia ships new chips.", "Nvidia delivers new processors.", "A cake recipe."])
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]
+
+
+def test_default_model_is_the_bundled_calibrated_one_and_loads_without_a_warning(caplog):
+    """The default must load offline as itself: no fallback warning in the demo or a fresh stack."""
+    from pipeline.embed.encoders import USE_MODEL, load_encoder
+    from pipeline.infra.config import DEFAULT_EMBED_MODEL, Settings
+    from pipeline.themes.calibrate import shipped_calibration
+
+    assert DEFAULT_EMBED_MODEL == USE_MODEL and Settings().embed_model == USE_MODEL
+    with caplog.at_level(logging.WARNING):
+        encoder = load_encoder(DEFAULT_EMBED_MODEL, fallback=False)
+    assert encoder.name == USE_MODEL and not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert shipped_calibration(USE_MODEL) is not None

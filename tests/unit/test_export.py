@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -36,8 +37,9 @@ def seeded(db_url):
 
 
 def test_csv_has_header_quoting_and_utc_timestamps(runtime, seeded, tmp_path):
-    path = export_view(runtime, "articles", fmt="csv", out=tmp_path / "a.csv")
-    assert path == tmp_path / "a.csv"
+    result = export_view(runtime, "articles", fmt="csv", out=tmp_path / "a.csv")
+    path = result.path
+    assert path == tmp_path / "a.csv" and result.rows == 3
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["title"] for r in rows] == ['Zölle, "Chips"; und mehr', "Second", "Third"]
@@ -47,16 +49,16 @@ def test_csv_has_header_quoting_and_utc_timestamps(runtime, seeded, tmp_path):
 
 
 def test_since_is_midnight_in_the_configured_time_zone(runtime, seeded, tmp_path):
-    path = export_view(runtime, "articles", fmt="csv", since=dt.date(2026, 3, 2), out=tmp_path / "a.csv")
+    path = export_view(runtime, "articles", fmt="csv", since=dt.date(2026, 3, 2), out=tmp_path / "a.csv").path
     with path.open(newline="", encoding="utf-8") as fh:
         assert [r["title"] for r in csv.DictReader(fh)] == ["Second", "Third"]
-    path = export_view(runtime, "theme_daily", fmt="csv", since=dt.date(2026, 3, 2), out=tmp_path / "t.csv")
+    path = export_view(runtime, "theme_daily", fmt="csv", since=dt.date(2026, 3, 2), out=tmp_path / "t.csv").path
     with path.open(newline="", encoding="utf-8") as fh:
         assert sorted(r["day"] for r in csv.DictReader(fh)) == ["2026-03-02", "2026-03-05"]
 
 
 def test_parquet_keeps_types(runtime, seeded, tmp_path):
-    table = pq.read_table(export_view(runtime, "articles", fmt="parquet", out=tmp_path / "a.parquet"))
+    table = pq.read_table(export_view(runtime, "articles", fmt="parquet", out=tmp_path / "a.parquet").path)
     assert table.num_rows == 3
     assert str(table.schema.field("article_id").type) == "int64"
     assert str(table.schema.field("published_at").type) == "timestamp[us, tz=UTC]"
@@ -64,22 +66,23 @@ def test_parquet_keeps_types(runtime, seeded, tmp_path):
     assert first["published_at"] == dt.datetime(2026, 3, 1, 22, 30, tzinfo=dt.timezone.utc)
     assert first["word_count"] == 3 and first["title"] == 'Zölle, "Chips"; und mehr'
 
-    stories = pq.read_table(export_view(runtime, "stories", fmt="parquet", out=tmp_path / "s.parquet")).to_pylist()
+    stories = pq.read_table(export_view(runtime, "stories", fmt="parquet", out=tmp_path / "s.parquet").path).to_pylist()
     assert stories[0]["languages"] == ["de", "en"] and stories[0]["article_count"] == 3
     obs = pq.read_table(export_view(runtime, "indicator_observations", fmt="parquet",
-                                    out=tmp_path / "o.parquet")).to_pylist()
+                                    out=tmp_path / "o.parquet").path).to_pylist()
     assert obs[0]["value"] == 70.5 and obs[0]["unit"] == "percent"
 
 
 def test_parquet_of_an_empty_selection_is_a_valid_file(runtime, seeded, tmp_path):
-    path = export_view(runtime, "stories", fmt="parquet", since=dt.date(2030, 1, 1), out=tmp_path / "s.parquet")
-    table = pq.read_table(path)
+    result = export_view(runtime, "stories", fmt="parquet", since=dt.date(2030, 1, 1), out=tmp_path / "s.parquet")
+    table = pq.read_table(result.path)
+    assert result.rows == 0
     assert table.num_rows == 0 and "label" in table.schema.names
 
 
 def test_default_file_name_and_schema_prefix(runtime, seeded, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    path = export_view(runtime, "analytics.feed_health", fmt="csv")
+    path = export_view(runtime, "analytics.feed_health", fmt="csv").path
     assert path.name == "feed_health.csv" and path.read_text().startswith("feed,url,")
 
 
@@ -112,3 +115,72 @@ def test_cli_export(seeded, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "export", "nope"], env=env, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2 and "no analytics view named 'nope'" in proc.stderr
+
+
+def test_csv_writes_booleans_as_true_false_and_arrays_as_json(runtime, seeded, tmp_path):
+    with psycopg.connect(seeded) as conn:
+        conn.execute("INSERT INTO feeds (name, url, language, enabled) VALUES ('on', 'http://f/on', 'de', true),"
+                     " ('off', 'http://f/off', 'en', false)")
+    feeds = export_view(runtime, "feed_health", fmt="csv", out=tmp_path / "f.csv").path
+    with feeds.open(newline="", encoding="utf-8") as fh:
+        enabled = {r["feed"]: r["enabled"] for r in csv.DictReader(fh)}
+    assert enabled == {"on": "true", "off": "false"}
+    stories = export_view(runtime, "stories", fmt="csv", out=tmp_path / "s.csv").path
+    with stories.open(newline="", encoding="utf-8") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert json.loads(row["languages"]) == ["de", "en"]
+    assert row["label"] == "zölle"  # other columns as they were
+
+
+def test_existing_file_is_kept_without_force(runtime, seeded, tmp_path):
+    target = tmp_path / "a.csv"
+    target.write_text("yesterday's export")
+    with pytest.raises(ExportError, match="exists: use --force"):
+        export_view(runtime, "articles", fmt="csv", out=target)
+    assert target.read_text() == "yesterday's export"
+    assert export_view(runtime, "articles", fmt="csv", out=target, force=True).rows == 3
+    assert target.read_text().startswith("article_id,")
+
+
+def test_unwritable_target_is_one_export_error(runtime, seeded, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ExportError, match="cannot write"):
+        export_view(runtime, "articles", fmt="csv", out=blocker / "sub" / "a.csv")
+    with pytest.raises(ExportError, match="is a directory"):
+        export_view(runtime, "articles", fmt="csv", out=tmp_path)
+
+
+def _cli(args, env_extra, tmp_path, cwd=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def test_cli_export_prints_row_count_and_refuses_overwrite(seeded, tmp_path):
+    env = {"NEWSMON_DATABASE_URL": seeded, "NEWSMON_HOME": str(tmp_path / "home")}
+    out = tmp_path / "a.csv"
+    proc = _cli(["export", "articles", "--out", str(out)], env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"3 row(s) written to {out}"
+    again = _cli(["export", "articles", "--out", str(out)], env, tmp_path)
+    assert again.returncode == 2 and again.stderr.strip() == f"newsmon: error: {out} exists: use --force to overwrite it"
+    assert _cli(["export", "articles", "--out", str(out), "--force"], env, tmp_path).returncode == 0
+
+
+def test_cli_export_to_an_unwritable_place_is_exit_2_one_line(seeded, tmp_path):
+    env = {"NEWSMON_DATABASE_URL": seeded, "NEWSMON_HOME": str(tmp_path / "home")}
+    (tmp_path / "file").write_text("x")
+    proc = _cli(["export", "articles", "--out", str(tmp_path / "file" / "a.csv")], env, tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("newsmon: error: cannot write")
+    assert "Traceback" not in proc.stderr and "FileNotFoundError" not in proc.stderr
+
+
+def test_cli_export_from_the_wrong_folder_refuses_instead_of_creating_a_database(tmp_path):
+    """No NEWSMON_HOME, no database URL, a folder without .newsmon: exit 2, nothing created."""
+    proc = _cli(["export", "articles", "--out", str(tmp_path / "a.csv")], {}, tmp_path, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "no newsmon database in" in proc.stderr and "newsmon db start" in proc.stderr
+    assert not (tmp_path / ".newsmon" / "pgdata").exists() and not (tmp_path / "a.csv").exists()

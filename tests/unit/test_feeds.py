@@ -121,3 +121,31 @@ def test_titles_cleaned_at_the_boundary():
            b"</title><link>https://s.example/1</link></item></channel></rss>"
     entry = parse_feed(body, "https://s.example/f", now=NOW).entries[0]
     assert "\x00" not in entry.title and len(entry.title) <= 500 and entry.title.startswith("AB Chips")
+
+
+def _rss_items(*items: tuple[str | None, str]) -> bytes:
+    body = "".join((f"<item><guid isPermaLink='false'>{g}</guid>" if g else "<item>")
+                   + f"<title>T</title><link>{link}</link></item>" for g, link in items)
+    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>F</title>{body}</channel></rss>".encode()
+
+
+def test_unfetchable_links_are_refused_with_their_reason_not_dropped():
+    long_ok = "https://s.example/" + "a" * 7000
+    too_long = "https://s.example/" + "b" * 8100
+    feed = _rss_items(("ok", long_ok), ("long", too_long), ("js", "javascript:alert(1)"),
+                      ("mail", "mailto:x@y.example"), ("port", "https://s.example:99999/x"))
+    parsed = parse_feed(feed, "https://s.example/feed.xml", now=NOW)
+    assert [e.link for e in parsed.entries] == [long_ok] and parsed.entries[0].canonical_url == long_ok
+    refused = {r.entry_key: (r.kind, r.reason, r.link) for r in parsed.refused}
+    assert refused["long"][0] == "url_too_long" and "8,118 characters" in refused["long"][1]
+    assert len(refused["long"][2]) == 8000  # kept for the record, cut to what is stored
+    assert refused["js"][:2] == ("bad_scheme", "not an http(s) link (scheme 'javascript')")
+    assert refused["mail"][0] == "bad_scheme" and refused["port"][0] == "bad_url"
+    assert parsed.skipped == 4
+
+
+def test_long_entry_keys_stay_distinct():
+    base = "https://s.example/" + "c" * 1200
+    parsed = parse_feed(_rss_items((None, base + "1"), (None, base + "2")), "https://s.example/feed.xml", now=NOW)
+    keys = [e.entry_key for e in parsed.entries]
+    assert len(keys) == 2 and len(set(keys)) == 2 and all(len(k) <= 1000 for k in keys)

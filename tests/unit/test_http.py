@@ -179,30 +179,75 @@ def test_unreachable_robots_means_disallow(http_server):
     assert http_server.hits("/page") == 0
 
 
+class FakeTime:
+    """A clock that stands still and a sleep that only records: the client's schedule is the
+    list of waits it asks for, whatever the machine's speed."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now, self.sleeps, self.lock = start, [], threading.Lock()
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.sleeps.append(round(seconds, 6))
+
+
 def test_per_host_concurrency_and_delay(http_server):
-    active, peak, starts, lock = [0], [0], [], threading.Lock()
+    active, peak, started, cond = [0], [0], [0], threading.Condition()
 
     def slow(_request):
-        with lock:
+        with cond:
             active[0] += 1
+            started[0] += 1
             peak[0] = max(peak[0], active[0])
-            starts.append(time.monotonic())
-        time.sleep(0.15)
-        with lock:
+            cond.notify_all()
+            # hold the slot until a second request shares it (or none can come): the overlap is
+            # made, not hoped for; a third request in here would mean the limit leaked
+            cond.wait_for(lambda: active[0] >= 2 or started[0] == 6, timeout=10)
             active[0] -= 1
         return Response(200, "<rss/>", {"Content-Type": "application/rss+xml"})
 
     http_server.route("/s", slow)
     polite = dataclasses.replace(LOCAL, per_host_concurrency=2, host_delay_s=0.05, http_concurrency=8)
-    with HttpClient(polite) as client:
+    fake = FakeTime()
+    with HttpClient(polite, clock=fake.clock, sleep=fake.sleep) as client:
         threads = [threading.Thread(target=client.fetch, args=(http_server.url("/s"),), kwargs={"kind": "feed"}) for _ in range(6)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-    assert peak[0] == 2
-    gaps = [b - a for a, b in zip(starts, starts[1:])]
-    assert min(gaps) >= 0.045  # the minimum delay between two requests to one host
+    assert peak[0] == 2 and started[0] == 6
+    # one send time reserved per request, each the host delay after the one before
+    assert sorted(fake.sleeps) == [0.05, 0.1, 0.15, 0.2, 0.25]
+
+
+def test_crawl_delay_and_short_retry_after_are_waited_out(http_server):
+    http_server.route("/robots.txt", Response(200, "User-agent: *\nCrawl-delay: 2\n"))
+    ok = Response(200, "<html>ok</html>", {"Content-Type": "text/html"})
+    answers = [Response(503, "", {"Retry-After": "3"}), ok, ok]
+    http_server.route("/p", lambda _request: answers.pop(0))
+    fake = FakeTime()
+    with HttpClient(LOCAL, clock=fake.clock, sleep=fake.sleep) as client:
+        with pytest.raises(HttpStatusError) as busy:
+            client.fetch(http_server.url("/p"))
+        assert client.fetch(http_server.url("/p")).status == 200
+        assert client.fetch(http_server.url("/p")).status == 200
+    # the clock stands still: the retry waits out Retry-After (3 s after the 503), the next
+    # page the crawl-delay after that (2 s more)
+    assert busy.value.retry_after == 3 and fake.sleeps == [3.0, 5.0]
+
+
+def test_retry_after_http_date_on_the_injected_wall_clock(http_server):
+    import email.utils
+
+    now = 1_790_000_000.0
+    http_server.route("/busy", Response(429, "", {"Retry-After": email.utils.formatdate(now + 7, usegmt=True)}))
+    with HttpClient(LOCAL, wall_clock=lambda: now) as client, pytest.raises(HttpStatusError) as busy:
+        client.fetch(http_server.url("/busy"), kind="feed")
+    assert busy.value.retry_after == 7
+    assert parse_retry_after(email.utils.formatdate(now - 60, usegmt=True), now) == 0
 
 
 def test_retry_after_defers_the_host(http_server):
@@ -268,3 +313,137 @@ def test_refused_connection_and_timeout_are_told_apart(http_server):
             client.fetch("http://127.0.0.1:9/", kind="feed")
         with pytest.raises(NetworkTimeout):
             client.fetch(http_server.url("/slow"), kind="feed")
+
+
+ROBOTS_CASES = [
+    # (robots.txt, path, allowed per RFC 9309)
+    ("User-agent: *\nDisallow: /*?print=\n", "/story?print=1", False),
+    ("User-agent: *\nDisallow: /*?print=\n", "/story?id=3", True),
+    ("User-agent: *\nDisallow: /*.pdf$\n", "/files/a.pdf", False),
+    ("User-agent: *\nDisallow: /*.pdf$\n", "/files/a.pdf.html", True),
+    ("User-agent: *\nDisallow: /news/\nAllow: /news/public/\n", "/news/public/a", True),  # longest match
+    ("User-agent: *\nAllow: /news/public/\nDisallow: /news/\n", "/news/public/a", True),  # order does not matter
+    ("User-agent: *\nDisallow: /news/\nAllow: /news/public/\n", "/news/private", False),
+    ("User-agent: *\nDisallow: /*/amp$\n", "/2026/story/amp", False),
+    ("User-agent: newsmon\nDisallow: /x\n\nUser-agent: *\nDisallow: /\n", "/y", True),
+    ("User-agent: *\nDisallow:\n", "/anything", True),
+]
+
+
+@pytest.mark.parametrize("robots, path, allowed", ROBOTS_CASES)
+def test_robots_rfc9309_wildcards_and_longest_match(http_server, robots, path, allowed):
+    http_server.route("/robots.txt", Response(200, robots))
+    http_server.route(path.split("?")[0], Response(200, "<html>p</html>", {"Content-Type": "text/html"}))
+    with HttpClient(LOCAL) as client:
+        if allowed:
+            assert client.fetch(http_server.url(path)).status == 200
+        else:
+            with pytest.raises(RobotsDisallowed):
+                client.fetch(http_server.url(path))
+
+
+def test_urllib_robotparser_misses_what_protego_gets_right():
+    """The measurement behind the switch: urllib.robotparser has no wildcards and takes the
+    first match, so it answers some of these cases wrongly; protego answers all of them."""
+    import urllib.robotparser
+
+    from protego import Protego
+
+    wrong_stdlib = wrong_protego = 0
+    for robots, path, allowed in ROBOTS_CASES:
+        parser = urllib.robotparser.RobotFileParser()
+        parser.parse(robots.splitlines())
+        wrong_stdlib += parser.can_fetch("newsmon", "https://h.example" + path) != allowed
+        wrong_protego += Protego.parse(robots).can_fetch("https://h.example" + path, "newsmon") != allowed
+    assert wrong_protego == 0
+    assert wrong_stdlib >= 4  # /*?print=, /*.pdf$, /*/amp$, Allow after Disallow
+
+
+def test_deflate_inflated_step_by_step_and_bombs_stopped(http_server):
+    import zlib
+
+    page = ("<html><body>" + "<p>Chips and export rules.</p>" * 400 + "</body></html>").encode()
+    raw = zlib.compressobj(wbits=-15)
+    http_server.route("/zlib", Response(200, zlib.compress(page), {"Content-Type": "text/html", "Content-Encoding": "deflate"}))
+    http_server.route("/raw", Response(200, raw.compress(page) + raw.flush(),
+                                       {"Content-Type": "text/html", "Content-Encoding": "deflate"}))
+    bomb = zlib.compress(b"<html>" + b" " * (50 * 1024 * 1024), 9)  # ~50 KB on the wire
+    http_server.route("/bomb", Response(200, bomb, {"Content-Type": "text/html", "Content-Encoding": "deflate"}))
+    http_server.route("/br", Response(200, b"\x0b\x02\x80hi\x03", {"Content-Type": "text/html", "Content-Encoding": "br"}))
+    grown = []
+    real = zlib.decompressobj
+
+    class Watched:
+        """Records how much each inflate step was allowed to produce."""
+
+        def __init__(self, *a, **kw):
+            self._inner = real(*a, **kw)
+
+        def decompress(self, data, max_length=0):
+            out = self._inner.decompress(data, max_length)
+            grown.append((max_length, len(out)))
+            return out
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+    cap = 1024 * 1024
+    with HttpClient(dataclasses.replace(LOCAL, max_page_bytes=cap)) as client:
+        assert client.fetch(http_server.url("/zlib")).body == page
+        assert client.fetch(http_server.url("/raw")).body == page
+        zlib.decompressobj = Watched
+        try:
+            with pytest.raises(TooLarge):
+                client.fetch(http_server.url("/bomb"))
+        finally:
+            zlib.decompressobj = real
+        with pytest.raises(UnsupportedContent, match="br"):
+            client.fetch(http_server.url("/br"))
+    assert grown and all(0 < limit <= cap + 1 and produced <= limit for limit, produced in grown)
+    assert sum(produced for _, produced in grown) <= cap + 1
+
+
+@pytest.mark.parametrize("address", [
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1", "2002:7f00:1::1", "2002:a9fe:a9fe::1",
+    "2001:0:4136:e378:8000:63bf:80ff:fffe", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::127.0.0.1",
+])
+def test_ipv6_addresses_that_embed_private_ipv4_are_refused(monkeypatch, address):
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    strict = dataclasses.replace(LOCAL, allow_private_networks=False)
+    with HttpClient(strict) as client, pytest.raises(BlockedAddress):
+        client.fetch("http://tricky.example/", kind="feed")
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200",
+                                     "64:ff9b::a9fe:a9fe", "::ffff:169.254.170.2", "2002:a9fe:a9fe::1"])
+def test_metadata_addresses_refused_even_when_private_networks_are_allowed(monkeypatch, address):
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sockaddr = (address, 80, 0, 0) if ":" in address else (address, 80)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **kw: [(family, socket.SOCK_STREAM, 6, "", sockaddr)])
+    with HttpClient(LOCAL) as client, pytest.raises(BlockedAddress, match="metadata"):
+        client.fetch("http://metadata.example/latest/", kind="feed")
+
+
+def test_public_addresses_stay_public():
+    import ipaddress
+
+    from pipeline.infra.ssrf import is_metadata_address, is_public_address
+
+    for address in ("8.8.8.8", "2606:4700::1111", "64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8"):
+        ip = ipaddress.ip_address(address)
+        assert is_public_address(ip) and not is_metadata_address(ip)
+
+
+def test_fetch_errors_mask_secrets_of_the_urls_they_quote(http_server):
+    http_server.route("/loop", Response(302, "", {"Location": "/loop?token=t0ps3cret&x=1"}))
+    with HttpClient(LOCAL) as client:
+        with pytest.raises(TooManyRedirects) as loop:
+            client.fetch(http_server.url("/loop?api_key=k3y"), kind="feed")
+        with pytest.raises(UnsupportedContent) as scheme:
+            client.fetch("ftp://user:pa55@files.example/x?password=pw", kind="feed")
+    for err in (loop.value, scheme.value):
+        assert not any(s in str(err) or s in err.reason for s in ("t0ps3cret", "k3y", "pa55", "=pw"))
+    assert "token=***" in loop.value.reason

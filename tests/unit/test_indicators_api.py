@@ -8,7 +8,6 @@ GET https://huggingface.co/api/models/{repo} and GET https://api.github.com/repo
 from __future__ import annotations
 
 import email.utils
-import time
 from pathlib import Path
 
 import pytest
@@ -132,17 +131,18 @@ def test_429_retry_after_seconds_is_waited_then_succeeds(http_server, collector_
 
 
 def test_429_with_http_date_and_github_403_rate_limit(http_server, collector_for):
-    when = email.utils.formatdate(time.time() + 5, usegmt=True)
+    now = 1_790_000_000.0  # an injected wall clock: the waits are exact, however slow the machine
+    when = email.utils.formatdate(now + 5, usegmt=True)
     answers = [Response(429, "", {"Retry-After": when}),
                Response(403, (API / "github_rate_limited.json").read_bytes(),
-                        {**JSON, "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 2)}),
+                        {**JSON, "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 2)}),
                Response(200, (API / "github_repo.json").read_bytes(), JSON)]
     http_server.route(f"/repos/{GH_REPO}", lambda handler: answers.pop(0))
     sleeps = Sleeps()
-    c = collector_for(("github", GH_REPO), sleep=sleeps, max_retry_wait_s=30)
+    c = collector_for(("github", GH_REPO), sleep=sleeps, max_retry_wait_s=30, clock=lambda: now)
     out = c.fetch(_defs(("github", GH_REPO)).api_sources[0])
     assert out.ok and out.attempts == 3
-    assert 3 <= sleeps[0] <= 6 and 0 <= sleeps[1] <= 3
+    assert sleeps == [5.0, 2.0]
 
 
 def test_429_with_too_long_retry_after_gives_up_without_waiting(http_server, collector_for):

@@ -15,9 +15,9 @@ import yaml
 from pipeline.indicators.defs import IndicatorConfigError
 from pipeline.indicators.stage import (Claim, extract_claims, load_definitions, parse_definitions, split_sentences)
 from pipeline.indicators.text import find_mentions, parse_number
+from tests.support.indicator_labels import RESOURCES, load_labels, score
 
-RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "indicators"
-LABEL_FILES = [RESOURCES / "sentences.yaml", RESOURCES / "sentences_holdout.yaml"]
+LABEL_FILES = [RESOURCES / "sentences.yaml", RESOURCES / "sentences_holdout.yaml", RESOURCES / "sentences_dev.yaml"]
 
 
 # --------------------------------------------------------------------------- number grammar
@@ -111,47 +111,17 @@ def test_text_with_nul_bytes_and_noise_is_handled():
 
 
 def _load_labels(path: Path) -> list[dict]:
-    items = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert isinstance(items, list) and items
-    return items
+    return load_labels(path)
 
 
-def _key(indicator, subject, value, unit, target_year):
-    return (indicator, subject, round(float(value), 4), unit, target_year)
-
-
-def score(items: list[dict]) -> dict:
-    """Precision/recall over claims (indicator, subject, value, unit, target_year must all match)."""
-    tp = fp = fn = approx_ok = 0
-    misses = []
-    for item in items:
-        got = extract_claims(item["text"], item["lang"])
-        got_keys = [_key(c.indicator, c.subject, c.value, c.unit, c.target_year) for c in got]
-        expected = {_key(e["indicator"], e["subject"], e["value"], e["unit"], e.get("target_year")): e
-                    for e in item["expect"]}
-        for c, k in zip(got, got_keys):
-            if k in expected:
-                tp += 1
-                approx_ok += c.approximate == bool(expected[k].get("approximate", False))
-            else:
-                fp += 1
-                misses.append(f"extra {k} in: {item['text']}")
-        for k in expected:
-            if k not in got_keys:
-                fn += 1
-                misses.append(f"missed {k} in: {item['text']}")
-    return {
-        "sentences": len(items), "traps": sum(1 for i in items if not i["expect"]),
-        "precision": tp / (tp + fp) if tp + fp else 1.0, "recall": tp / (tp + fn) if tp + fn else 1.0,
-        "approximate_flag_accuracy": approx_ok / tp if tp else 1.0, "tp": tp, "fp": fp, "fn": fn,
-        "misses": misses,
-    }
+def _kind_of(key: str) -> str:
+    return {i.key: i.kind for i in load_definitions().indicators}.get(key, key)
 
 
 def _report(name: str, s: dict) -> None:
-    print(f"\n[indicators] {name}: {s['sentences']} sentences ({s['traps']} traps): "
-          f"precision {s['precision']:.3f}, recall {s['recall']:.3f} (tp {s['tp']}, fp {s['fp']}, fn {s['fn']}), "
-          f"approximate flag {s['approximate_flag_accuracy']:.3f}")
+    t = s["total"]
+    print(f"\n[indicators] {name}: {s['sentences']} sentences ({s['traps']} traps): precision {t['precision']:.3f}, "
+          f"recall {t['recall']:.3f}, target year {t['target_year_ok']:.3f} (tp {t['tp']}, fp {t['fp']}, fn {t['fn']})")
     for line in s["misses"]:
         print(f"    {line}")
 
@@ -166,16 +136,22 @@ def test_labelled_set_is_large_enough_and_mixed():
     assert kinds == {"downloads", "self_sufficiency_target", "performance_ratio", "market_share", "investment"}
 
 
-@pytest.mark.parametrize("path", LABEL_FILES, ids=lambda p: p.name)
-def test_precision_and_recall_on_labelled_sentences(path):
-    s = score(_load_labels(path))
+# floors on the DEV halves (tuned on); the frozen test half is measured by bench/indicators.py only
+@pytest.mark.parametrize("path, precision, recall", [
+    (RESOURCES / "sentences.yaml", 0.95, 0.95),
+    (RESOURCES / "sentences_holdout.yaml", 0.95, 0.95),
+    (RESOURCES / "sentences_dev.yaml", 0.93, 0.75),
+], ids=lambda p: getattr(p, "name", str(p)))
+def test_precision_and_recall_on_labelled_sentences(path, precision, recall):
+    s = score(_load_labels(path), extract_claims, _kind_of)
     _report(path.name, s)
-    assert s["precision"] >= 0.9, s["misses"]
-    assert s["recall"] >= 0.8, s["misses"]
+    assert s["total"]["precision"] >= precision, s["misses"]
+    assert s["total"]["recall"] >= recall, s["misses"]
+    assert s["total"]["target_year_ok"] >= 0.9, s["misses"]
 
 
 def test_traps_yield_nothing():
-    traps = [i for f in LABEL_FILES for i in _load_labels(f) if not i["expect"]]
+    traps = [i for f in LABEL_FILES[:2] for i in _load_labels(f) if not i["expect"]]
     leaked = {i["text"]: extract_claims(i["text"], i["lang"]) for i in traps}
     assert {t: c for t, c in leaked.items() if c} == {}
 
@@ -183,9 +159,9 @@ def test_traps_yield_nothing():
 @pytest.mark.skipif(not os.environ.get("NEWSMON_INDICATOR_LABELS"), reason="NEWSMON_INDICATOR_LABELS not set")
 def test_extra_labelled_files_from_environment():
     for name in os.environ["NEWSMON_INDICATOR_LABELS"].split(os.pathsep):
-        s = score(_load_labels(Path(name)))
+        s = score(_load_labels(Path(name)), extract_claims, _kind_of)
         _report(name, s)
-        assert s["precision"] >= 0.9 and s["recall"] >= 0.8
+        assert s["total"]["precision"] >= 0.9 and s["total"]["recall"] >= 0.8
 
 
 # --------------------------------------------------------------------------- definitions
@@ -205,9 +181,11 @@ def test_bundled_definitions_are_valid():
                       "values": ["count"], "cues": ["(unclosed"]}]}, "bad regex"),
     ({"indicators": [{"key": "x", "kind": "downloads", "unit": "count", "subject_types": ["model"],
                       "values": ["count"]}]}, "needs cues"),
-    ({"subjects": {"Foo": {"type": "planet"}}}, "subject 'Foo'"),
+    ({"subjects": {"Foo": {"type": "planet"}}}, "entity 'Foo'"),
+    ({"subjects": {"Fund": {"type": "fund", "counts_as": "Atlantis"}}}, "counts_as 'Atlantis' is not an entity"),
     ({"api_sources": [{"provider": "gitlab", "repo": "a/b"}]}, "needs provider"),
     ({"api_sources": [{"provider": "github", "repo": "not a repo"}]}, "owner/name"),
+    ({"api_sources": [{"provider": "github", "repo": "a/b", "entity": "Nobody"}]}, "entity 'Nobody' is not in"),
     ({"colour": "blue"}, "unknown top-level"),
 ])
 def test_bad_definitions_name_the_problem(data, message):

@@ -10,7 +10,11 @@ import pytest
 from pipeline.embed.stage import encode_articles
 import pipeline.stories.cluster as cluster_module
 from pipeline.stories.cluster import NewArticle, StoryClusterer, StoryParams, StoryState, cluster_articles
-from pipeline.stories.terms import ctfidf_labels, terms_of
+from pipeline.store.stories import MemberTitle, StoryHeadline
+from pipeline.stories.calibrate import (JOIN_GRID, StoryFigures, choose_plateau, story_figures,
+                                        story_params_from_dict, story_params_to_dict)
+from pipeline.stories.headlines import MAX_HEADLINE_CHARS, pick_headlines
+from pipeline.stories.terms import NAME, ctfidf_labels, label_language, terms_of
 from tests.support.labelled import adjusted_rand_index, pair_scores
 from tests.support.newsdata import labelled, use_encoder  # noqa: F401
 
@@ -19,10 +23,78 @@ T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
 
 def test_terms_keep_umlauts_and_compounds():
     terms = terms_of("Exportverbot für Gallium trifft Chiphersteller",
-                     "Die Größe der KI-Chip-Branche wächst, sagte der Konzern 2025 um 12 Prozent.")
-    assert {"exportverbot", "gallium", "chiphersteller", "größe", "ki-chip-branche", "wächst", "2025"} <= set(terms)
-    assert not {"für", "die", "der", "prozent", "12", "sagte"} & set(terms)
-    assert terms["gallium"] == ("Gallium", True) and terms["größe"] == ("Größe", False)
+                     "Die Größe der KI-Chip-Branche wächst, sagte der Konzern 2025 um 12 Prozent.", language="de")
+    assert {"exportverbot", "gallium", "chiphersteller", "größe", "ki-chip-branche", "konzern", "2025"} <= set(terms)
+    assert not {"für", "die", "der", "prozent", "12", "sagte", "wächst", "trifft"} & set(terms)
+    assert terms["gallium"] == ("Gallium", True, "de") and terms["größe"] == ("Größe", False, "de")
+    assert terms["ki-chip-branche"][2] == terms["2025"][2] == NAME  # inner capitals, digits: names/codes
+
+
+def test_terms_are_nouns_and_names_in_their_language():
+    en = terms_of("Alibaba Becomes Most Downloaded Open Model Maker",  # Title Case: capitals say nothing
+                  "Alibaba's Qwen models were downloaded 40 million times, the company said. Downloads "
+                  "rose after Qwen3 became available on Hugging Face, and developers are switching.",
+                  language="en")
+    assert {"alibaba", "qwen", "qwen3", "hugging", "face", "developers", "maker"} <= set(en)
+    assert not {"becomes", "downloaded", "became", "switching", "most", "said", "are"} & set(en)
+    assert en["qwen"][2] == en["qwen3"][2] == NAME and en["developers"][2] == "en"
+    de = terms_of("China stoppt Ausfuhr von Gallium", "Peking stoppt die Ausfuhr von Gallium und "
+                  "Germanium, teilte das Ministerium mit.", language="de")
+    assert {"china", "ausfuhr", "gallium", "germanium", "ministerium", "peking"} <= set(de)
+    assert not {"stoppt", "teilte", "mit"} & set(de)
+    assert terms_of("Chips", "Die Chips sind da.")["chips"][2] == "de"  # no language: guessed
+
+
+def test_label_is_one_language():
+    s = StoryState(None, np.zeros(2), 0, {}, T0, T0)
+    s.add_terms(terms_of("China halts gallium and germanium exports", "Beijing halts exports of gallium "
+                         "and germanium, the Commerce Ministry said.", language="en"))
+    s.add_terms(terms_of("China stoppt Ausfuhr von Gallium und Germanium", "Peking stoppt die Ausfuhr von "
+                         "Gallium und Germanium.", language="de"))
+    s.add_terms(terms_of("Gallium export halt hits chipmakers", "Chipmakers face shortages of gallium after "
+                         "Beijing halted exports, analysts said.", language="en"))
+    other = StoryState(None, np.zeros(2), 0, {}, T0, T0)
+    other.add_terms(terms_of("Nvidia ships H20", "Nvidia ships the H20 to China.", language="en"))
+    assert label_language(s) == "en"
+    label = ctfidf_labels([s, other], [0], n_terms=4)[0].split(" · ")
+    assert "gallium" in [w.lower() for w in label]
+    assert not {"halts", "stoppt", "Ausfuhr", "Peking", "said"} & set(label)
+
+
+def test_headline_is_the_most_central_title_per_language():
+    def member(aid, title, lang, vec):
+        return MemberTitle(1, aid, title, lang, np.asarray(vec, dtype=np.float32))
+    rows = [member(1, "Flash: chips", "en", [1.0, 0.0, 0.0]),  # first, but off-centre
+            member(2, "US widens chip export rule", "en", [0.8, 0.6, 0.0]),
+            member(3, "USA verschärft Chip-Exportregeln", "de", [0.6, 0.8, 0.0]),
+            member(4, "Chip-Regeln: Reaktionen", "de", [0.0, 0.6, 0.8]),
+            member(5, None, "de", [0.7, 0.7, 0.0]),  # no title: never a headline
+            MemberTitle(2, 9, "Only German", "de", None), MemberTitle(3, 10, "  ", "en", None)]
+    got = {h.story_id: h for h in pick_headlines(rows, lambda v: v / np.linalg.norm(v))}
+    assert got[1] == StoryHeadline(1, "US widens chip export rule", "USA verschärft Chip-Exportregeln",
+                                   "US widens chip export rule")
+    assert got[2] == StoryHeadline(2, "Only German", "Only German", None)
+    assert got[3] == StoryHeadline(3, None, None, None)
+    huge = pick_headlines([MemberTitle(4, 11, "Chip " * 20_000 + "\x00", "en", None)], lambda v: v)[0]
+    assert len(huge.headline) <= MAX_HEADLINE_CHARS and "\x00" not in huge.headline
+    assert huge.headline_en == huge.headline and huge.headline_de is None
+
+
+def test_fitting_picks_the_middle_of_the_widest_plateau():
+    def row(*values, other=1.0):  # one cell per join threshold: (first corpus, second corpus)
+        return [[StoryFigures(f, f, f), StoryFigures(other, other, other)] for f in values]
+    flat = row(0.5, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.9)
+    lucky = row(0.5, 0.5, 0.96, 0.5, 0.5, 0.5, 0.5, 0.5)
+    params, figures = choose_plateau({(0.5, 0.1): flat, (0.25, 0.0): lucky})
+    assert (params.lexical_weight, params.time_weight) == (0.5, 0.1)
+    assert params.join_threshold == JOIN_GRID[4] and figures.f1 == 0.95  # run 2..6: middle 4
+    # a cell counts with its worse corpus: the second corpus vetoes the low thresholds
+    vetoed = [[StoryFigures(0.95, 0.95, 0.95), StoryFigures(o, o, o)] for o in (0.4, 0.4, 0.4, 0.95, 0.95, 0.95)]
+    params, _ = choose_plateau({(0.5, 0.0): vetoed})
+    assert params.join_threshold == JOIN_GRID[4]
+    assert story_params_from_dict(story_params_to_dict(params)) == params
+    assert story_params_from_dict({"join_threshold": 0.6, "unknown": 1}).join_threshold == 0.6
+    assert story_figures(["a", "a", "b"], [1, 1, 2], ["de", "en", "en"]) == StoryFigures(1.0, 1.0, 1.0)
 
 
 def test_ctfidf_label_prefers_distinctive_terms():
@@ -104,7 +176,7 @@ def test_window_copies_and_merge():
     assert out[0] != out[1] and out[2] == out[3] and out[0] != out[2]
 
     # Two stories that a later article shows to be one: the older story survives.
-    c = StoryClusterer([], timedelta(days=7))
+    c = StoryClusterer([], timedelta(days=7), StoryParams(join_threshold=0.70, merge_threshold=0.80, time_weight=0))
     first = c.place([_article(1, [1.0, 0.0, 0.0], T0, terms=("a",)), _article(2, [0.6, 0.8, 0.0], T0, terms=("b",))])
     assert first[0].story != first[1].story
     c.place([_article(3, [0.8, 0.6, 0.0], T0 + timedelta(hours=2), terms=("a", "b"))])

@@ -1,21 +1,24 @@
-"""Themes: taxonomy loading, keyword syntax, and accuracy on the labelled set."""
+"""Themes: taxonomy loading, language-scoped keywords with context, multi-label decisions, the
+fit on the dev half, and the frozen test half's figures (reported, never tuned on)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pipeline.infra.config import BASE_THEMES, known_themes
 from pipeline.embed.stage import encode_articles
-from pipeline.themes.scorer import ThemeScorer, decide
+from pipeline.infra.config import BASE_THEMES, known_themes
+from pipeline.labelled import dev_articles
+from pipeline.themes.calibrate import fit_dev, fit_weights, measure
+from pipeline.themes.scorer import REASON_LANGUAGE, ThemeParams, ThemeScorer, decide
 from pipeline.themes.taxonomy import OTHER, ThemeError, compile_keywords, default_taxonomy, load_taxonomy
-from tests.support.labelled import theme_accuracy
-from tests.support.newsdata import labelled, use_encoder  # noqa: F401
+from tests.support.labelled import dev_half, frozen_test_half
+from tests.support.newsdata import use_encoder  # noqa: F401
 
 
 def test_keyword_syntax():
     pattern = compile_keywords(["*halbleiter*", "export control*", "chip", "tsmc"])
-    found = lambda s: sorted(m.group(0).lower() for m in pattern.finditer(s))  # noqa: E731
+    found = lambda s: sorted(m.group(0).lower() for m in pattern.finditer(s))
     assert found("Leistungshalbleiter und Halbleiterwerk") == ["halbleiterwerk", "leistungshalbleiter"]
     assert found("new export  controls on chips") == ["export  controls"]  # "chips" is not "chip"
     assert found("a chip from TSMC; chipmunk") == ["chip", "tsmc"]
@@ -28,7 +31,26 @@ def test_taxonomy_file_and_known_themes():
     assert known_themes() == BASE_THEMES == ("chips", "open_source", "sanctions", "other")
     for theme in tax.themes.values():
         assert theme.descriptions and theme.keywords and theme.negative_keywords
-    assert 0 < tax.scoring_for("some-uncalibrated-model").threshold < 1
+    assert len(tax.background) >= 30  # general off-topic categories in both languages
+
+
+def test_lexicons_are_language_scoped():
+    chips = default_taxonomy().themes["chips"]
+    # the German list does not run on English text and the reverse
+    assert chips.keyword_hits("Halbleiterwerk in Dresden", "", "en") == (0, 0)
+    assert chips.keyword_hits("Halbleiterwerk in Dresden", "", "de")[0] > 0
+    assert chips.keyword_hits("", "hundreds of semiconductor engineers", "en")[1] == 0
+    assert chips.keyword_hits("anything", "semiconductor", "fr") == (0, 0)
+
+
+def test_ambiguous_words_need_context():
+    chips = default_taxonomy().themes["chips"]
+    alone, _ = chips.keyword_hits("Blue-chip stocks rally", "The new phone has a faster chip.", "en")
+    assert alone == 0
+    near, _ = chips.keyword_hits("China curbs chip exports", "", "en")
+    assert near == 2  # "chip" in the title with "China" and "exports" within the window
+    far = " ".join(["word"] * 20)
+    assert chips.keyword_hits("", f"chip {far} factory", "en")[0] == 0
 
 
 @pytest.mark.parametrize("text, message", [
@@ -36,7 +58,8 @@ def test_taxonomy_file_and_known_themes():
     ("themes: {Bad Key: {description_en: x}}", "bad theme key"),
     ("themes: {chips: {description_en: x, colour: red}}", "unknown key"),
     ("themes: {chips: {label: x}}", "needs description"),
-    ("themes: {chips: {description_en: x}}\nscoring: {default: {margin: 1}}", "background"),
+    ("themes: {chips: {description_en: x, ambiguous_keywords_en: [chip]}}", "no context_en"),
+    ("themes: {chips: {description_en: x}}", "background"),
     ("themes: {chips: [", "not valid YAML"),
 ])
 def test_malformed_taxonomy(tmp_path, text, message):
@@ -46,31 +69,139 @@ def test_malformed_taxonomy(tmp_path, text, message):
         load_taxonomy(path)
 
 
-def test_decide_below_threshold_is_other():
-    assert decide(["a", "b"], np.array([0.2, 0.1]), 0.25).theme == OTHER
+def test_decide_primary_and_secondary():
     other = decide(["a", "b"], np.array([0.2, 0.1]), 0.25)
-    assert other.theme_score == pytest.approx(0.8)
+    assert other.theme == OTHER and other.theme_score == pytest.approx(0.8) and other.themes == []
     chosen = decide(["a", "b"], np.array([0.3, 0.9]), 0.25)
     assert chosen.theme == "b" and chosen.theme_score == pytest.approx(0.9) and chosen.scores == {"a": 0.3, "b": 0.9}
+    assert chosen.themes == ["b", "a"]  # every theme over the threshold, primary first
+
+
+def test_fit_weights_recovers_separable_evidence():
+    rng = np.random.default_rng(0)
+    labels = ["a", "b", "other"] * 20
+    feats = rng.normal(0, 0.05, (60, 2, 3))
+    for i, lab in enumerate(labels):
+        if lab != "other":
+            feats[i, ["a", "b"].index(lab), 1] += 1.0  # keyword evidence for the right theme
+    weights, bias = fit_weights(feats, labels, [()] * 60, ["a", "b"])
+    assert weights["keywords"] > 3 and set(bias) == {"a", "b"}
 
 
 @pytest.fixture(scope="module")
-def scored(use_encoder, labelled):
-    scorer = ThemeScorer(default_taxonomy(), use_encoder)
-    vecs = encode_articles(use_encoder, [(a.title, a.body) for a in labelled])
-    return scorer, scorer.assign(vecs, [a.title for a in labelled], [a.body for a in labelled])
+def fitted(use_encoder):  # noqa: F811
+    return fit_dev(use_encoder)
 
 
-def test_labelled_theme_accuracy(scored, labelled):
-    _, assignments = scored
-    assert theme_accuracy(labelled, [a.theme for a in assignments]) >= 0.90
-    assert all(0.0 <= a.theme_score <= 1.0 for a in assignments)
+def test_shipped_dev_half_is_the_tests_dev_half():
+    assert dev_articles() == dev_half()  # the shipped copy is the dev half, the test half is not shipped
 
 
-def test_traps_are_other(scored, labelled):
-    """Potato chips, casino chips, a library's open day, doping and football sanctions."""
-    _, assignments = scored
-    traps = [(a, s) for a, s in zip(labelled, assignments) if a.theme == OTHER]
-    assert len(traps) >= 10
-    wrong = [a.id for a, s in traps if s.theme != OTHER]
-    assert len(wrong) <= 1, wrong
+def test_fit_on_dev_half(fitted):
+    assert fitted.params.weights["margin"] > 0 and fitted.params.weights["keywords"] > 0
+    assert 0.1 <= fitted.params.threshold <= 0.9
+    assert fitted.figures["accuracy"] >= 0.97  # in-sample, by design
+    assert ThemeParams.from_json(fitted.params.to_json()) == fitted.params
+
+
+def _assign(encoder, fitted, articles):
+    scorer = ThemeScorer(default_taxonomy(), encoder, fitted.params)
+    vectors = encode_articles(encoder, [(a.title, a.body) for a in articles])
+    return scorer.assign(vectors, [a.title for a in articles], [a.body for a in articles],
+                         [a.language for a in articles])
+
+
+def test_frozen_test_half_figures(use_encoder, fitted):  # noqa: F811
+    """Measured once on the frozen test half with the weights fitted on the dev half (README):
+    accuracy 0.942, 6 of 93 off-topic articles given a theme; chips P 0.96 R 0.93, open_source
+    P 0.96 R 1.00, sanctions P 0.81 R 0.84. Asserted with a small margin."""
+    articles = frozen_test_half()
+    figures = measure(articles, _assign(use_encoder, fitted, articles))
+    assert figures["accuracy"] >= 0.92
+    assert figures["off_topic_given_theme"] <= 8
+    for theme in ("chips", "open_source"):
+        assert figures[theme]["precision"] >= 0.92 and figures[theme]["recall"] >= 0.90, (theme, figures[theme])
+    assert figures["sanctions"]["precision"] >= 0.76 and figures["sanctions"]["recall"] >= 0.80, figures["sanctions"]
+
+
+def test_export_controls_on_chips_are_sanctions_with_chips_secondary(use_encoder, fitted):  # noqa: F811
+    export_controls = [a for a in dev_half() if a.theme == "sanctions" and "chips" in a.alternatives]
+    assert len(export_controls) >= 5
+    assigned = _assign(use_encoder, fitted, export_controls)
+    assert sum(s.theme == "sanctions" for s in assigned) >= 0.85 * len(assigned)
+    assert any(s.themes == ["sanctions", "chips"] for s in assigned)
+
+
+def test_bad_input(use_encoder, fitted):  # noqa: F811
+    """A third language gets no theme (reason 'language'); a title-only article and a 100 KB
+    article are scored like any other."""
+    long_body = ("Chipmakers in Taiwan expand wafer production as export controls tighten. " * 1400)[:100_000]
+    items = [("Nvidia stoppe ses livraisons", "Le fabricant américain de puces ne livre plus la Chine."),
+             ("US adds Chinese chipmakers to the Entity List", ""),
+             ("TSMC expands wafer capacity", long_body)]
+    vectors = encode_articles(use_encoder, items)
+    scorer = ThemeScorer(default_taxonomy(), use_encoder, fitted.params)
+    french, title_only, huge = scorer.assign(vectors, [t for t, _ in items], [b for _, b in items], ["other", "en", "en"])
+    assert french.theme == OTHER and french.reason == REASON_LANGUAGE and french.themes == []
+    assert title_only.theme in ("sanctions", "chips") and title_only.reason is None
+    assert huge.theme in ("chips", "sanctions") and huge.themes
+
+
+# The issue's own examples of real off-topic pages that got a theme (its held-out set, not ours),
+# rewritten as short items; and its mixed case that was filed under the wrong theme.
+ISSUE_EXAMPLES = [
+    ("en", "iPhone 17 battery rumour: bigger cell, same chip",
+     "A supply-chain rumour says Apple's next iPhone gets a larger battery while keeping last year's processor."),
+    ("en", "Where to buy an RTX 3080 this week",
+     "Graphics cards are back in stock at several retailers. We list where gamers can still find the card."),
+    ("en", "Python 3.6.0 is now available",
+     "The Python team released version 3.6.0 with formatted string literals and many bug fixes. Download it now."),
+    ("en", "What is Creative Commons? An explainer",
+     "Creative Commons licences let photographers, musicians and writers share their work under open terms."),
+    ("en", "How to speed up your WordPress site",
+     "Caching plugins, a lighter theme and compressed images make a WordPress blog load faster."),
+    ("en", "Man fined for breaking coronavirus rules",
+     "A court fined a man for hosting a party during the lockdown. Police said the ban would be enforced."),
+    ("en", "Blue-chip stocks rally as investors shrug off rate fears",
+     "Shares of large companies rose on Wall Street as investors bet that the central bank would pause."),
+    ("en", "Silicon Valley accelerator Y Combinator picks 200 start-ups",
+     "The accelerator's new batch includes start-ups in healthcare and fintech; each receives funding."),
+    ("en", "Payment processor Stripe raises prices for small merchants",
+     "Stripe said card fees for small online shops will rise next month, blaming the card networks."),
+    ("de", "Hundert Spieler beim Schachturnier",
+     "Über hundert Spieler nahmen am Wochenende am Turnier teil. Der Verein freut sich über den Zuspruch."),
+]
+
+
+def test_issue_examples(use_encoder, fitted):  # noqa: F811
+    items = ISSUE_EXAMPLES + [
+        ("en", "EU sanctions package targets chip re-exports",
+         "The EU banned the re-export of semiconductors and chipmaking equipment to Russia through third countries."),
+        ("en", "Key players in China's chip sector expand output",
+         "China's largest chipmakers are adding capacity at their fabs as Beijing pushes for self-sufficiency."),
+    ]
+    scorer = ThemeScorer(default_taxonomy(), use_encoder, fitted.params)
+    vectors = encode_articles(use_encoder, [(t, b) for _, t, b in items])
+    assigned = scorer.assign(vectors, [t for _, t, _ in items], [b for _, _, b in items], [lang for lang, _, _ in items])
+    *off_topic, export_ban, players = assigned
+    assert [a.theme for a in off_topic] == [OTHER] * len(ISSUE_EXAMPLES)
+    assert export_ban.theme == "sanctions" and players.theme == "chips"
+
+
+def test_shipped_calibration_is_a_fresh_fit(use_encoder, fitted):  # noqa: F811
+    """The calibration shipped for the default model is what `newsmon calibrate` fits today (a
+    change to themes.yaml or the dev half without re-exporting it fails here)."""
+    from pipeline.infra.config import DEFAULT_EMBED_MODEL
+    from pipeline.themes.calibrate import shipped_calibration
+
+    assert DEFAULT_EMBED_MODEL == use_encoder.name
+    shipped = shipped_calibration(use_encoder.name)
+    assert shipped["model"] == use_encoder.name
+    themes = ThemeParams.from_json(shipped["params"]["themes"])
+    assert themes.taxonomy == default_taxonomy().digest, "themes.yaml changed: re-export the shipped calibration"
+    assert themes.threshold == fitted.params.threshold
+    for name, weight in fitted.params.weights.items():
+        assert themes.weights[name] == pytest.approx(weight, abs=1e-3)
+    for key, bias in fitted.params.bias.items():
+        assert themes.bias[key] == pytest.approx(bias, abs=1e-3)
+    assert set(shipped["params"]["stories"]) >= {"join_threshold", "merge_threshold"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.infra.urls import canonical_url, find_canonical_link, pick_canonical, pick_source, safe_link, same_site
+from pipeline.infra.urls import (canonical_url, find_canonical_link, link_problem, pick_canonical, pick_source, safe_link,
+                                 same_site)
 
 
 @pytest.mark.parametrize(
@@ -19,6 +20,20 @@ from pipeline.infra.urls import canonical_url, find_canonical_link, pick_canonic
         ("https://news.example/story.amp.html", "https://news.example/story.html"),
         ("https://news.example/story?amp=1", "https://news.example/story"),
         ("https://amp.news.example/story", "https://news.example/story"),
+        ("https://amp.theguardian.com/world/x", "https://theguardian.com/world/x"),
+        # hosts that merely begin with amp. or m. are sites of their own
+        ("https://amp.dev/about", "https://amp.dev/about"),
+        ("https://amp.co.uk/x", "https://amp.co.uk/x"),
+        ("https://ampere.example/x", "https://ampere.example/x"),
+        ("https://m.example/x", "https://m.example/x"),
+        ("https://m.spiegel.de/x", "https://m.spiegel.de/x"),
+        ("https://m.co.uk/x", "https://m.co.uk/x"),
+        # an escaped slash is data, not a path separator; unreserved escapes are decoded
+        ("https://x.example/a%2Fb/c", "https://x.example/a%2Fb/c"),
+        ("https://x.example/a%2fb", "https://x.example/a%2Fb"),
+        ("https://x.example/q%3Fx%23y", "https://x.example/q%3Fx%23y"),
+        ("https://x.example/%41%2D%5f", "https://x.example/A-_"),
+        ("https://x.example/a b", "https://x.example/a%20b"),
         ("https://news.example/%7Euser/caf%C3%A9", "https://news.example/~user/caf%C3%A9"),
         ("https://bücher.example/x", "https://xn--bcher-kva.example/x"),
         ("  https://example.com/x?q=a%20b  ", "https://example.com/x?q=a+b"),
@@ -39,7 +54,8 @@ def test_safe_link():
     assert safe_link("javascript:alert(1)", "https://site.example/") is None
     assert safe_link("mailto:x@y.z") is None
     assert safe_link("data:text/html,hi") is None
-    assert safe_link("https://x.example/" + "a" * 5000) is None
+    assert safe_link("https://x.example/" + "a" * 7900) == "https://x.example/" + "a" * 7900  # RFC 9110: 8,000
+    assert safe_link("https://x.example/" + "a" * 8000) is None
     assert safe_link("https://x.example:99999/") is None
     assert safe_link(None) is None
     assert safe_link("  https://x.example/\n a  ") == "https://x.example/a"
@@ -77,3 +93,26 @@ def test_pick_source_own_host_then_site_then_smallest_name():
     assert pick_source(article, [other, aggregator]) == "alpha"
     assert pick_source(article, [("b", "https://outlet.example/x"), ("a", "https://www.outlet.example/y")]) == "a"
     assert pick_source(article, []) is None
+
+
+@pytest.mark.parametrize(
+    "link, kind",
+    [
+        ("https://x.example/" + "a" * 8000, "url_too_long"),
+        ("javascript:alert(1)", "bad_scheme"),
+        ("mailto:a@b.example", "bad_scheme"),
+        ("ftp://x.example/f", "bad_scheme"),
+        ("https://x.example:99999/", "bad_url"),
+        ("", "empty"),
+        (None, "empty"),
+    ],
+)
+def test_link_problem_names_the_reason(link, kind):
+    problem = link_problem(link, "https://feed.example/rss")
+    assert problem is not None and problem[0] == kind and problem[1]
+    assert safe_link(link, "https://feed.example/rss") is None
+
+
+def test_link_problem_none_for_usable_links():
+    assert link_problem("/a", "https://feed.example/rss") is None
+    assert link_problem("https://x.example/" + "a" * 7000) is None

@@ -3,22 +3,31 @@
 How a claim is found, sentence by sentence:
 
 1. *Figures*: numbers in German or English notation ("1,6 Millionen", "1.600.000", "1,600,000",
-   "$1.2bn", "1,2 Mrd. US-Dollar", "70 %", "70 Prozent", "2,5-mal so schnell") become mentions
-   with a form (percent, currency, count, ratio), a normalised value and an approximation flag.
+   "$1.2bn", "1,2 Mrd. US-Dollar", "70 %", "70 Prozent", "2,5-mal so schnell"), word numbers
+   ("anderthalb Milliarden", "half a million") and word fractions ("die Hälfte", "a third", "zwei
+   Drittel": percent) become mentions with a form (percent, currency, count, ratio), a normalised
+   value and an approximation flag. Currencies: EUR, USD, GBP, JPY, CNY, KRW, TWD by symbol, code
+   and word. Ranges are one figure (the midpoint, approximate); "50 % more ... than" is ratio 1.5.
    A figure needs a unit or a count noun; years, dates, phone numbers and bare numbers are never
-   figures.
+   figures, and a sentence with more than 24 figures (a table dump) gives none.
 2. *Indicator*: among the indicators that accept the figure's form, the one with a cue word
    closest to the figure (within its window, counted in words, clause boundaries counting extra)
    wins, unless a negative cue (price, poll, inflation, benchmark score, ...) is at least as close.
    Figures that describe a change ("up 20 %", "um 20 Prozent", "30 % faster") or an old value
    ("from 95 % to 50 %") are dropped.
-3. *Subject*: the closest gazetteer mention of the indicator's preferred subject type (preceding
-   mentions preferred; sources such as "according to X" and the reference chip of a comparison
-   excluded). No subject, no claim.
+3. *Subject*: the closest entity (entities.yaml) of the indicator's preferred type, preferring one in
+   the figure's own segment between its neighbouring figures ("385 million against Llama's 350
+   million"); sources such as "according to X" and the reference chips of a comparison are
+   excluded (the reference is kept on the claim). An alias shared by entities of different types
+   resolves to the type the indicator wants; a fund or agency counts for its state. A sentence
+   that names none takes the subject (and, when it refers back: "the rate", "ihr Anteil", the
+   topic) of the sentence before. No known subject: a candidate with a guessed subject phrase.
 4. *Target year*: "bis 2028", "by 2030", "bis Ende 2027", "2030 target", and "in/für 2030" when the
-   sentence speaks of the future.
+   sentence speaks of the future. Trajectories ("from 15 % in 2019 to 30 % in 2024, 70 % by 2030")
+   give the reported value without a year and the target with its year.
 
-The rules read everything topical (cues, subjects, targets) from indicators.yaml.
+The rules read everything topical from the data files: cues and targets from indicators.yaml,
+entities and their German and English aliases from entities.yaml.
 
 One module per step: figures.py (1), claims.py (2, and the Extractor that runs the steps),
 subjects.py (3), targets.py (4); closeness.py measures distances in words. Sentence splitting

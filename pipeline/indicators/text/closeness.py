@@ -7,7 +7,7 @@ import bisect
 import re
 from typing import Protocol, TypeVar
 
-_BOUNDARY = re.compile(r";|\s[–—-]\s|\((?=[^)]*\))|(?<![\w])(?:while|whereas|während|but|aber|jedoch|however|"
+_BOUNDARY = re.compile(r";|\s[–—-]\s|\((?=[^)]*\))(?!\s*\d{4}\s*\))|(?<![\w])(?:while|whereas|während|but|aber|jedoch|however|"
                        r"doch|wobei|whilst|meanwhile|indes|derweil)(?![\w])", re.IGNORECASE)
 _BOUNDARY_COST = 6
 

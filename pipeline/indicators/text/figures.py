@@ -16,13 +16,17 @@ from pipeline.indicators.text.closeness import without_overlaps
 
 _SEP = r"[\s\u00a0\u202f\u2009\-]*"
 
-_DIGITS = (r"(?<![\w.,/])(?P<num>\d{1,3}(?:(?:\.\d{3})+|(?:,\d{3})+|(?:[\u00a0\u202f\u2009]\d{3})+)(?:[.,]\d+)?"
+_DIGITS = (r"(?:(?<![\w.,/])(?<![A-Za-z]-)|(?<=USD|EUR|GBP|JPY|KRW|TWD|RMB|CNY))(?P<num>\d{1,3}(?:(?:\.\d{3})+|(?:,\d{3})+|(?:[\u00a0\u202f\u2009]\d{3})+)(?:[.,]\d+)?"
            r"|\d+(?:[.,]\d+)?)(?!\d)(?![.,]\d)")
 _WORD_NUMBERS = {
     "a": 1, "an": 1, "one": 1, "ein": 1, "eine": 1, "einer": 1, "einem": 1, "einen": 1,
     "two": 2, "zwei": 2, "three": 3, "drei": 3, "four": 4, "vier": 4, "five": 5, "fünf": 5,
     "six": 6, "sechs": 6, "seven": 7, "sieben": 7, "eight": 8, "acht": 8, "nine": 9, "neun": 9,
     "ten": 10, "zehn": 10, "hundreds of": 100, "hunderte": 100,
+    "eleven": 11, "elf": 11, "twelve": 12, "zwölf": 12, "fifteen": 15, "fünfzehn": 15, "twenty": 20, "zwanzig": 20,
+    "thirty": 30, "dreißig": 30, "fifty": 50, "fünfzig": 50, "hundred": 100, "hundert": 100,
+    "one and a half": 1.5, "anderthalb": 1.5, "eineinhalb": 1.5, "half a": 0.5, "eine halbe": 0.5,
+    "einer halben": 0.5, "einen halben": 0.5,
 }
 _WORD_NUM = r"(?<![\w])(?P<word>" + "|".join(sorted(map(re.escape, _WORD_NUMBERS), key=len, reverse=True)) + r")"
 
@@ -30,12 +34,21 @@ _WORD_NUM = r"(?<![\w])(?P<word>" + "|".join(sorted(map(re.escape, _WORD_NUMBERS
 _SCALE_WORD = (r"(?P<scale>thousand|tausend|Tsd\.?|millions?|Millionen|Million|Mio\.?|mn\b|mln\.?|"
                r"billions?|Billionen|bn\b|bln\.?|Milliarden|Milliarde|Mrd\.?|Mia\.?|trillions?|tn\b)")
 _SCALE_ATTACHED = r"(?P<ascale>[kKmMbB]|bn|mn|tn)(?![A-Za-zäöüÄÖÜß])"
-_CURRENCY_SUFFIX = (r"(?P<cur>(?i:US[\s\-]?dollars?|U\.S\.\s?dollars?|dollars?|euros?|yuan|renminbi)|US-\$|US\$|USD|\$|"
-                    r"EUR|€|RMB|CNY)(?![A-Za-zäöüÄÖÜ])")
-_CURRENCY_PREFIX = re.compile(r"(?:(?<![A-Za-z])(?P<p1>US\$|US-\$|USD|EUR|RMB|CNY)\s?|(?<![A-Za-z])(?P<p2>\$|€)\s?)$")
+_CURRENCY_SUFFIX = (r"(?P<cur>(?i:US[\s\-]?dollars?|U\.S\.\s?dollars?|(?:New\s+)?Taiwan(?:[\s\-]Dollars?|\s+dollars?)|"
+                    r"dollars?|euros?|yuan|renminbi|pounds?(?:\s+sterling)?|Pfund(?:\s+Sterling)?|yen|won)|"
+                    r"Yen|Won|US-\$|US\$|NT\$|USD|\$|EUR|€|£|GBP|¥|JPY|₩|KRW|TWD|RMB|CNY)(?![A-Za-zäöüÄÖÜ])")
+_CURRENCY_PREFIX = re.compile(r"(?:(?<![A-Za-z])(?P<p1>US\$|US-\$|NT\$|USD|EUR|GBP|JPY|KRW|TWD|RMB|CNY)\s?|"
+                              r"(?<![A-Za-z])(?P<p2>\$|€|£|¥|₩)\s?)$")
 _PERCENT = r"(?P<pct>%|Prozent|prozent|percent|per\s?cent|pct\b|v\.\s?H\.)(?![A-Za-zäöüß])"
 _RATIO = (r"(?P<ratio>x|×|times|fach(?:e[nrms]?)?|mal)(?![A-Za-zäöüß])")
 _COUNT_NOUN = r"(?P<cnoun>downloads?|Downloads?|times|Mal|mal)(?![A-Za-zäöüß])"
+# word fractions are percent figures: "die Hälfte", "roughly a third of", "zwei Drittel", "three quarters"
+_FRACTIONS = re.compile(
+    r"(?<![\w])(?P<frac>(?:die\s+|der\s+)?Hälfte|half\s+(?=of\b)|(?:ein(?:e[mnr]?)?|one|a)\s+(?:Drittel|third|Viertel|quarter|"
+    r"Fünftel|fifth)|(?:zwei|two)[\s\-](?:Drittel|thirds)|(?:drei|three)[\s\-](?:Viertel|quarters))(?![\w])",
+    re.IGNORECASE)
+_FRACTION_VALUES = {"hälfte": 50.0, "half": 50.0, "drittel": 100 / 3, "third": 100 / 3, "viertel": 25.0,
+                    "quarter": 25.0, "fünftel": 20.0, "fifth": 20.0, "thirds": 200 / 3, "quarters": 75.0}
 _RATIO_WORDS = re.compile(
     r"(?<![\w])(?P<rword>twice|double|doubled|doppelt|doppelte[nrms]?|zweimal|half|halb|halbe[nrms]?|"
     r"thrice|dreimal|three\s+times|four\s+times|viermal|ten\s+times|zehnmal)(?![\w])", re.IGNORECASE)
@@ -46,6 +59,13 @@ _COMPARISON_AFTER = re.compile(
     r"^[\s\-]*(?:(?:as|so|more|faster|higher|greater|better|stronger|larger|bigger|the|that|those|schneller|"
     r"höher|größer|besser|stärker|mehr|leistungs\w*|so\s+\w+|wie|als|des|der|die|the\s+\w+)\b)", re.IGNORECASE)
 
+_ELLIPTIC_PERCENT = re.compile(r"^\s*(?:,|und|and|sowie)\s+(?:[A-ZÄÖÜ][\w\-]*\s+){1,3}(?:auf\s+|with\s+|mit\s+)?"
+                               r"\d{1,3}(?:[.,]\d+)?\s*(?:%|Prozent|percent|per\s?cent)(?![\w])")
+_MORE_THAN = re.compile(r"^\s*(?:\S+\s+){0,1}?(?:more|faster|higher|greater|mehr|schneller|höher)\s+(?:\S+\s+){0,3}?"
+                        r"(?:than|als)\s", re.IGNORECASE)
+_PAST_BEFORE = re.compile(r"(?<![\w])(?:einst|once|formerly|früher|back\s+in|noch\s+(?:19|20)\d\d|vor\s+\w+\s+Jahren|"
+                          r"\w+\s+(?:years?|months?)\s+ago)"
+                          r"(?![\w])", re.IGNORECASE)
 _APPROX_BEFORE = re.compile(
     r"(?:(?<![\w])(?:rund|etwa|ca\.|circa|zirka|knapp|fast|nahezu|annähernd|ungefähr|schätzungsweise|gut|"
     r"mehr\s+als|über|weit\s+über|bis\s+zu|mindestens|weniger\s+als|unter|more\s+than|over|about|around|roughly|"
@@ -134,12 +154,21 @@ def _scale_value(word: str, language: str) -> int:
     return 1
 
 
+_CURRENCY_WORDS = {"€": "eur", "£": "gbp", "¥": "jpy", "₩": "krw", "yuan": "cny", "renminbi": "cny", "rmb": "cny",
+                   "cny": "cny", "yen": "jpy", "jpy": "jpy", "won": "krw", "krw": "krw", "gbp": "gbp", "twd": "twd",
+                   "nt$": "twd"}
+
+
 def _currency_unit(token: str) -> str:
-    t = token.lower()
-    if "eur" in t or "€" in t:
+    t = " ".join(token.lower().split())
+    if t in _CURRENCY_WORDS:
+        return _CURRENCY_WORDS[t]
+    if "eur" in t:
         return "eur"
-    if t in {"yuan", "renminbi", "rmb", "cny"}:
-        return "cny"
+    if "taiwan" in t:
+        return "twd"
+    if t.startswith(("pound", "pfund")):
+        return "gbp"
     return "usd"
 
 
@@ -174,7 +203,8 @@ def find_mentions_masked(text: str, language: str) -> list[Mention]:
         prefix = _CURRENCY_PREFIX.search(text[max(0, start - 6):start])
         mention = None
         if m and m.lastgroup == "ascale" and len(m.group("ascale")) == 1 and not prefix \
-                and not re.match(_SEP + _COUNT_NOUN, rest2):
+                and not re.match(_SEP + _COUNT_NOUN, rest2) \
+                and not (m.group("ascale") == "m" and re.search(r"[.,]\d$", digits or "")):
             continue  # "7B", "910B", "80M" are model sizes and chip names unless money or a count
         if digits is not None and prefix:
             unit = _currency_unit(prefix.group("p1") or prefix.group("p2"))
@@ -197,6 +227,9 @@ def find_mentions_masked(text: str, language: str) -> list[Mention]:
         elif (cn := re.match(_SEP + r"(?:[A-Za-zäöüß]{3,}\s+)?" + _COUNT_NOUN, rest2)) and not _is_year(digits, scale):
             mention = Mention(start, scale_end + cn.end(), _as_float(value * scale), "count", "count",
                               counted=True)
+        elif digits is not None and scale == 1 and value <= 100 and _ELLIPTIC_PERCENT.match(rest2):
+            # "SK Hynix rund 62 Prozent, Micron 21 und Samsung 17 Prozent": the unit is said once
+            mention = Mention(start, end, _as_float(value), "percent", "percent")
         elif digits is None and scale > 1 or digits is not None and (scale > 1 or value >= 1000) \
                 and not _is_year(digits, scale):
             mention = Mention(start, scale_end, _as_float(value * scale), "count", "count",
@@ -208,9 +241,21 @@ def find_mentions_masked(text: str, language: str) -> list[Mention]:
             key = " ".join(m.group("rword").lower().split())
             key = "doppelt" if key.startswith("doppelt") else "halb" if key.startswith("halb") else key
             mentions.append(Mention(m.start(), m.end(), float(_RATIO_WORD_VALUES[key]), "ratio", "ratio"))
+    for m in _FRACTIONS.finditer(text):
+        words = m.group("frac").lower().replace("-", " ").split()
+        value = _FRACTION_VALUES[words[-1]]
+        if words[0] in ("zwei", "two") and words[-1] == "drittel":
+            value = 200 / 3
+        elif words[0] in ("drei", "three") and words[-1] == "viertel":
+            value = 75.0
+        mentions.append(Mention(m.start(), m.end(), value, "percent", "percent"))
     mentions = without_overlaps(mentions)
     for mention in mentions:
         _flag(mention, text, mentions)
+        if mention.form == "percent" and _MORE_THAN.match(text[mention.end:mention.end + 80]):
+            # "50 % more inference throughput than the H100": 1.5 times the reference
+            mention.form, mention.unit, mention.change = "ratio", "ratio", False
+            mention.value = round(1 + mention.value / 100, 6)
     return mentions
 
 
@@ -258,12 +303,22 @@ def _flag(m: Mention, text: str, mentions: list[Mention]) -> None:
     if m.form == "percent":
         if _CHANGE_BEFORE.search(before) and not re.search(r"\d\s?$", before) or _CHANGE_AFTER.match(after):
             m.change = True
-        if re.search(r"\d\s?[-–]\s?$", text[max(0, m.start - 8):m.start]) or re.search(
-                r"(?<![\w])(?:bis|to|and|und)\s+$", before) and re.search(r"\d\s*(?:bis|to|and|und)\s+$", before):
-            m.approximate = True  # a range "60-70 %", "60 bis 70 Prozent": the upper bound, flagged
+        window_start = max(0, m.start - 30)
+        low = re.search(r"(?<![\d.,])(\d{1,3}(?:[.,]\d+)?)\s*(?:%|Prozent|percent)?\s*(?:[-–]|bis|to|and|und)\s*$",
+                        text[window_start:m.start])
+        lead = text[max(0, window_start - 30):window_start + low.start()] if low else ""
+        if low and float(low.group(1).replace(",", ".")) < m.value \
+                and not re.search(r"(?:(?<![\w])(?:by|um|minus|from|von)\s*|[+\-−]\s?)$", lead, re.IGNORECASE):
+            m.approximate = True  # a range "60-70 %", "60 bis 70 Prozent": one figure, its midpoint
             m.change = False
+            m.value = round((float(low.group(1).replace(",", ".")) + m.value) / 2, 6)
+    if re.search(r"(?<![\w])(?:by|um)\s+$", before) and re.match(r"^\s*(?:to|auf)\s+\S*\d", after):
+        m.change = True  # "cut its plan by $2 billion to $18 billion": the delta, not the level
     if re.search(_CURRENT_NEAR.pattern + r"\s*$", before, re.IGNORECASE) or _CURRENT_NEAR.match(after.lstrip(" ,")):
         m.current = True
+        return
+    if _PAST_BEFORE.search(text[max(0, m.start - 80):m.start]):
+        m.previous = True  # "Einst hatte Intel über 80 Prozent": a superseded value
         return
     if _PREVIOUS_BEFORE.search(before):
         word = _PREVIOUS_BEFORE.search(before).group(0).strip().lower()

@@ -31,25 +31,33 @@ _TARGET_YEAR_FIRST = re.compile(
     r"(?P<y2>20\d\d)(?![\w])", re.IGNORECASE)
 
 
-def find_target_markers(text: str, year_spans_ok: bool) -> list[tuple[int, int, int]]:
-    marks = [(m.start(), m.end(), int(m.group("y"))) for m in _TARGET_EXPLICIT.finditer(text)]
-    marks += [(m.start(), m.end(), int(m.group("y"))) for m in _TARGET_COMPOUND.finditer(text)]
-    marks += [(m.start(), m.end(), int(m.group("y") or m.group("y2"))) for m in _TARGET_YEAR_FIRST.finditer(text)]
+def find_target_markers(text: str, year_spans_ok: bool) -> list[tuple[int, int, int, bool]]:
+    """(start, end, year, soft): soft markers ("in 2027") only count in a sentence about the future."""
+    marks = [(m.start(), m.end(), int(m.group("y")), False) for m in _TARGET_EXPLICIT.finditer(text)]
+    marks += [(m.start(), m.end(), int(m.group("y")), False) for m in _TARGET_COMPOUND.finditer(text)]
+    # "; 2027 sollen es 55 Prozent sein": the marker starts at its year, not at the clause break
+    marks += [(m.start("y") if m.group("y") else m.start(), m.end(), int(m.group("y") or m.group("y2")), False)
+              for m in _TARGET_YEAR_FIRST.finditer(text)]
     if year_spans_ok and _FUTURE.search(text):
-        marks += [(m.start(), m.end(), int(m.group("y"))) for m in _TARGET_SOFT.finditer(text)
-                  if not any(a <= m.start() < b for a, b, _ in marks)]
+        marks += [(m.start(), m.end(), int(m.group("y")), True) for m in _TARGET_SOFT.finditer(text)
+                  if not any(a <= m.start() < b for a, b, _, _ in marks)]
     return marks
 
 
-def pick_target_year(mention: Mention, live: list[Mention], marks, sent: Sentence) -> int | None:
+def pick_target_year(mention: Mention, live: list[Mention], marks, sent: Sentence) -> tuple[int | None, bool]:
+    """The target year of one figure and whether it came from a soft marker."""
     if mention.previous or mention.current:
-        return None
-    best, best_score = None, None
-    for a, b, year in marks:
+        return None, False
+    best, best_score = (None, False), None
+    span = (mention.start, mention.end)
+    for a, b, year, soft in marks:
         lo, hi = (mention.end, a) if a >= mention.end else (b, mention.start)
         if any(o is not mention and lo <= o.start < hi for o in live):
             continue  # another figure sits between: the year is that figure's
-        score = sent.distance((mention.start, mention.end), (a, b)) + (0 if a >= mention.end else 2)
+        score = sent.distance(span, (a, b)) + (0 if a >= mention.end else 2)
+        if a >= mention.end and any(o.start >= b and sent.distance((a, b), (o.start, o.end)) + 2 < score
+                                    for o in live if o is not mention):
+            continue  # "27 % (2025); bis 2030 sollen es 60 %": the year leads the next figure
         if score <= 15 and (best_score is None or score < best_score):
-            best, best_score = year, score
+            best, best_score = (year, soft), score
     return best

@@ -19,12 +19,30 @@ def describe_target(url: str) -> str:
     return f"{host}{port}{parts.path or ''}"
 
 
+# libpq's advice lines, which follow the actual reason and say nothing about it
+_ADVICE_PREFIXES = ("Is the server running", "Multiple connection attempts failed", "All failures")
+
+
+def driver_reason(exc: Exception) -> str:
+    """Why libpq could not connect ("Connection refused", "database \"x\" does not exist"), each
+    distinct reason once; the "connection to server at ... failed:" prefix and advice dropped."""
+    reasons: list[str] = []
+    for line in str(exc).splitlines():
+        line = line.strip().lstrip("- ").strip()
+        if not line or line.startswith(_ADVICE_PREFIXES):
+            continue
+        reason = line.rsplit("failed: ", 1)[-1].strip()
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    return "; ".join(reasons) or type(exc).__name__
+
+
 def connect(url: str, **kwargs) -> psycopg.Connection:
     """One connection, with unreachable/auth errors turned into one masked line."""
     try:
         return psycopg.connect(url, connect_timeout=10, **kwargs)
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = driver_reason(exc)
         raise DatabaseError(
             f"cannot connect to Postgres at {describe_target(url)} ({mask_url(url)}): {reason}"
         ) from None

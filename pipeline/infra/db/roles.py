@@ -88,3 +88,19 @@ def role_url(url: str, role: str, password: str | None) -> str:
     if password:
         userinfo += ":" + quote(password, safe="")
     return parts._replace(netloc=f"{userinfo}@{host}").geturl()
+
+
+def allow_analyst_login_without_password(url: str) -> None:
+    """Give ``newsmon_analyst`` LOGIN on the embedded server, where it has no password.
+
+    Only for the embedded server: it listens on 127.0.0.1 with trust authentication, so every
+    local user can already connect as its superuser; LOGIN there only lets analysts use the
+    read-only role (``newsmon db psql --analyst``). A real server keeps NOLOGIN until
+    ``NEWSMON_ANALYST_PASSWORD`` is set.
+    """
+    with connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (ANALYST_ROLE,)).fetchone()
+        if row is None:
+            raise RoleError(f"role {ANALYST_ROLE} does not exist in {describe_target(url)}: run `newsmon db upgrade`")
+        if not row[0]:
+            conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN").format(sql.Identifier(ANALYST_ROLE)))

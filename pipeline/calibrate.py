@@ -1,0 +1,141 @@
+"""``newsmon calibrate``: the theme weights and thresholds and the story thresholds for the active
+embedding model, fitted on the labelled development set (pipeline/data/labelled/) and stored per
+model in ``model_calibration``; ``--export FILE`` / ``--import FILE`` move a calibration between
+databases (a file for another model is refused, naming both).
+
+``ensure_calibrated`` runs before the themes and stories stages (pipeline/stages.py): the first
+time an uncalibrated model is active, it gets the calibration shipped for it (bundled models) or
+is calibrated on the development set; without either the stages refuse with one line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.embed.encoders import load_encoder, model_id
+from pipeline.infra.config import UserError
+from pipeline.labelled import dev_articles
+from pipeline.store import calibration as store
+from pipeline.store import embeddings as embeddings_store
+from pipeline.themes.calibrate import FILE_FORMAT, CalibrationError, fit_dev, read_calibration_file, shipped_calibration
+from pipeline.themes.taxonomy import default_taxonomy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CalibrateResult:
+    model: str
+    fitted: list[str] = field(default_factory=list)  # parts fitted now: themes, stories
+    figures: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"calibration of {self.model}: " + (f"fitted {', '.join(self.fitted)}" if self.fitted else "unchanged")]
+        themes = self.figures.get("themes") or {}
+        if themes:
+            lines.append(f"  themes on the development set (in-sample): accuracy {themes['accuracy']:.3f}, "
+                         f"off-topic given a theme {themes['off_topic_given_theme']} of {themes['off_topic']}")
+        stories = self.figures.get("stories") or {}
+        if stories:
+            lines.append("  stories on the development set (in-sample): "
+                         + ", ".join(f"{k} {v:.3f}" for k, v in stories.items() if isinstance(v, float)))
+        return "\n".join(lines + [f"  {n}" for n in self.notes])
+
+
+def _active_model(rt) -> str:
+    with rt.pool.connection() as conn:
+        active = embeddings_store.active_model(conn)
+    return active.model if active else model_id(rt.settings.embed_model)
+
+
+def _fit_stories(encoder) -> tuple[dict, dict] | None:
+    """(params, figures) from the stories' fit, or None where this build has none."""
+    try:
+        from pipeline.stories import calibrate as story_calibrate
+    except ImportError:
+        return None
+    if hasattr(story_calibrate, "fit_story_params_with_figures"):
+        params, figures = story_calibrate.fit_story_params_with_figures(encoder, dev_articles())
+        figures = {k: float(v) for k, v in vars(figures).items() if isinstance(v, (int, float))}
+    else:
+        params, figures = story_calibrate.fit_story_params(encoder, dev_articles()), {}
+    return story_calibrate.story_params_to_dict(params), figures
+
+
+def calibrate(rt, *, parts: tuple[str, ...] = ("themes", "stories"), encoder=None) -> CalibrateResult:
+    """Fit ``parts`` for the active model on the development set and store them."""
+    model = _active_model(rt)
+    encoder = encoder if encoder is not None and encoder.name == model else load_encoder(model, fallback=False)
+    result = CalibrateResult(model)
+    params: dict = {}
+    if "themes" in parts:
+        fit = fit_dev(encoder)
+        params["themes"], result.figures["themes"] = fit.params.to_json(), fit.figures
+    if "stories" in parts:
+        stories = _fit_stories(encoder)
+        if stories is None:
+            result.notes.append("this build has no story fit: the stories stage keeps its default thresholds")
+        else:
+            params["stories"], result.figures["stories"] = stories
+    with rt.pool.connection() as conn, conn.transaction():
+        store.save(conn, model, params, result.figures)
+    result.fitted = list(params)
+    return result
+
+
+def ensure_calibrated(rt, encoder=None) -> CalibrateResult | None:
+    """Calibrate the active model where its calibration (or a part of it) is missing; None when
+    there was nothing to do or no model is active yet."""
+    with rt.pool.connection() as conn:
+        active = embeddings_store.active_model(conn)
+        stored = store.load(conn, active.model) if active else None
+    if active is None:
+        return None
+    missing = tuple(p for p in ("themes", "stories") if not (stored and stored.params.get(p)))
+    if not missing:
+        return None
+    shipped = shipped_calibration(active.model)
+    if shipped is not None and all(p in shipped["params"] for p in missing) and (
+            "themes" not in missing or shipped["params"]["themes"].get("taxonomy") == default_taxonomy().digest):
+        with rt.pool.connection() as conn, conn.transaction():
+            store.save(conn, active.model, {p: shipped["params"][p] for p in missing},
+                       {p: shipped["dev_figures"][p] for p in missing if p in shipped.get("dev_figures", {})})
+        return CalibrateResult(active.model, list(missing), notes=["from the calibration shipped with newsmon"])
+    if not dev_articles():
+        raise CalibrationError(
+            f"embedding model {active.model} has no calibration and the labelled development set is not "
+            f"installed: import one with `newsmon calibrate --import FILE`")
+    log.info("embedding model %s is not calibrated yet (%s): calibrating on the development set",
+             active.model, ", ".join(missing))
+    return calibrate(rt, parts=missing, encoder=encoder)
+
+
+def export_calibration(rt, path: Path) -> str:
+    model = _active_model(rt)
+    with rt.pool.connection() as conn:
+        stored = store.load(conn, model)
+    if stored is None:
+        raise UserError(f"embedding model {model} has no calibration to export: run `newsmon calibrate` first")
+    path.write_text(json.dumps({"format": FILE_FORMAT, "model": model, "fitted_at": stored.fitted_at.isoformat(),
+                                "params": stored.params, "dev_figures": stored.dev_figures}, indent=2) + "\n",
+                    encoding="utf-8")
+    return f"exported the calibration of {model} to {path}"
+
+
+def import_calibration(rt, path: Path) -> str:
+    """Store a calibration file for the active model; a file for another model is refused."""
+    data = read_calibration_file(path)
+    model = _active_model(rt)
+    if data.get("model") != model:
+        raise UserError(f"calibration file {path} is for embedding model {data.get('model')}, but the active "
+                        f"model is {model}: refused")
+    with rt.pool.connection() as conn, conn.transaction():
+        store.save(conn, model, data["params"], data.get("dev_figures") or {})
+    return f"imported the calibration of {model} from {path} ({', '.join(data['params']) or 'nothing'})"
+
+
+__all__ = ["CalibrateResult", "calibrate", "ensure_calibrated", "export_calibration", "import_calibration"]

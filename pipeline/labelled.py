@@ -1,0 +1,57 @@
+"""The labelled articles (theme and story of each) that calibration fits on: the development half
+ships in pipeline/data/labelled/ so that an installed package can calibrate a new model; the
+frozen test half stays in tests/resources/labelled/ and is only ever reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from pipeline.infra.config import DATA_DIR
+
+DEV_DIR = DATA_DIR / "labelled"
+DEV_FILES = (DEV_DIR / "articles.yaml", DEV_DIR / "articles_dev.yaml")
+
+
+@dataclass(frozen=True)
+class LabelledArticle:
+    id: str
+    story: str  # the gold story; an article with `story: null` is a story of its own (its id)
+    language: str
+    published_at: datetime
+    source: str
+    theme: str
+    alternatives: tuple[str, ...]
+    title: str
+    body: str
+
+    def theme_ok(self, theme: str) -> bool:
+        return theme == self.theme or theme in self.alternatives
+
+
+def load_labelled(path: Path) -> list[LabelledArticle]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    out = []
+    for a in data["articles"]:
+        published = a["published_at"]
+        if isinstance(published, str):
+            published = datetime.fromisoformat(published.replace("Z", "+00:00"))
+        out.append(LabelledArticle(
+            id=a["id"], story=a["story"] or a["id"], language=a["language"], published_at=published,
+            source=a["source"], theme=a["theme"], alternatives=tuple(a.get("alternatives") or ()),
+            title=a["title"], body=" ".join(a["body"].split()),
+        ))
+    return out
+
+
+def dev_articles() -> list[LabelledArticle]:
+    """The development half, or [] when the files are not installed (calibration impossible)."""
+    if not all(p.is_file() for p in DEV_FILES):
+        return []
+    return [a for p in DEV_FILES for a in load_labelled(p)]
+
+
+__all__ = ["LabelledArticle", "load_labelled", "dev_articles", "DEV_FILES"]

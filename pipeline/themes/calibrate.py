@@ -1,0 +1,186 @@
+"""Fitting the theme weights and threshold for one embedding model on the labelled development set.
+
+A pooled one-vs-rest logistic regression over the evidence features (embedding margin, keywords,
+negative keywords) with one bias per theme, L2-regularised, solved by Newton's method (no
+scikit-learn at run time). An article's acceptable alternative themes are left out of the fit
+for that theme (neither pushed up nor down). The threshold is the middle of the range where
+accuracy stays within one point of its best, so that it is not tuned to one lucky value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from pipeline.embed.stage import encode_articles
+from pipeline.infra.config import DATA_DIR, UserError
+from pipeline.labelled import DEV_FILES, dev_articles
+from pipeline.store import calibration as calibration_store
+from pipeline.themes.scorer import FEATURES, ThemeParams, ThemeScorer, decide
+from pipeline.themes.taxonomy import OTHER, THEMES_FILE, Taxonomy, default_taxonomy
+
+log = logging.getLogger(__name__)
+
+THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.10, 0.91, 0.05), 2))
+L2 = 0.1  # ridge penalty on the feature weights (not on the biases)
+
+
+@dataclass
+class ThemeFit:
+    params: ThemeParams
+    figures: dict  # on the set it was fitted on (in-sample by design)
+
+
+def fit_weights(features: np.ndarray, labels: Sequence[str], alternatives: Sequence[Sequence[str]],
+                keys: Sequence[str], l2: float = L2) -> tuple[dict[str, float], dict[str, float]]:
+    """(weights per feature, bias per theme) of the pooled logistic model."""
+    n, k, f = features.shape
+    rows, ys = [], []
+    for i in range(n):
+        for t, key in enumerate(keys):
+            if key in alternatives[i] and key != labels[i]:
+                continue
+            rows.append(np.concatenate([features[i, t], np.eye(k)[t]]))
+            ys.append(float(labels[i] == key))
+    x, y = np.array(rows), np.array(ys)
+    w = np.zeros(f + k)
+    penalty = np.diag([l2] * f + [1e-6] * k)
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-(x @ w)))
+        grad = x.T @ (p - y) + penalty @ w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + penalty
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return ({name: float(w[i]) for i, name in enumerate(FEATURES)},
+            {key: float(w[f + t]) for t, key in enumerate(keys)})
+
+
+def measure(articles, assignments) -> dict:
+    """Accuracy (acceptable alternatives allowed), off-topic articles given a theme, and precision
+    and recall per theme of the primary theme."""
+    n = len(articles)
+    ok = sum(a.theme_ok(s.theme) for a, s in zip(articles, assignments))
+    off = [s for a, s in zip(articles, assignments) if a.theme == OTHER]
+    figures = {"articles": n, "accuracy": round(ok / n, 4) if n else 0.0,
+               "off_topic": len(off), "off_topic_given_theme": sum(s.theme != OTHER for s in off)}
+    keys = sorted({a.theme for a in articles} | {s.theme for s in assignments})
+    for key in keys:
+        predicted = [a for a, s in zip(articles, assignments) if s.theme == key]
+        actual = [s for a, s in zip(articles, assignments) if a.theme == key]
+        figures[key] = {
+            "precision": round(sum(a.theme_ok(key) for a in predicted) / len(predicted), 4) if predicted else 1.0,
+            "recall": round(sum(s.theme == key for s in actual) / len(actual), 4) if actual else 1.0,
+        }
+    return figures
+
+
+def plateau_middle(curve: dict[float, float]) -> float:
+    best = max(curve.values())
+    good = [t for t, a in curve.items() if a >= best - 0.01]
+    return float(np.round(np.median(good) * 20) / 20)
+
+
+def fit_themes(encoder, articles, taxonomy: Taxonomy | None = None) -> ThemeFit:
+    """Weights, biases and threshold for ``encoder`` fitted on ``articles`` (labelled)."""
+    taxonomy = taxonomy or default_taxonomy()
+    scorer = ThemeScorer(taxonomy, encoder)
+    vectors = encode_articles(encoder, [(a.title, a.body) for a in articles])
+    feats = scorer.features(vectors, [a.title for a in articles], [a.body for a in articles],
+                            [a.language for a in articles])
+    weights, bias = fit_weights(feats, [a.theme for a in articles], [a.alternatives for a in articles], scorer.keys)
+    probs = scorer.probabilities(feats, ThemeParams(weights, bias, 0.5))
+    curve = {}
+    for t in THRESHOLDS:
+        curve[t] = measure(articles, [decide(scorer.keys, p, t, scorer.outranks) for p in probs])["accuracy"]
+    params = ThemeParams(weights, bias, plateau_middle(curve), taxonomy.digest)
+    figures = measure(articles, [decide(scorer.keys, p, params.threshold, scorer.outranks) for p in probs])
+    figures["accuracy_by_threshold"] = {f"{t:.2f}": a for t, a in curve.items()}
+    return ThemeFit(params, figures)
+
+
+
+
+# --------------------------------------------------------------------------- per model, in the database
+
+class CalibrationError(UserError):
+    """A model has no calibration and none can be made."""
+
+
+FILE_FORMAT = "newsmon-calibration/1"
+# Calibrations shipped for bundled models (`newsmon calibrate --export`, checked against a fresh
+# fit by tests/unit/test_themes.py), so that a new database needs no fitting for the default model.
+SHIPPED_DIR = DATA_DIR / "calibration"
+_FITS: dict[tuple, ThemeFit] = {}  # (model, encoder object, taxonomy file version) -> fit
+
+
+def fit_dev(encoder) -> ThemeFit:
+    """The fit on the shipped development set (cached per process: same encoder, same taxonomy)."""
+    if not dev_articles():
+        raise CalibrationError(
+            f"embedding model {encoder.name} has no calibration and the labelled development set "
+            f"({DEV_FILES[0].parent}) is not installed: import one with `newsmon calibrate --import FILE`")
+    key = (encoder.name, id(encoder), THEMES_FILE.stat().st_mtime)
+    if key not in _FITS:
+        _FITS[key] = fit_themes(encoder, dev_articles())
+    return _FITS[key]
+
+
+def shipped_calibration(model: str) -> dict | None:
+    """The calibration file shipped for a bundled model, or None."""
+    path = SHIPPED_DIR / f"{model}.json"
+    if "/" in model or not path.is_file():
+        return None
+    return read_calibration_file(path)
+
+
+def read_calibration_file(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"calibration file {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, dict) or data.get("format") != FILE_FORMAT or not isinstance(data.get("params"), dict):
+        raise UserError(f"calibration file {path}: not a newsmon calibration (expected format {FILE_FORMAT})")
+    if "themes" in data["params"]:
+        try:
+            ThemeParams.from_json(data["params"]["themes"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise UserError(f"calibration file {path}: params.themes is incomplete") from None
+    return data
+
+
+def theme_params(pool, encoder) -> ThemeParams:
+    """The stored theme parameters of the encoder's model; the first time a model is used they
+    come from the calibration shipped for it, else they are fitted on the development set, and
+    are stored."""
+    with pool.connection() as conn:
+        stored = calibration_store.load(conn, encoder.name)
+    digest = default_taxonomy().digest
+    if stored and stored.themes:
+        params = ThemeParams.from_json(stored.themes)
+        if params.taxonomy != digest:
+            log.warning("the theme calibration of %s was fitted with another version of themes.yaml: "
+                        "run `newsmon calibrate` to refit it", encoder.name)
+        return params
+    shipped = shipped_calibration(encoder.name)
+    shipped_params = ThemeParams.from_json(shipped["params"]["themes"]) if shipped and "themes" in shipped["params"] else None
+    if shipped_params is not None and shipped_params.taxonomy == digest:  # fitted with this very themes file
+        params, figures = shipped_params, shipped["dev_figures"].get("themes", {})
+    else:
+        fit = fit_dev(encoder)
+        params, figures = fit.params, fit.figures
+        log.info("calibrated the themes for embedding model %s on the development set (accuracy %.3f)",
+                 encoder.name, fit.figures["accuracy"])
+    with pool.connection() as conn, conn.transaction():
+        calibration_store.save(conn, encoder.name, {"themes": params.to_json()}, {"themes": figures})
+    return params
+
+
+__all__ = ["ThemeFit", "CalibrationError", "fit_themes", "fit_weights", "fit_dev", "theme_params", "measure",
+           "plateau_middle", "read_calibration_file", "shipped_calibration", "THRESHOLDS", "FILE_FORMAT", "SHIPPED_DIR"]

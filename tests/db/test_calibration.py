@@ -1,0 +1,118 @@
+"""Calibration per model and multi-label themes on the real embedded Postgres: the first themes
+run calibrates the active model, every theme over the threshold is stored with one primary, a
+third-language article gets no theme (reason 'language'), calibration files move between
+databases and a file for another model is refused naming both."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from pipeline import calibrate
+from pipeline.embed.stage import run_embed
+from pipeline.infra.config import UserError
+from pipeline.stages import run_stage
+from pipeline.store import calibration as calibration_store
+from pipeline.themes.calibrate import CalibrationError
+from pipeline.themes.stage import run_themes
+from tests.support.newsdata import insert_article, use_encoder  # noqa: F401
+
+T0 = datetime(2025, 6, 2, 9, tzinfo=timezone.utc)
+ARTICLES = [  # (key, language, title, body)
+    ("sanc", "en", "EU sanctions package targets chip re-exports to Russia",
+     "The European Union agreed a sanctions package that bans the re-export of semiconductors and "
+     "chipmaking equipment to Russia through third countries. Exporters need a licence for dual-use chips."),
+    ("fab", "de", "Neue Chipfabrik in Dresden: Halbleiterwerk soll 2027 produzieren",
+     "Der Bund fördert das Halbleiterwerk mit Milliarden. Die Fabrik soll Chips für die Autoindustrie "
+     "in Europa fertigen und die Abhängigkeit von Taiwan verringern."),
+    ("phone", "en", "New phone review: faster chip, better battery",
+     "The latest smartphone has a faster chip and a brighter screen. Battery life improved by two hours "
+     "in our review, and the price stays the same."),
+    ("fr", "other", "Nvidia suspend ses livraisons de puces vers la Chine",
+     "Le fabricant américain de puces a suspendu les livraisons de ses processeurs vers la Chine après "
+     "les nouvelles règles d'exportation décidées à Washington."),
+]
+
+
+@pytest.fixture
+def themed(runtime, use_encoder):  # noqa: F811
+    with runtime.pool.connection() as conn:
+        ids = {key: insert_article(conn, key=key, title=title, body=body, language=lang,
+                                   published_at=T0 + timedelta(hours=i))
+               for i, (key, lang, title, body) in enumerate(ARTICLES)}
+        conn.commit()
+    run_embed(runtime, encoder=use_encoder)
+    return ids, run_themes(runtime, encoder=use_encoder)
+
+
+def test_first_themes_run_calibrates_and_stores_all_themes(runtime, themed, use_encoder):  # noqa: F811
+    ids, result = themed
+    assert result.counts["assigned"] == len(ARTICLES) and result.counts["unscored_language"] == 1
+    with runtime.pool.connection() as conn:
+        stored = calibration_store.load(conn, use_encoder.name)
+        rows = {aid: (theme, themes, reason) for aid, theme, themes, reason in conn.execute(
+            "SELECT article_id, theme, themes, theme_reason FROM analytics.articles")}
+        daily = dict(conn.execute("SELECT theme, sum(article_count) FROM analytics.theme_daily GROUP BY 1"))
+    assert stored is not None and set(stored.themes) == {"weights", "bias", "threshold", "taxonomy"}
+    assert stored.dev_figures["themes"]["accuracy"] >= 0.97  # in-sample on the dev half
+    assert rows[ids["sanc"]][0] == "sanctions" and rows[ids["sanc"]][1][0] == "sanctions"
+    assert rows[ids["fab"]][:2] == ("chips", ["chips"]) and rows[ids["fab"]][2] is None
+    assert rows[ids["phone"]] == ("other", [], None)
+    assert rows[ids["fr"]] == ("other", [], "language")
+    assert daily == {"sanctions": 1, "chips": 1, "other": 2}  # each article once, under its primary theme
+
+
+def test_export_import_and_refusal_of_another_models_file(runtime, themed, use_encoder, tmp_path):  # noqa: F811
+    path = tmp_path / "calibration.json"
+    assert use_encoder.name in calibrate.export_calibration(runtime, path)
+    data = json.loads(path.read_text())
+    assert data["model"] == use_encoder.name and "themes" in data["params"]
+
+    data["params"]["themes"]["threshold"] = 0.6
+    path.write_text(json.dumps(data))
+    calibrate.import_calibration(runtime, path)
+    with runtime.pool.connection() as conn:
+        assert calibration_store.load(conn, use_encoder.name).themes["threshold"] == 0.6
+
+    data["model"] = "some-org/another-model"
+    path.write_text(json.dumps(data))
+    with pytest.raises(UserError) as err:
+        calibrate.import_calibration(runtime, path)
+    assert "some-org/another-model" in str(err.value) and use_encoder.name in str(err.value)
+    path.write_text("{not json")
+    with pytest.raises(UserError, match="not valid JSON"):
+        calibrate.import_calibration(runtime, path)
+
+
+def test_uncalibrated_model_without_any_calibration_is_refused(runtime, use_encoder, monkeypatch):  # noqa: F811
+    with runtime.pool.connection() as conn:
+        insert_article(conn, key="x", title="Chip export controls", body="New rules.", language="en",
+                       published_at=T0)
+        conn.commit()
+    run_embed(runtime, encoder=use_encoder)
+    monkeypatch.setattr(calibrate, "dev_articles", lambda: [])  # an install without the dev half
+    monkeypatch.setattr(calibrate, "shipped_calibration", lambda model: None)  # and nothing shipped
+    with pytest.raises(CalibrationError) as err:
+        run_stage(runtime, "themes", encoder=use_encoder)
+    message = str(err.value)
+    assert use_encoder.name in message and "--import" in message and "\n" not in message
+    with runtime.pool.connection() as conn:
+        assert calibration_store.load(conn, use_encoder.name) is None
+        assert conn.execute("SELECT count(*) FROM article_themes").fetchone()[0] == 0
+
+
+def test_calibrate_command_fits_both_parts(runtime, use_encoder):  # noqa: F811
+    with runtime.pool.connection() as conn:
+        insert_article(conn, key="y", title="Chip export controls", body="New rules.", language="en",
+                       published_at=T0)
+        conn.commit()
+    run_embed(runtime, encoder=use_encoder)
+    result = calibrate.calibrate(runtime, encoder=use_encoder)
+    assert result.model == use_encoder.name and "themes" in result.fitted
+    assert "accuracy" in result.summary()
+    with runtime.pool.connection() as conn:
+        stored = calibration_store.load(conn, use_encoder.name)
+    assert stored.themes and (stored.stories or result.notes)
+    assert calibrate.ensure_calibrated(runtime, encoder=use_encoder) is None  # nothing missing any more

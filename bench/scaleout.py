@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
+import importlib
 import multiprocessing
 import shutil
 import sys
@@ -37,10 +37,9 @@ SPREAD = {"fetch_feeds", "extract_articles"}  # the mapped tasks: they spread ov
 
 
 def _corpus_module():
-    spec = importlib.util.spec_from_file_location("bench_ingest", ROOT / "bench" / "ingest.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """bench/ingest.py (corpus and server), importable by name: the server runs in a spawned process."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    return importlib.import_module("ingest")
 
 
 def _when(value: str | None) -> dt.datetime | None:
@@ -56,8 +55,7 @@ def _span(items: list[dict]) -> float:
 def run_config(pg, workers: int, feeds_file: Path, pages: int, tmp: Path) -> dict:
     import psycopg
 
-    from pipeline.infra.config import Settings
-    from pipeline.infra.runtime import Runtime
+    from pipeline.infra.db import migrations
     from tests.dags.airflow_cluster import AirflowCluster
 
     name = f"scaleout_{workers}w"
@@ -65,8 +63,7 @@ def run_config(pg, workers: int, feeds_file: Path, pages: int, tmp: Path) -> dic
         conn.execute(f"DROP DATABASE IF EXISTS {name}")
         conn.execute(f"CREATE DATABASE {name}")
     url = pg.url(name)
-    Runtime.open(Settings.from_env({"NEWSMON_DATABASE_URL": url, "NEWSMON_HOME": str(tmp / "home")}),
-                 url=url).close()  # migrated
+    migrations.upgrade(url)
     env = {
         "AIRFLOW_CONN_NEWSMON_DB": url,
         "NEWSMON_HOME": str(tmp / f"home-{workers}"),

@@ -178,6 +178,8 @@ class DigestData:
     more_progress: int = 0
     failing_feeds: list[FeedProblem] = field(default_factory=list)
     stage_problems: list[StageProblem] = field(default_factory=list)
+    # the Airflow digest's 07:00 deadline came before the day's indicators run finished
+    indicators_missing: bool = False
 
     @property
     def empty(self) -> bool:

@@ -19,6 +19,7 @@ and then, depending on the mode:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -134,7 +135,7 @@ def run_digest(rt, day=None, send: bool | None = False, out: Path | None = None,
                as_of: dt.datetime | None = None, indicators_missing: bool = False) -> StageResult:
     """Build the digest for ``day`` and write / send it (see the module docstring).
     ``indicators_missing``: the day's indicators run had not finished (the Airflow digest's
-    07:00 deadline); said in the result's notes (and the mail footer, where the template has it)."""
+    07:00 deadline); said in the result's notes and the mail's footer."""
     settings: Settings = rt.settings
     as_of = as_of or dt.datetime.now(dt.timezone.utc)
     if send is None:
@@ -160,6 +161,9 @@ def run_digest(rt, day=None, send: bool | None = False, out: Path | None = None,
                 wide = gather(conn, the_day, timezone=settings.timezone, themes=themes, as_of=as_of)
             else:
                 wide = data
+        if indicators_missing:  # said in the mail's footer
+            data = dataclasses.replace(data, indicators_missing=True)
+            wide = dataclasses.replace(wide, indicators_missing=True)
         rendered = build_digest(data)
         result.add("articles", data.total_articles)
         result.add("stories", data.story_count)

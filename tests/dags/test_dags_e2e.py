@@ -81,7 +81,10 @@ def test_ingest_stories_indicators_digest(dags, newsmon_env, smtp_server):
     assert scalar(db_url, "SELECT count(*) FROM feeds WHERE last_status = 200") == 2
     assert scalar(db_url, "SELECT count(*) FROM embeddings") == 4
     assert scalar(db_url, "SELECT count(DISTINCT article_id) FROM article_themes") == 4
-    assert scalar(db_url, "SELECT count(*) FROM analytics.articles WHERE theme = 'chips'") >= 2
+    # export controls on chip tools: sanctions first, chips second (issue 12)
+    assert scalar(db_url, "SELECT count(*) FROM analytics.articles WHERE theme = 'sanctions' "
+                          "AND 'chips' = ANY(themes)") >= 2
+    assert scalar(db_url, "SELECT count(*) FROM analytics.articles WHERE 'chips' = ANY(themes)") >= 3
 
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session

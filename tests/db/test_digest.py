@@ -130,6 +130,20 @@ def test_out_writes_html_and_eml_and_sends_nothing(runtime, seeded, tmp_path, db
     assert result.counts["observations"] == 2
 
 
+
+def test_a_digest_sent_without_the_days_indicators_says_so(runtime, seeded, tmp_path):
+    """The Airflow digest runs at its 07:00 deadline even when the indicators run has not
+    finished; the mail's footer (HTML and text) and the run's notes say so."""
+    plain = tmp_path / "plain"
+    run_digest(runtime, day=DAY, out=plain, as_of=AS_OF)
+    assert "were not ready" not in (tmp_path / "plain.html").read_text(encoding="utf-8")
+    result = run_digest(runtime, day=DAY, out=tmp_path / "late", as_of=AS_OF, indicators_missing=True)
+    assert any("without the day's indicators" in n for n in result.notes)
+    assert "indicator figures were not ready by the 07:00 deadline" in (tmp_path / "late.html").read_text(encoding="utf-8")
+    msg = email.message_from_bytes((tmp_path / "late.eml").read_bytes(), policy=email.policy.default)
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    assert "indicator figures were not ready by the 07:00 deadline" in text
+
 def test_empty_day_says_so(runtime, tmp_path):
     result = run_digest(runtime, day="2026-11-27", out=tmp_path / "empty", as_of=AS_OF)
     html = (tmp_path / "empty.html").read_text(encoding="utf-8")

@@ -24,6 +24,7 @@ The parts: ``feeds`` (the feed list, feed parsing), ``fetch`` (one feed, one pag
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
@@ -40,6 +41,9 @@ from pipeline.ingest.pool import ExtractionPool
 from pipeline.records import EntryOutcome, PageToStore, StoredPage
 from pipeline.store import articles as article_store
 from pipeline.store import feeds as feed_store
+from pipeline.store import recovery as recovery_store
+
+log = logging.getLogger(__name__)
 
 __all__ = ["sync_feeds", "fetch_feeds", "extract_pending", "run_ingest"]
 
@@ -236,6 +240,9 @@ def extract_pending(
                         queued += 1
                 ex.drain()
                 ex.follow_writes(None)
+        except BaseException:
+            _release_own_claims(rt, ex.claimer)
+            raise
         finally:
             if own:
                 ex.close()
@@ -243,6 +250,19 @@ def extract_pending(
             result.add(key, n)
         result.notes.extend(ex.counts.notes)
     return result
+
+
+def _release_own_claims(rt, claimer: str) -> None:
+    """A failed task gives its unfinished claims back at once, so its Airflow retry (or another
+    task) finds the pages instead of waiting out the lease. Best effort: with the database gone,
+    the lease ends the claims instead."""
+    try:
+        with rt.pool.connection() as conn, conn.transaction():
+            n = recovery_store.release_claims(conn, [claimer])
+        if n:
+            log.warning("extraction failed: released %d claimed page(s) for the next task", n)
+    except Exception as exc:  # noqa: BLE001 - the original error is what the caller must see
+        log.warning("extraction failed and its claims could not be released (%s); they end with the lease", exc)
 
 
 # --------------------------------------------------------------------------- all

@@ -205,3 +205,27 @@ def test_duplicate_root_is_earliest_then_smallest_url(rt):
         assert mark_duplicates(conn, [late, second, first]) == 2
         rows = dict(conn.execute("SELECT article_id, duplicate_of FROM articles").fetchall())
     assert rows == {first: None, second: first, late: first}
+
+
+def test_a_failed_extract_task_gives_its_claims_back(demo_pending, monkeypatch):
+    """A task that fails after its claims are committed (here: handing the third page to the
+    pool breaks) releases them at once, so its Airflow retry extracts the pages instead of
+    waiting out the 15-minute lease; the retry then extracts every page."""
+    rt = demo_pending
+    real_submit = ExtractionPool.submit
+    calls = []
+
+    def breaks_on_the_third(self, job):
+        calls.append(job)
+        if len(calls) == 3:
+            raise RuntimeError("worker pipe broke")
+        return real_submit(self, job)
+
+    monkeypatch.setattr(ExtractionPool, "submit", breaks_on_the_third)
+    with pytest.raises(RuntimeError, match="worker pipe broke"):
+        extract_pending(rt)
+    assert one(rt, "SELECT count(*) FROM articles WHERE extract_claimed_by IS NOT NULL") == 0
+    monkeypatch.setattr(ExtractionPool, "submit", real_submit)
+    extract_pending(rt)
+    assert one(rt, "SELECT count(*) FROM articles WHERE extract_status = 'pending'") == 0
+    assert one(rt, "SELECT count(*) FROM articles WHERE extract_status IN ('ok', 'blocked')") == 35

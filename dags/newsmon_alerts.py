@@ -19,20 +19,17 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
-from newsmon_common import DEFAULT_ARGS, START_DATE, TAGS, interval_end, local_timezone
+from newsmon_common import dag_settings, interval_end, local_timezone
 
 
 @dag(
-    dag_id="newsmon_alerts",
-    # five past the hour: the hourly ingest run has usually stored the hour's articles by then
-    schedule=CronTriggerTimetable("5 * * * *", timezone=local_timezone(), interval=dt.timedelta(hours=1)),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=dt.timedelta(minutes=50),
-    default_args=DEFAULT_ARGS,
-    tags=[*TAGS, "alerts"],
-    doc_md=__doc__,
+    **dag_settings(
+        "alerts",
+        # five past the hour: the hourly ingest run has usually stored the hour's articles by then
+        schedule=CronTriggerTimetable("5 * * * *", timezone=local_timezone(), interval=dt.timedelta(hours=1)),
+        timeout=dt.timedelta(minutes=50),
+        doc=__doc__,
+    )
 )
 def newsmon_alerts():
     @task(execution_timeout=dt.timedelta(minutes=20))

@@ -41,6 +41,14 @@ DEFAULT_ARGS = {
 }
 
 
+
+def dag_settings(name: str, *, schedule, timeout: dt.timedelta, doc: str, **extra) -> dict:
+    """What every newsmon DAG shares: one run at a time (runs of one DAG would work on the same
+    rows), no catch-up (a DAG switched on later runs from now), retries with backoff, tags."""
+    return dict(dag_id=f"newsmon_{name}", schedule=schedule, start_date=START_DATE, catchup=False,
+                max_active_runs=1, dagrun_timeout=timeout, default_args=DEFAULT_ARGS,
+                tags=[*TAGS, name], doc_md=doc, **extra)
+
 def env(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
     return value or default

@@ -22,10 +22,8 @@ import datetime as dt
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 from newsmon_common import (
-    DEFAULT_ARGS,
     INDICATORS_ASSET,
-    START_DATE,
-    TAGS,
+    dag_settings,
     digest_day,
     indicators_cover,
     interval_end,
@@ -34,24 +32,21 @@ from newsmon_common import (
 
 
 @dag(
-    dag_id="newsmon_digest",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 7 * * *", timezone=local_timezone(), interval=dt.timedelta(days=1)),
-        assets=[INDICATORS_ASSET],
-    ),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=dt.timedelta(hours=1),
-    default_args=DEFAULT_ARGS,
-    tags=[*TAGS, "digest"],
-    doc_md=__doc__,
-    params={
-        "day": Param(
-            None, type=["null", "string"], format="date",
-            description="Digest for this day (YYYY-MM-DD) instead of the day before the run.",
+    **dag_settings(
+        "digest",
+        schedule=AssetOrTimeSchedule(
+            timetable=CronTriggerTimetable("0 7 * * *", timezone=local_timezone(), interval=dt.timedelta(days=1)),
+            assets=[INDICATORS_ASSET],
         ),
-    },
+        timeout=dt.timedelta(hours=1),
+        doc=__doc__,
+        params={
+            "day": Param(
+                None, type=["null", "string"], format="date",
+                description="Digest for this day (YYYY-MM-DD) instead of the day before the run.",
+            ),
+        },
+    )
 )
 def newsmon_digest():
     @task(inlets=[INDICATORS_ASSET], execution_timeout=dt.timedelta(minutes=20))

@@ -18,19 +18,16 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
-from newsmon_common import DEFAULT_ARGS, INDICATORS_ASSET, START_DATE, TAGS, interval_end, local_timezone
+from newsmon_common import INDICATORS_ASSET, dag_settings, interval_end, local_timezone
 
 
 @dag(
-    dag_id="newsmon_indicators",
-    schedule=CronTriggerTimetable("30 5 * * *", timezone=local_timezone(), interval=dt.timedelta(days=1)),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=dt.timedelta(hours=2),
-    default_args=DEFAULT_ARGS,
-    tags=[*TAGS, "indicators"],
-    doc_md=__doc__,
+    **dag_settings(
+        "indicators",
+        schedule=CronTriggerTimetable("30 5 * * *", timezone=local_timezone(), interval=dt.timedelta(days=1)),
+        timeout=dt.timedelta(hours=2),
+        doc=__doc__,
+    )
 )
 def newsmon_indicators():
     @task(outlets=[INDICATORS_ASSET], execution_timeout=dt.timedelta(minutes=45))

@@ -30,10 +30,8 @@ import datetime as dt
 from airflow.sdk import Param, dag, task
 from newsmon_common import (
     ARTICLES_ASSET,
-    DEFAULT_ARGS,
     EMBED_POOL,
-    START_DATE,
-    TAGS,
+    dag_settings,
     extract_tasks,
     feed_batch_size,
     fetch_tasks,
@@ -42,19 +40,16 @@ from newsmon_common import (
 
 
 @dag(
-    dag_id="newsmon_ingest",
-    schedule=ingest_schedule(),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=dt.timedelta(hours=3),
-    default_args=DEFAULT_ARGS,
-    tags=[*TAGS, "ingest"],
-    doc_md=__doc__,
-    params={
-        "retry_failed": Param(False, type="boolean", title="Outage over: retry failed feeds and pages now",
-                              description="`newsmon feeds retry --all-failed --release-claims` before this run"),
-    },
+    **dag_settings(
+        "ingest",
+        schedule=ingest_schedule(),
+        timeout=dt.timedelta(hours=3),
+        doc=__doc__,
+        params={
+            "retry_failed": Param(False, type="boolean", title="Outage over: retry failed feeds and pages now",
+                                  description="`newsmon feeds retry --all-failed --release-claims` before this run"),
+        },
+    )
 )
 def newsmon_ingest():
     @task(execution_timeout=dt.timedelta(minutes=5))

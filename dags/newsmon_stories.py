@@ -16,19 +16,16 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import dag, get_current_context, task
-from newsmon_common import ARTICLES_ASSET, DEFAULT_ARGS, START_DATE, STORIES_ASSET, TAGS, interval_end
+from newsmon_common import ARTICLES_ASSET, STORIES_ASSET, dag_settings, interval_end
 
 
 @dag(
-    dag_id="newsmon_stories",
-    schedule=[ARTICLES_ASSET],
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=dt.timedelta(hours=2),
-    default_args=DEFAULT_ARGS,
-    tags=[*TAGS, "stories"],
-    doc_md=__doc__,
+    **dag_settings(
+        "stories",
+        schedule=[ARTICLES_ASSET],
+        timeout=dt.timedelta(hours=2),
+        doc=__doc__,
+    )
 )
 def newsmon_stories():
     @task(outlets=[STORIES_ASSET], execution_timeout=dt.timedelta(minutes=45))

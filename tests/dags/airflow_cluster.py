@@ -262,6 +262,22 @@ class AirflowCluster:
 
         self.wait_until(parsed, timeout, f"the DAG processor to parse {dag_ids}", interval=2)
 
+    def start_newsmon(self) -> None:
+        """Start the components, create the embed pool (as airflow-init does) and unpause the
+        ingest and stories DAGs once they are parsed."""
+        self.start()
+        self.wait_ready()
+        self.api("POST", "/api/v2/pools", json={"name": "newsmon_embed", "slots": 1,
+                                                "description": "newsmon: concurrent embedding tasks"})
+        self.wait_for_dags(["newsmon_ingest", "newsmon_stories"])
+        for dag_id in ("newsmon_ingest", "newsmon_stories"):
+            self.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        """Trigger a run through the REST API; its run id."""
+        run = self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        return run["dag_run_id"]
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> dict:
         def finished():
             run = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")

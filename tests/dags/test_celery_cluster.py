@@ -52,16 +52,9 @@ def test_celery_workers_share_ingest_then_stories_run_from_the_asset(pg_server, 
     cluster = AirflowCluster(pg_server, tmp_path / "airflow", compose_like_env(db_url, feeds, tmp_path / "nm"),
                              celery_workers=len(WORKERS), worker_concurrency=1)
     try:
-        cluster.start()
-        cluster.wait_ready()
-        cluster.api("POST", "/api/v2/pools", json={"name": "newsmon_embed", "slots": 1,
-                                                   "description": "newsmon: concurrent embedding tasks"})
-        cluster.wait_for_dags(["newsmon_ingest", "newsmon_stories"])
-        for dag_id in ("newsmon_ingest", "newsmon_stories"):
-            cluster.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
+        cluster.start_newsmon()
 
-        run = cluster.api("POST", "/api/v2/dags/newsmon_ingest/dagRuns", json={"logical_date": None, "conf": {}})
-        run_id = run["dag_run_id"]
+        run_id = cluster.trigger("newsmon_ingest")
         done = cluster.wait_for_run("newsmon_ingest", run_id, timeout=240)
         tis = task_instances(cluster, "newsmon_ingest", run_id)
         states = cluster.task_states("newsmon_ingest", run_id)

@@ -30,17 +30,11 @@ def test_scheduler_runs_ingest_then_stories_from_the_asset(pg_server, db_url, ht
     }
     cluster = AirflowCluster(pg_server, tmp_path / "airflow", env)
     try:
-        cluster.start()
-        cluster.wait_ready()
-        cluster.api("POST", "/api/v2/pools", json={"name": "newsmon_embed", "slots": 1,
-                                                   "description": "newsmon: concurrent embedding tasks"})
-        cluster.wait_for_dags(["newsmon_ingest", "newsmon_stories"])
-        for dag_id in ("newsmon_ingest", "newsmon_stories"):
-            cluster.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
+        cluster.start_newsmon()
 
-        run = cluster.api("POST", "/api/v2/dags/newsmon_ingest/dagRuns", json={"logical_date": None, "conf": {}})
-        done = cluster.wait_for_run("newsmon_ingest", run["dag_run_id"], timeout=240)
-        states = cluster.task_states("newsmon_ingest", run["dag_run_id"])
+        run_id = cluster.trigger("newsmon_ingest")
+        done = cluster.wait_for_run("newsmon_ingest", run_id, timeout=240)
+        states = cluster.task_states("newsmon_ingest", run_id)
         assert done["state"] == "success", f"{states}\n{cluster.logs()}"
         assert states == {"plan_feed_batches": "success", "fetch_feeds[0]": "success",  # one host: one batch
                           **{f"extract_articles[{i}]": "success" for i in range(4)},

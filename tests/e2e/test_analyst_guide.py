@@ -3,7 +3,6 @@ exactly the rows the guide shows, and the data dictionary describes every analyt
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import secrets
 

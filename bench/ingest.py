@@ -289,6 +289,21 @@ def _tree_cpu(pid: int) -> float:
 # --------------------------------------------------------------------------- main
 
 
+def serve_corpus(tmp: Path):
+    """Start the corpus server (its own spawned process) on the 40 loopback hosts; the server
+    process and the feed list file naming its feeds."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=_serve, args=(str(tmp / "site"), child), daemon=True)
+    server.start()
+    ports = parent.recv()
+    feeds_file = tmp / "feeds.yaml"
+    feeds_file.write_text("".join(
+        f"- {{name: outlet-{f:02d}, url: 'http://127.0.0.{f + 2}:{port}/feed.xml', language: en}}\n"
+        for f, port in enumerate(ports)), encoding="utf-8")
+    return server, feeds_file
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=2000)
@@ -313,15 +328,7 @@ def main() -> int:
     print(f"corpus: {len(files)} pages, {sum(p.stat().st_size for p in files) / len(files) / 1024:.1f} KB each "
           f"(served gzipped, as news sites do), "
           f"{FEEDS} feeds on {FEEDS} hosts, {LATENCY_S * 1000:.0f} ms latency per response; cpus {os.cpu_count()}")
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(str(tmp / "site"), child), daemon=True)
-    server.start()
-    ports = parent.recv()
-    feeds_file = tmp / "feeds.yaml"
-    feeds_file.write_text("".join(
-        f"- {{name: outlet-{f:02d}, url: 'http://127.0.0.{f + 2}:{port}/feed.xml', language: en}}\n"
-        for f, port in enumerate(ports)), encoding="utf-8")
+    server, feeds_file = serve_corpus(tmp)
 
     load_start = os.getloadavg()[0]
     # Bare extraction before and after the ingest: the machine may be shared, so the ratio

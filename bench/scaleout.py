@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
-import multiprocessing
 import shutil
 import sys
 import tempfile
@@ -127,15 +126,7 @@ def main() -> None:
     corpus = _corpus_module()
     tmp = Path(tempfile.mkdtemp(prefix="newsmon-scaleout-"))
     files = corpus.generate(tmp / "site", args.pages)
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    server = ctx.Process(target=corpus._serve, args=(str(tmp / "site"), child), daemon=True)
-    server.start()
-    ports = parent.recv()
-    feeds_file = tmp / "feeds.yaml"
-    feeds_file.write_text("".join(
-        f"- {{name: outlet-{f:02d}, url: 'http://127.0.0.{f + 2}:{port}/feed.xml', language: en}}\n"
-        for f, port in enumerate(ports)), encoding="utf-8")
+    server, feeds_file = corpus.serve_corpus(tmp)
     print(f"corpus: {len(files)} pages, {corpus.FEEDS} feeds on {corpus.FEEDS} hosts, "
           f"{corpus.LATENCY_S * 1000:.0f} ms per response; CeleryExecutor, concurrency 1 per worker, "
           f"NEWSMON_EXTRACT_WORKERS=1")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
-import logging
 
 from pipeline.alerts.detect import Alert, fact_alerts, story_alerts
 from pipeline.digest.mail import (
@@ -27,12 +26,11 @@ from pipeline.digest.mail import (
 )
 from pipeline.digest.readers import unsubscribe_link
 from pipeline.infra.config import Settings
+from pipeline.infra.ledger import committed, session_locked
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import alerts as store
 from pipeline.store import locks
 from pipeline.store import subscribers as subscriber_store
-
-log = logging.getLogger(__name__)
 
 MAX_LISTED = 20  # alerts listed in one mail; the rest are counted
 
@@ -102,53 +100,40 @@ def run_alerts(rt, as_of: dt.datetime | None = None) -> StageResult:
 def _send(rt, settings: Settings, readers, alerts: list[Alert], as_of: dt.datetime, result: StageResult) -> None:
     target = parse_smtp_url(settings.smtp_url)
     sender = settings.digest_from or DEFAULT_SENDER
-    with rt.pool.connection() as conn:
-        with conn.transaction():
-            locks.session_lock(conn, locks.ALERT_SEND)
-        try:
-            batches: dict[str, list[Alert]] = {}
-            for reader in readers:
-                mine = [a for a in alerts if a.theme is None or not reader.themes or a.theme in reader.themes]
-                with conn.transaction():
-                    done = store.sent_keys(conn, reader.email, [a.key for a in mine])
-                batches[reader.email] = [a for a in mine if a.key not in done]
-            pending = [r for r, batch in batches.items() if batch]
-            result.add("already_sent", sum(1 for r in readers if not batches[r.email]))
-            if not pending:
-                result.notes.append("every alert was already sent to its readers")
+    with rt.pool.connection() as conn, session_locked(conn, locks.ALERT_SEND):
+        batches: dict[str, list[Alert]] = {}
+        for reader in readers:
+            mine = [a for a in alerts if a.theme is None or not reader.themes or a.theme in reader.themes]
+            with conn.transaction():
+                done = store.sent_keys(conn, reader.email, [a.key for a in mine])
+            batches[reader.email] = [a for a in mine if a.key not in done]
+        pending = [r for r, batch in batches.items() if batch]
+        result.add("already_sent", sum(1 for r in readers if not batches[r.email]))
+        if not pending:
+            result.notes.append("every alert was already sent to its readers")
 
-            def message_for(recipient: str):
-                batch = batches[recipient]
-                link = unsubscribe_link(settings.unsubscribe_url, settings.unsubscribe_secret, recipient, as_of)
-                msg = list_message(alert_subject(batch), sender=sender, to=recipient,
-                                   message_id=_message_id([a.key for a in batch], recipient, sender),
-                                   date=dt.datetime.now(dt.timezone.utc), reply_to=settings.digest_reply_to,
-                                   unsubscribe_link=link, list_name="alerts")
-                text, body_html = alert_bodies(batch, as_of.astimezone(settings.tz), link)
-                msg.set_content(text, charset="utf-8", cte="quoted-printable")
-                msg.add_alternative(body_html, subtype="html", charset="utf-8", cte="quoted-printable")
-                return msg
+        def message_for(recipient: str):
+            batch = batches[recipient]
+            link = unsubscribe_link(settings.unsubscribe_url, settings.unsubscribe_secret, recipient, as_of)
+            msg = list_message(alert_subject(batch), sender=sender, to=recipient,
+                               message_id=_message_id([a.key for a in batch], recipient, sender),
+                               date=dt.datetime.now(dt.timezone.utc), reply_to=settings.digest_reply_to,
+                               unsubscribe_link=link, list_name="alerts")
+            text, body_html = alert_bodies(batch, as_of.astimezone(settings.tz), link)
+            msg.set_content(text, charset="utf-8", cte="quoted-printable")
+            msg.add_alternative(body_html, subtype="html", charset="utf-8", cte="quoted-printable")
+            return msg
 
-            def committed(write, *args, **kwargs):
-                with conn.transaction():
-                    write(conn, *args, **kwargs)
-
-            outcome = deliver(
-                target, sender, pending, message_for,
-                on_attempt=lambda r, msg: committed(store.record_attempt, r, [(a.key, a.kind, a.summary)
-                                                                             for a in batches[r]],
-                                                    msg["Message-ID"], as_of),
-                on_sent=lambda r: committed(store.record_result, r, [a.key for a in batches[r]],
-                                            sent_at=dt.datetime.now(dt.timezone.utc), error=None),
-                on_failed=lambda r, why: committed(store.record_result, r, [a.key for a in batches[r]],
-                                                   sent_at=None, error=why),
-            )
-        finally:
-            try:
-                with conn.transaction():
-                    locks.session_unlock(conn, locks.ALERT_SEND)
-            except Exception:  # a broken connection drops its session locks anyway
-                log.debug("could not release the alerts lock", exc_info=True)
+        outcome = deliver(
+            target, sender, pending, message_for,
+            on_attempt=lambda r, msg: committed(conn, store.record_attempt, r,
+                                                [(a.key, a.kind, a.summary) for a in batches[r]],
+                                                msg["Message-ID"], as_of),
+            on_sent=lambda r: committed(conn, store.record_result, r, [a.key for a in batches[r]],
+                                        sent_at=dt.datetime.now(dt.timezone.utc), error=None),
+            on_failed=lambda r, why: committed(conn, store.record_result, r, [a.key for a in batches[r]],
+                                               sent_at=None, error=why),
+        )
     result.add("mails", len(outcome.sent))
     result.add("failed", len(outcome.failed))
     for recipient in outcome.sent:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 import os
 from pathlib import Path
 
@@ -41,14 +40,13 @@ from pipeline.digest.mail import (
 from pipeline.digest.model import DigestData
 from pipeline.digest.readers import Reader, digest_for, resolve_readers, unsubscribe_link
 from pipeline.digest.render import RenderedDigest, render
+from pipeline.infra.ledger import committed, session_locked
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import digests as store
 from pipeline.store import subscribers as subscriber_store
 from pipeline.store import locks
 
 __all__ = ["run_digest", "build_digest", "resolve_day", "DigestSendError", "output_paths"]
-
-log = logging.getLogger(__name__)
 
 
 def resolve_day(day: dt.date | dt.datetime | str | None, settings: Settings, as_of: dt.datetime) -> dt.date:
@@ -111,10 +109,12 @@ def _reader_note(reader: Reader) -> str:
 class ReaderDigests:
     """The digest rendered once per distinct choice (themes, language) of the readers."""
 
-    def __init__(self, data: DigestData, settings: Settings, now: dt.datetime, wide: DigestData | None = None):
-        # wide: gathered with every theme some reader chose (a reader without a choice gets ``data``)
+    def __init__(self, data: DigestData, settings: Settings, now: dt.datetime, chart_png: bytes | None,
+                 wide: DigestData | None = None):
+        # wide: gathered with every theme some reader chose (a reader without a choice gets ``data``);
+        # chart_png: the chart build_digest drew for ``data`` (every reader's mail shows that one)
         self.data, self.wide, self.settings, self.now = data, wide or data, settings, now
-        self._chart = render_chart(data.series) if data.series and data.series.counts else None
+        self._chart = chart_png
 
     def for_reader(self, reader: Reader) -> tuple[DigestData, RenderedDigest]:
         link = unsubscribe_link(self.settings.unsubscribe_url, self.settings.unsubscribe_secret,
@@ -183,62 +183,49 @@ def run_digest(rt, day=None, send: bool | None = False, out: Path | None = None,
                 result.notes.append(f"html: {out_html}")
             # a preview is addressed to the first reader, else to the sender: never "undisclosed-recipients"
             reader = readers[0] if readers else Reader(address_of(sender).lower(), sender)
-            msg = ReaderDigests(data, settings, as_of).message(reader, rendered, sender, as_of)
+            msg = ReaderDigests(data, settings, as_of, rendered.chart_png).message(reader, rendered, sender, as_of)
             _write(eml_path, msg.as_bytes())
             result.notes.append(f"eml: {eml_path} (to {reader.mailbox})")
         elif sending:
-            _send(rt, the_day, ReaderDigests(data, settings, as_of, wide), target, sender, readers, result)
+            _send(rt, the_day, ReaderDigests(data, settings, as_of, rendered.chart_png, wide), target, sender,
+                  readers, result)
         else:
             result.notes.append("not sent (use --send, or --out FILE for the .eml)")
     return result
 
 
-def _committed(conn, write, *args) -> None:
-    """One ledger write in its own transaction, committed before the next SMTP step."""
-    with conn.transaction():
-        write(conn, *args)
-
-
 def _send(rt, day: dt.date, digests: ReaderDigests, target: SmtpTarget, sender: str,
           readers: list[Reader], result: StageResult) -> None:
-    # A session lock, held across the short ledger transactions and the SMTP talk (never one long
-    # transaction): a concurrent sender of the same day waits, then sees what was sent.
-    with rt.pool.connection() as conn:
-        _committed(conn, locks.session_lock, locks.DIGEST_SEND, day.toordinal())
-        try:
-            with conn.transaction():
-                done = store.sent_recipients(conn, day)
-            pending = [r for r in readers if r.mailbox not in done]
-            result.add("already_sent", len(readers) - len(pending))
-            if not pending:
-                result.notes.append(f"already sent to all {len(readers)} recipient(s) for {day.isoformat()}")
-                return
-            rendered: dict[str, RenderedDigest] = {}
-            for reader in pending:
-                data, rendered[reader.mailbox] = digests.for_reader(reader)
-                if reader.subscribed and data.story_count == 0:
-                    reason = ("no articles that day" if data.empty
-                              else f"no stories matched ({_reader_note(reader) or 'all themes'})")
-                    _committed(conn, store.record_skipped, day, reader.mailbox, reason)
-                    result.add("skipped")
-                    result.notes.append(f"no mail to {reader.mailbox}: {reason}")
-                    del rendered[reader.mailbox]
-            by_mailbox = {r.mailbox: r for r in pending}
+    # a concurrent sender of the same day waits, then sees what was sent (infra/ledger.py)
+    with rt.pool.connection() as conn, session_locked(conn, locks.DIGEST_SEND, day.toordinal()):
+        with conn.transaction():
+            done = store.sent_recipients(conn, day)
+        pending = [r for r in readers if r.mailbox not in done]
+        result.add("already_sent", len(readers) - len(pending))
+        if not pending:
+            result.notes.append(f"already sent to all {len(readers)} recipient(s) for {day.isoformat()}")
+            return
+        rendered: dict[str, RenderedDigest] = {}
+        for reader in pending:
+            data, rendered[reader.mailbox] = digests.for_reader(reader)
+            if reader.subscribed and data.story_count == 0:
+                reason = ("no articles that day" if data.empty
+                          else f"no stories matched ({_reader_note(reader) or 'all themes'})")
+                committed(conn, store.record_skipped, day, reader.mailbox, reason)
+                result.add("skipped")
+                result.notes.append(f"no mail to {reader.mailbox}: {reason}")
+                del rendered[reader.mailbox]
+        by_mailbox = {r.mailbox: r for r in pending}
 
-            def message_for(mailbox: str):
-                return digests.message(by_mailbox[mailbox], rendered[mailbox], sender, dt.datetime.now(dt.timezone.utc))
+        def message_for(mailbox: str):
+            return digests.message(by_mailbox[mailbox], rendered[mailbox], sender, dt.datetime.now(dt.timezone.utc))
 
-            outcome = deliver(
-                target, sender, list(rendered), message_for,
-                on_attempt=lambda r, msg: _committed(conn, store.record_attempt, day, r, msg["Message-ID"]),
-                on_sent=lambda r: _committed(conn, store.record_sent, day, r, dt.datetime.now(dt.timezone.utc)),
-                on_failed=lambda r, why: _committed(conn, store.record_failed, day, r, why),
-            )
-        finally:
-            try:
-                _committed(conn, locks.session_unlock, locks.DIGEST_SEND, day.toordinal())
-            except Exception:  # a broken connection drops its session locks anyway
-                log.debug("could not release the digest send lock", exc_info=True)
+        outcome = deliver(
+            target, sender, list(rendered), message_for,
+            on_attempt=lambda r, msg: committed(conn, store.record_attempt, day, r, msg["Message-ID"]),
+            on_sent=lambda r: committed(conn, store.record_sent, day, r, dt.datetime.now(dt.timezone.utc)),
+            on_failed=lambda r, why: committed(conn, store.record_failed, day, r, why),
+        )
     result.add("sent", len(outcome.sent))
     result.add("failed", len(outcome.failed))
     if outcome.sent:

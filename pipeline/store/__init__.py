@@ -7,7 +7,13 @@ from typing import Iterable, Sequence
 
 from psycopg import sql
 
-__all__ = ["copy_temp"]
+__all__ = ["ARTICLE_TS", "COUNTED_ARTICLE", "copy_temp"]
+
+# SQL fragments over `articles a` shared by the digest and the alerts: an article belongs to the
+# day of its publication time, or of its fetch time when the page gave no date (the same rule as
+# analytics.theme_daily; indexed in 0005_digest.sql), and it counts once extracted, copies not.
+ARTICLE_TS = "coalesce(a.published_at, a.fetched_at)"
+COUNTED_ARTICLE = "a.extract_status = 'ok' AND a.duplicate_of IS NULL"
 
 
 def copy_temp(conn, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence]) -> int:

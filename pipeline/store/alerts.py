@@ -13,8 +13,7 @@ from typing import NamedTuple
 import psycopg
 from psycopg.rows import class_row
 
-_ARTICLE_TS = "coalesce(a.published_at, a.fetched_at)"
-_COUNTED = "a.extract_status = 'ok' AND a.duplicate_of IS NULL"
+from pipeline.store import ARTICLE_TS, COUNTED_ARTICLE
 
 
 class StoryGrowth(NamedTuple):
@@ -42,17 +41,17 @@ def story_growth(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime,
                  history: dt.timedelta) -> list[StoryGrowth]:
     """Live stories with fresh articles that arrived in [start, end), with their own article
     count over the ``history`` before ``start`` (from their first article when younger)."""
-    recent = f"a.fetched_at >= %(start)s AND a.fetched_at < %(end)s AND {_ARTICLE_TS} >= %(fresh)s"
+    recent = f"a.fetched_at >= %(start)s AND a.fetched_at < %(end)s AND {ARTICLE_TS} >= %(fresh)s"
     with conn.cursor(row_factory=class_row(StoryGrowth)) as cur:
         cur.execute(
             f"""WITH member AS (
-                    SELECT m.story_id, a.title, {_ARTICLE_TS} AS ts, ({recent}) AS recent
+                    SELECT m.story_id, a.title, {ARTICLE_TS} AS ts, ({recent}) AS recent
                     FROM story_members m JOIN articles a USING (article_id)
                     JOIN stories s ON s.story_id = m.story_id AND s.merged_into IS NULL
-                    WHERE {_COUNTED} AND a.fetched_at < %(end)s
+                    WHERE {COUNTED_ARTICLE} AND a.fetched_at < %(end)s
                       AND m.story_id IN (
                           SELECT m2.story_id FROM story_members m2 JOIN articles a USING (article_id)
-                          WHERE {_COUNTED} AND {recent})
+                          WHERE {COUNTED_ARTICLE} AND {recent})
                 ),
                 per_story AS (
                     SELECT story_id,

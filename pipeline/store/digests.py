@@ -14,10 +14,7 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg.rows import class_row, dict_row
 
-# An article belongs to the day of its publication time, or of its fetch time when the page
-# gave no date (the same rule as analytics.theme_daily). Indexed in 0005_digest.sql.
-_ARTICLE_TS = "coalesce(a.published_at, a.fetched_at)"
-_COUNTED = "a.extract_status = 'ok' AND a.duplicate_of IS NULL"
+from pipeline.store import ARTICLE_TS, COUNTED_ARTICLE
 
 
 class ThemeCount(NamedTuple):
@@ -32,12 +29,12 @@ def daily_theme_counts(conn: psycopg.Connection, tz: str, start: dt.datetime,
     """Articles per local day, theme and language, for articles in [start, end)."""
     with conn.cursor(row_factory=class_row(ThemeCount)) as cur:
         cur.execute(
-            f"""SELECT ({_ARTICLE_TS} AT TIME ZONE %(tz)s)::date AS day,
+            f"""SELECT ({ARTICLE_TS} AT TIME ZONE %(tz)s)::date AS day,
                        coalesce(t.theme, 'other') AS theme,
                        coalesce(a.language, 'other') AS language,
                        count(*)::integer AS articles
                 FROM articles a LEFT JOIN article_themes t USING (article_id)
-                WHERE {_COUNTED} AND {_ARTICLE_TS} >= %(start)s AND {_ARTICLE_TS} < %(end)s
+                WHERE {COUNTED_ARTICLE} AND {ARTICLE_TS} >= %(start)s AND {ARTICLE_TS} < %(end)s
                 GROUP BY 1, 2, 3""",
             {"tz": tz, "start": start, "end": end},
         )
@@ -51,13 +48,13 @@ def day_articles(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime,
         cur.execute(
             f"""WITH RECURSIVE day AS (
                     SELECT a.article_id, a.title, a.url, a.final_url, a.canonical_url, a.source,
-                           a.site_name, a.language, {_ARTICLE_TS} AS ts,
+                           a.site_name, a.language, {ARTICLE_TS} AS ts,
                            left(a.body_text, %(body_chars)s) AS body,
                            coalesce(t.theme, 'other') AS theme, m.story_id AS member_story
                     FROM articles a
                     LEFT JOIN article_themes t USING (article_id)
                     LEFT JOIN story_members m USING (article_id)
-                    WHERE {_COUNTED} AND {_ARTICLE_TS} >= %(start)s AND {_ARTICLE_TS} < %(end)s
+                    WHERE {COUNTED_ARTICLE} AND {ARTICLE_TS} >= %(start)s AND {ARTICLE_TS} < %(end)s
                 ),
                 walk AS (
                     SELECT s.story_id AS origin, s.story_id, s.merged_into, 0 AS depth
@@ -86,8 +83,8 @@ def day_articles(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime,
 def latest_article_day(conn: psycopg.Connection, tz: str, as_of: dt.datetime) -> dt.date | None:
     """The latest local day that has counted articles (future-dated ones ignored)."""
     row = conn.execute(
-        f"""SELECT (max({_ARTICLE_TS}) AT TIME ZONE %(tz)s)::date
-            FROM articles a WHERE {_COUNTED} AND {_ARTICLE_TS} <= %(as_of)s""",
+        f"""SELECT (max({ARTICLE_TS}) AT TIME ZONE %(tz)s)::date
+            FROM articles a WHERE {COUNTED_ARTICLE} AND {ARTICLE_TS} <= %(as_of)s""",
         {"tz": tz, "as_of": as_of},
     ).fetchone()
     return row[0] if row else None

@@ -249,7 +249,7 @@ def refresh_story_facts(conn, story_ids: Sequence[int]) -> None:
     if not story_ids:
         return
     conn.execute(
-        f"""WITH facts AS (
+        """WITH facts AS (
                 SELECT m.story_id, min(m.placed_at) AS first_seen, max(m.placed_at) AS last_seen,
                        count(*)::int AS n,
                        array_agg(DISTINCT a.language ORDER BY a.language)
@@ -268,8 +268,8 @@ def refresh_story_facts(conn, story_ids: Sequence[int]) -> None:
                 -- the most frequent theme; 'other' only when no theme has as many members
                 ORDER BY story_id, n DESC, (theme = 'other'), total DESC, theme)
             UPDATE stories s SET first_seen = f.first_seen, last_seen = f.last_seen, article_count = f.n,
-                   languages = coalesce(f.languages, '{{}}'), theme = b.theme, updated_at = now(),
-                   outlets = coalesce(f.outlets, '{{}}'), first_url = f.first_url
+                   languages = coalesce(f.languages, '{}'), theme = b.theme, updated_at = now(),
+                   outlets = coalesce(f.outlets, '{}'), first_url = f.first_url
             FROM facts f JOIN best b USING (story_id)
             WHERE s.story_id = f.story_id""",
         {"ids": list(story_ids)},

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from pipeline.cli_help import decorate
+from pipeline.digest.readers import LANGUAGES
 from pipeline.infra.config import Settings, UserError
 from pipeline.infra.runs import PIPELINE_STAGES, StageResult
 
@@ -110,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     subs.add_argument("action", choices=["add", "list", "remove"])
     subs.add_argument("email", nargs="?", help="the reader's address (add, remove)")
     subs.add_argument("--themes", nargs="+", metavar="THEME", help="only these themes (default: all)")
-    subs.add_argument("--language", choices=["de", "en", "both"], default="both",
+    subs.add_argument("--language", choices=LANGUAGES, default="both",
                       help="stories covered in this language (default: both)")
     subs.add_argument("--alerts", action="store_true", help="also mail hourly alerts (fast-growing stories, "
                       "changed figures)")

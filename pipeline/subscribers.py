@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from pipeline.digest.readers import normalise_address
+from pipeline.digest.readers import LANGUAGES, normalise_address
 from pipeline.infra.config import UserError, known_themes
 from pipeline.store import subscribers as store
 
@@ -34,7 +34,7 @@ def describe(sub: store.Subscriber) -> str:
 
 
 def add(conn, email: str, themes: list[str] | None, language: str, alerts: bool) -> store.Subscriber:
-    if language not in ("de", "en", "both"):
+    if language not in LANGUAGES:
         raise UserError(f"language must be de, en or both, got {language!r}")
     return store.upsert(conn, normalise_address(email), _themes(themes), language, alerts)
 
@@ -51,7 +51,7 @@ def run_subscribers_command(rt, args: argparse.Namespace) -> int:
             print("subscribed: " + describe(add(conn, args.email, args.themes, args.language, args.alerts)))
         elif args.action == "remove":
             address = normalise_address(args.email)
-            changed = remove(conn, address, "cli", dt.datetime.now(dt.timezone.utc))
+            changed = store.unsubscribe(conn, address, "cli", dt.datetime.now(dt.timezone.utc))
             print(f"unsubscribed: {address}" if changed else f"{address} was already unsubscribed")
         else:
             rows = store.list_all(conn, include_unsubscribed=args.all)

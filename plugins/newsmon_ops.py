@@ -32,7 +32,7 @@ def ops_router(write_settings_provider: SettingsProvider) -> APIRouter:
         from newsmon_api import _settings, _unavailable
         from pipeline.infra.config import UserError
         from pipeline.infra.db import connect
-        from pipeline.ingest.recovery import retry_failed_in
+        from pipeline.ingest.recovery import UnknownFeedError, retry_failed_in
 
         if not feed and not all_failed:
             raise HTTPException(status_code=400, detail="name the feeds to retry (feed=...), or all_failed=true")
@@ -41,9 +41,9 @@ def ops_router(write_settings_provider: SettingsProvider) -> APIRouter:
             with connect(settings.database_url) as conn, conn.transaction():
                 report = retry_failed_in(conn, None if all_failed else list(dict.fromkeys(feed or [])),
                                          release_all_claims=release_claims)
+        except UnknownFeedError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
         except UserError as exc:
-            if "unknown feed" in str(exc):
-                raise HTTPException(status_code=400, detail=str(exc)) from None
             raise _unavailable(exc) from None
         except psycopg.Error as exc:
             raise _unavailable(exc) from None

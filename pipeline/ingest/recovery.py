@@ -27,7 +27,11 @@ from typing import Callable, Sequence
 from pipeline.infra.config import UserError
 from pipeline.store import recovery as recovery_store
 
-__all__ = ["RetryReport", "owner_gone", "retry_failed", "retry_failed_in", "run_retry_command"]
+__all__ = ["RetryReport", "UnknownFeedError", "owner_gone", "retry_failed", "retry_failed_in", "run_retry_command"]
+
+
+class UnknownFeedError(UserError):
+    """A feed name that is not in the database: nothing was changed."""
 
 
 @dataclass
@@ -90,7 +94,7 @@ def retry_failed_in(conn, feeds: Sequence[str] | None, *, release_all_claims: bo
         known = set(recovery_store.known_feed_names(conn, feeds))
         unknown = [name for name in feeds if name not in known]
         if unknown:
-            raise UserError(f"unknown feed(s): {', '.join(unknown[:10])} (see analytics.feed_health)")
+            raise UnknownFeedError(f"unknown feed(s): {', '.join(unknown[:10])} (see analytics.feed_health)")
     report = RetryReport()
     report.feeds_cleared = recovery_store.clear_feed_backoff(conn, feeds)
     report.pages_requeued = recovery_store.requeue_given_up_pages(conn, feeds)

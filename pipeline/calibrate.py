@@ -20,6 +20,7 @@ from pipeline.infra.config import UserError
 from pipeline.labelled import dev_articles
 from pipeline.store import calibration as store
 from pipeline.store import embeddings as embeddings_store
+from pipeline.stories.calibrate import fit_story_params_with_figures, story_params_to_dict
 from pipeline.themes.calibrate import FILE_FORMAT, CalibrationError, fit_dev, read_calibration_file, shipped_calibration
 from pipeline.themes.taxonomy import default_taxonomy
 
@@ -52,18 +53,11 @@ def _active_model(rt) -> str:
     return active.model if active else model_id(rt.settings.embed_model)
 
 
-def _fit_stories(encoder) -> tuple[dict, dict] | None:
-    """(params, figures) from the stories' fit, or None where this build has none."""
-    try:
-        from pipeline.stories import calibrate as story_calibrate
-    except ImportError:
-        return None
-    if hasattr(story_calibrate, "fit_story_params_with_figures"):
-        params, figures = story_calibrate.fit_story_params_with_figures(encoder, dev_articles())
-        figures = {k: float(v) for k, v in vars(figures).items() if isinstance(v, (int, float))}
-    else:
-        params, figures = story_calibrate.fit_story_params(encoder, dev_articles()), {}
-    return story_calibrate.story_params_to_dict(params), figures
+def _fit_stories(encoder) -> tuple[dict, dict]:
+    """(params, figures) of the stories' fit on the development set."""
+    params, figures = fit_story_params_with_figures(encoder, dev_articles())
+    figures = {k: float(v) for k, v in vars(figures).items() if isinstance(v, (int, float))}
+    return story_params_to_dict(params), figures
 
 
 def calibrate(rt, *, parts: tuple[str, ...] = ("themes", "stories"), encoder=None) -> CalibrateResult:
@@ -76,11 +70,7 @@ def calibrate(rt, *, parts: tuple[str, ...] = ("themes", "stories"), encoder=Non
         fit = fit_dev(encoder)
         params["themes"], result.figures["themes"] = fit.params.to_json(), fit.figures
     if "stories" in parts:
-        stories = _fit_stories(encoder)
-        if stories is None:
-            result.notes.append("this build has no story fit: the stories stage keeps its default thresholds")
-        else:
-            params["stories"], result.figures["stories"] = stories
+        params["stories"], result.figures["stories"] = _fit_stories(encoder)
     with rt.pool.connection() as conn, conn.transaction():
         store.save(conn, model, params, result.figures)
     result.fitted = list(params)

@@ -24,6 +24,7 @@ from pipeline.indicators.defs import (ApiSource, Definitions, IndicatorConfigErr
                                       parse_definitions)
 from pipeline.indicators.rates import ReferenceRates
 from pipeline.indicators.text import Claim, Extractor, extract_claims
+from pipeline.infra.paging import pages_by_article_id
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import entities as entity_store
 from pipeline.store import indicators as store
@@ -86,15 +87,9 @@ def _extract_articles(rt, defs: Definitions, result: StageResult, since, until, 
         withdrawn = store.withdraw_stale_observations(conn)
     if withdrawn:
         result.add("observations_withdrawn", withdrawn)
-    after_id = 0
     with rt.progress.task("indicators: articles", total) as tracker:
-        while True:
-            with rt.pool.connection() as conn:
-                batch = store.fetch_pending(conn, version=EXTRACTOR_VERSION, after_id=after_id, limit=BATCH_SIZE,
-                                            since=since, until=until, reprocess=reprocess, digest=digest)
-            if not batch:
-                break
-            after_id = batch[-1].article_id
+        for batch in pages_by_article_id(rt.pool, store.fetch_pending, BATCH_SIZE, version=EXTRACTOR_VERSION,
+                                         since=since, until=until, reprocess=reprocess, digest=digest):
             outcomes = [extract_article_claims(extractor, a) for a in batch]
             _save_outcomes(rt, outcomes, result, linking)
             tracker.advance(len(batch))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from psycopg.rows import class_row
 
-__all__ = ["Calibration", "load", "save", "delete", "models"]
+__all__ = ["Calibration", "load", "save"]
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,3 @@ def save(conn, model: str, params: dict, figures: dict) -> None:
                   dev_figures = model_calibration.dev_figures || EXCLUDED.dev_figures, fitted_at = now()""",
         (model, json.dumps(params), json.dumps(figures)),
     )
-
-
-def models(conn) -> list[str]:
-    """Every model that has a calibration."""
-    return [row[0] for row in conn.execute("SELECT model FROM model_calibration ORDER BY model").fetchall()]
-
-
-def delete(conn, model: str) -> bool:
-    """Forget the calibration of ``model`` (the next themes run fits it again)."""
-    return conn.execute("DELETE FROM model_calibration WHERE model = %s", (model,)).rowcount > 0

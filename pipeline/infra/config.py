@@ -139,10 +139,10 @@ class Settings:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in {"hf_token", "github_token", "app_password", "analyst_password", "unsubscribe_secret"}:
-                value = "***" if value else ""
-            elif f.name in {"database_url", "smtp_url"}:
+            if f.name in {"database_url", "smtp_url"}:
                 value = mask_url(value)
+            elif not f.repr:  # every secret field is declared repr=False
+                value = "***" if value else ""
             out[f.name] = str(value)
         return out
 

@@ -32,6 +32,12 @@ class StageResult:
         parts = ", ".join(f"{k} {v}" for k, v in self.counts.items()) or "nothing to do"
         return f"{self.stage}: {parts}"
 
+    def merge(self, other: "StageResult") -> None:
+        """Add ``other``'s counts and notes to these (a stage made of steps reports their sum)."""
+        for key, n in other.counts.items():
+            self.add(key, n)
+        self.notes.extend(other.notes)
+
     def report_lines(self) -> list[str]:
         """The summary, then each note indented: what the CLI prints and the task log shows."""
         return [self.summary(), *(f"  {note}" for note in self.notes)]

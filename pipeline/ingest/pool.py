@@ -18,7 +18,6 @@ import multiprocessing.process as mp_process
 import os
 import select
 import signal
-import socket
 import sys
 import threading
 import time
@@ -27,6 +26,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, TimeoutError as Futu
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Sequence
 
+from pipeline.infra import processes
 from pipeline.infra.batching import BatchWriter, in_transaction
 from pipeline.infra.runs import StageResult
 from pipeline.ingest.dedup import mark_duplicates
@@ -128,13 +128,7 @@ def _exit_with(pid: int) -> None:
     if fd is not None:
         select.select([fd], [], [])
     else:
-        while True:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            except PermissionError:
-                pass
+        while processes.pid_running(pid):
             time.sleep(OWNER_POLL_S)
     os._exit(1)
 
@@ -183,9 +177,9 @@ class ExtractionPool:
         self.rt = rt
         self.workers = workers or rt.settings.extract_workers or os.cpu_count() or 1
         self.extract_fn = extract_fn
-        self.timeout_s = float(getattr(rt.settings, "extract_timeout_s", 60.0))
+        self.timeout_s = rt.settings.extract_timeout_s
         # Names this pool's claims in ``articles.extract_claimed_by`` (host, process, pool).
-        self.claimer = f"{socket.gethostname()[:100]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.claimer = f"{processes.host_name()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.counts = StageResult("extract")
         self.submitted: set[int] = set()
         self._executor: ProcessPoolExecutor | None = None

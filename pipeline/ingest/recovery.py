@@ -19,11 +19,11 @@ does the work. One transaction: all of it or nothing.
 
 from __future__ import annotations
 
-import os
-import socket
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from pipeline.infra import processes
 from pipeline.infra.config import UserError
 from pipeline.store import recovery as recovery_store
 
@@ -59,36 +59,24 @@ class RetryReport:
         return out
 
     def as_dict(self) -> dict:
-        return {"feeds_cleared": self.feeds_cleared, "pages_requeued": self.pages_requeued,
-                "page_backoffs_cleared": self.page_backoffs_cleared, "claims_released": self.claims_released,
-                "claimers_released": self.claimers_released, "claims_kept": self.claims_kept}
-
-
-def _pid_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it runs
-        return True
-    return True
+        return dataclasses.asdict(self)
 
 
 def owner_gone(claimer: str, *, host: str | None = None,
-               pid_running: Callable[[int], bool] = _pid_running) -> bool | None:
+               pid_running: Callable[[int], bool] = processes.pid_running) -> bool | None:
     """True when the claimer's process is known to be gone, None when that cannot be told
     from here (another host, or a claimer string of another shape)."""
     parts = claimer.rsplit(":", 2)
     if len(parts) != 3 or not parts[1].isdigit():
         return None
     claim_host, pid = parts[0], int(parts[1])
-    if claim_host != (host if host is not None else socket.gethostname()[:100]):
+    if claim_host != (host if host is not None else processes.host_name()):
         return None
     return not pid_running(pid)
 
 
 def retry_failed_in(conn, feeds: Sequence[str] | None, *, release_all_claims: bool = False,
-                    host: str | None = None, pid_running: Callable[[int], bool] = _pid_running) -> RetryReport:
+                    host: str | None = None, pid_running: Callable[[int], bool] = processes.pid_running) -> RetryReport:
     """The work of ``retry_failed`` in the caller's transaction (the plugin's connection)."""
     if feeds is not None:
         known = set(recovery_store.known_feed_names(conn, feeds))

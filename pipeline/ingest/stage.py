@@ -246,9 +246,7 @@ def extract_pending(
         finally:
             if own:
                 ex.close()
-        for key, n in ex.counts.counts.items():
-            result.add(key, n)
-        result.notes.extend(ex.counts.notes)
+        result.merge(ex.counts)
     return result
 
 
@@ -281,7 +279,5 @@ def run_ingest(rt, feeds_file: str | Path | None = None, reextract: bool = False
                     total.add("reextract_reset", article_store.reset_extraction(conn))
             parts = [fetch_feeds(rt, due, now=now, extractor=ex), extract_pending(rt, extractor=ex)]
         for part in parts:
-            for key, n in part.counts.items():
-                total.add(key, n)
-            total.notes.extend(part.notes)
+            total.merge(part)
     return total

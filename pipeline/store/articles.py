@@ -295,6 +295,13 @@ def reset_extraction(conn) -> int:
     ).rowcount
 
 
+# A pending page (`articles p`) that claim_pending may take: attempts left, no live claim, and
+# its raw page stored. Shared by the claim and the progress bar's count.
+_CLAIMABLE = """p.extract_status = 'pending' AND p.extract_attempts < %(max)s
+                 AND (p.extract_claimed_at IS NULL OR p.extract_claimed_at < clock_timestamp() - %(lease)s)
+                 AND EXISTS (SELECT 1 FROM raw_pages r WHERE r.article_id = p.article_id)"""
+
+
 def claim_pending(conn, claimer: str, limit: int, lease: timedelta = CLAIM_LEASE) -> list[int]:
     """Claim up to ``limit`` pending articles (with a raw page) for ``claimer``: unclaimed ones
     and ones whose claim is older than ``lease`` (a crashed worker's). Returns their ids.
@@ -318,13 +325,11 @@ def claim_pending(conn, claimer: str, limit: int, lease: timedelta = CLAIM_LEASE
         params,
     )
     rows = conn.execute(
-        """UPDATE articles a SET extract_claimed_by = %(me)s, extract_claimed_at = clock_timestamp(),
+        f"""UPDATE articles a SET extract_claimed_by = %(me)s, extract_claimed_at = clock_timestamp(),
                   extract_attempts = a.extract_attempts + 1
            WHERE a.article_id IN (
                SELECT p.article_id FROM articles p
-               WHERE p.extract_status = 'pending' AND p.extract_attempts < %(max)s
-                 AND (p.extract_claimed_at IS NULL OR p.extract_claimed_at < clock_timestamp() - %(lease)s)
-                 AND EXISTS (SELECT 1 FROM raw_pages r WHERE r.article_id = p.article_id)
+               WHERE {_CLAIMABLE}
                ORDER BY p.article_id LIMIT %(limit)s
                FOR UPDATE OF p SKIP LOCKED)
            RETURNING a.article_id""",
@@ -335,13 +340,8 @@ def claim_pending(conn, claimer: str, limit: int, lease: timedelta = CLAIM_LEASE
 
 def count_claimable(conn, lease: timedelta = CLAIM_LEASE) -> int:
     """How many pending pages ``claim_pending`` could claim now (the progress bar's total)."""
-    return conn.execute(
-        """SELECT count(*) FROM articles p
-           WHERE p.extract_status = 'pending' AND p.extract_attempts < %s
-             AND (p.extract_claimed_at IS NULL OR p.extract_claimed_at < clock_timestamp() - %s)
-             AND EXISTS (SELECT 1 FROM raw_pages r WHERE r.article_id = p.article_id)""",
-        (MAX_EXTRACT_ATTEMPTS, lease),
-    ).fetchone()[0]
+    return conn.execute(f"SELECT count(*) FROM articles p WHERE {_CLAIMABLE}",
+                        {"max": MAX_EXTRACT_ATTEMPTS, "lease": lease}).fetchone()[0]
 
 
 def count_attempts(conn, article_ids: Sequence[int], claimer: str) -> dict[int, int]:

@@ -21,6 +21,7 @@ import psycopg
 
 from pipeline.infra.config import Settings
 from pipeline.infra.db.errors import DatabaseError
+from pipeline.infra.processes import pid_running
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +125,8 @@ class EmbeddedPostgres:
             pid, port = int(lines[0]), int(lines[3])
         except (OSError, ValueError, IndexError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not pid_running(pid):
             return None
-        except PermissionError:
-            pass
         if len(lines) >= 8 and lines[7].strip() not in {"ready", ""}:
             return None
         return pid, port

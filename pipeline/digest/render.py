@@ -121,32 +121,32 @@ def _shortened(data: DigestData) -> DigestData | None:
 def render(data: DigestData, chart_png: bytes | None, chart_cid: str | None = None, *,
            unsubscribe_url: str | None = None, reader_note: str = "") -> RenderedDigest:
     """The digest's subject, HTML and text; a day too busy for Gmail's clipping limit shows fewer
-    items (the rest counted as "more")."""
-    rendered = _render(data, chart_png, chart_cid, unsubscribe_url, reader_note)
-    while len(rendered.html.encode("utf-8")) > HTML_BUDGET and (shorter := _shortened(data)) is not None:
+    items (the rest counted as "more"). Only the mail's HTML is measured, so only it is rendered
+    while shortening; the file copy and the text part are rendered once, for the final data."""
+    cid = chart_cid if chart_png else None
+    context, html = _mail_html(data, cid, unsubscribe_url, reader_note)
+    while len(html.encode("utf-8")) > HTML_BUDGET and (shorter := _shortened(data)) is not None:
         data = shorter
-        rendered = _render(data, chart_png, chart_cid, unsubscribe_url, reader_note)
-    return rendered
+        context, html = _mail_html(data, cid, unsubscribe_url, reader_note)
+    data_uri = "data:image/png;base64," + base64.b64encode(chart_png).decode("ascii") if chart_png else None
+    html_file = _environment(True).get_template("digest.html").render(context, chart_src=data_uri)
+    text = _environment(False).get_template("digest.txt").render(context)
+    return RenderedDigest(context["subject"], html, html_file, _tidy_text(text), chart_png, cid)
 
 
-def _render(data: DigestData, chart_png: bytes | None, chart_cid: str | None, unsubscribe_url: str | None,
-            reader_note: str) -> RenderedDigest:
-    subject = subject_for(data)
+def _mail_html(data: DigestData, cid: str | None, unsubscribe_url: str | None,
+               reader_note: str) -> tuple[dict, str]:
+    """The template context for ``data`` and the mail's HTML (chart referenced by Content-ID)."""
     context = {
         "d": data,
-        "subject": subject,
+        "subject": subject_for(data),
         "day_long": day_long(data.day),
         "colours": {t.theme: theme_colour(t.theme, i) for i, t in enumerate(data.themes)},
         "unsubscribe_url": safe_url(unsubscribe_url),
         "reader_note": reader_note,
     }
-    html_template = _environment(True).get_template("digest.html")
-    cid = chart_cid if chart_png else None
-    html = html_template.render(context, chart_src=f"cid:{cid}" if cid else None)
-    data_uri = "data:image/png;base64," + base64.b64encode(chart_png).decode("ascii") if chart_png else None
-    html_file = html_template.render(context, chart_src=data_uri)
-    text = _environment(False).get_template("digest.txt").render(context)
-    return RenderedDigest(subject, html, html_file, _tidy_text(text), chart_png, cid)
+    html = _environment(True).get_template("digest.html").render(context, chart_src=f"cid:{cid}" if cid else None)
+    return context, html
 
 
 def _tidy_text(text: str) -> str:

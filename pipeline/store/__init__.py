@@ -16,12 +16,14 @@ ARTICLE_TS = "coalesce(a.published_at, a.fetched_at)"
 COUNTED_ARTICLE = "a.extract_status = 'ok' AND a.duplicate_of IS NULL"
 
 
-def copy_temp(conn, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence]) -> int:
+def copy_temp(conn, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence], *,
+              binary_types: Sequence[str] | None = None) -> int:
     """Create ``table`` as a temporary table (dropped at commit) with ``columns`` ((name, type)
     pairs) and COPY ``rows`` into it. Returns the number of rows copied.
 
     A table of that name left by an earlier call in the same transaction is replaced, so a
-    writer may be called several times before one commit."""
+    writer may be called several times before one commit. ``binary_types`` (the Postgres type
+    of each column, e.g. ``["int8", "vector"]``) switches to binary COPY, for vectors."""
     conn.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(sql.Identifier(table)))
     conn.execute(
         sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
@@ -32,10 +34,13 @@ def copy_temp(conn, table: str, columns: Sequence[tuple[str, str]], rows: Iterab
     n = 0
     with conn.cursor() as cur:
         with cur.copy(
-            sql.SQL("COPY {} ({}) FROM STDIN").format(
-                sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(n) for n, _ in columns)
+            sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+                sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(n) for n, _ in columns),
+                sql.SQL(" WITH (FORMAT BINARY)" if binary_types else ""),
             )
         ) as copy:
+            if binary_types:
+                copy.set_types(list(binary_types))
             for row in rows:
                 copy.write_row(row)
                 n += 1

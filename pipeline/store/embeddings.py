@@ -11,6 +11,8 @@ import numpy as np
 from psycopg import sql
 from psycopg.rows import class_row
 
+from pipeline.store import copy_temp
+
 __all__ = ["ActiveModel", "ArticleText", "Neighbour", "active_model", "lock_models", "register_model",
            "delete_vectors", "count_pending", "count_empty", "pending_batch", "write_vectors",
            "copy_duplicate_vectors", "index_name", "ensure_index", "nearest_articles", "load_vectors",
@@ -95,19 +97,11 @@ def pending_batch(conn, model: str, after_id: int, limit: int) -> list[ArticleTe
 
 
 def write_vectors(conn, model: str, ids: Sequence[int], vectors: np.ndarray) -> int:
-    """Binary COPY into a temp table, then upsert (articles deleted meanwhile are skipped).
-
-    The temp table lives as long as the connection and is emptied at commit; it is emptied here
-    too, so that several calls in one transaction each upsert only their own rows."""
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS embed_in (article_id bigint, embedding vector) ON COMMIT DELETE ROWS"
-    )
-    conn.execute("TRUNCATE embed_in")
+    """Binary COPY into a temp table, then upsert (articles deleted meanwhile are skipped);
+    several calls in one transaction each upsert only their own rows (``copy_temp``)."""
+    copy_temp(conn, "embed_in", [("article_id", "bigint"), ("embedding", "vector")], zip(ids, vectors),
+              binary_types=["int8", "vector"])
     with conn.cursor() as cur:
-        with cur.copy("COPY embed_in (article_id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
-            copy.set_types(["int8", "vector"])
-            for article_id, vec in zip(ids, vectors):
-                copy.write_row((article_id, vec))
         cur.execute(
             """INSERT INTO embeddings (article_id, model, embedding)
                SELECT i.article_id, %s, i.embedding FROM embed_in i JOIN articles a USING (article_id)

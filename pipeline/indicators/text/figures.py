@@ -320,14 +320,15 @@ def _flag(m: Mention, text: str, mentions: list[Mention]) -> None:
     if _PAST_BEFORE.search(text[max(0, m.start - 80):m.start]):
         m.previous = True  # "Einst hatte Intel über 80 Prozent": a superseded value
         return
-    if _PREVIOUS_BEFORE.search(before):
-        word = _PREVIOUS_BEFORE.search(before).group(0).strip().lower()
+    previous = _PREVIOUS_BEFORE.search(before)
+    if previous:
+        word = previous.group(0).strip().lower()
         earlier = any(o is not m and o.form == m.form and o.end <= m.start for o in mentions)
         if word.startswith(("from", "von")):
             later = [o for o in mentions if o.start >= m.end and o.form == m.form]
             if later and _FROM_TO_AFTER.match(text[m.end:later[0].start + 1]) or (earlier and word.startswith("from")):
                 m.previous = True
-        elif any(o is not m and o.form == m.form and o.end <= m.start for o in mentions):
+        elif earlier:
             m.previous = True
     if _PAST_AFTER.match(after) and any(o is not m and o.form == m.form for o in mentions):
         m.previous = True  # "50 %, after 80 % a year earlier": the old value of a comparison

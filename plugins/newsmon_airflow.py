@@ -200,12 +200,6 @@ def retry_failed_now(rt: "Runtime") -> dict[str, Any]:
     return report.as_dict()
 
 
-def feed_batches(names: list[str], size: int) -> list[list[str]]:
-    """Split feed names into batches of at most ``size`` (one mapped task each)."""
-    size = max(1, int(size))
-    return [list(names[i:i + size]) for i in range(0, len(names), size)]
-
-
 def host_batches(feeds: list[tuple[str, str]], size: int) -> list[list[str]]:
     """Split (name, url) feeds into batches of about ``size`` names, never splitting a host.
 
@@ -232,8 +226,10 @@ def host_batches(feeds: list[tuple[str, str]], size: int) -> list[list[str]]:
 
 
 def due_feed_urls(rt: "Runtime", names: list[str]) -> list[tuple[str, str]]:
-    """(name, url) of the named feeds from the feed list file, in the order of ``names``."""
-    from pipeline.ingest.feeds import load_feed_list
+    """(name, url) of the named feeds, in the order of ``names``: read from the feeds table that
+    sync_feeds has just written, not from the feed list file a second time."""
+    from pipeline.store import feeds as feed_store
 
-    urls = {spec.name: spec.url for spec in load_feed_list(rt.settings.feeds_file)}
+    with rt.pool.connection() as conn:
+        urls = {feed.name: feed.url for feed in feed_store.get_feeds(conn, names)}
     return [(name, urls.get(name, "")) for name in names]

@@ -10,7 +10,6 @@ import pytest
 
 from newsmon_airflow import (
     database_url_from_connection,
-    feed_batches,
     host_batches,
     newsmon_settings,
     run_task,
@@ -94,12 +93,6 @@ def test_passwords_are_never_logged(monkeypatch, tmp_path, caplog):
     text = caplog.text + repr(settings)
     assert "h/newsmon" in caplog.text and "mail.example" in caplog.text
     assert "db-s3cret" not in text and "mail-s3cret" not in text
-
-
-def test_feed_batches():
-    assert feed_batches(["a", "b", "c"], 2) == [["a", "b"], ["c"]]
-    assert feed_batches([], 10) == []
-    assert feed_batches(["a"], 0) == [["a"]]
 
 
 def test_host_batches_keep_a_host_in_one_batch():

@@ -13,7 +13,11 @@ import yaml
 from pipeline.infra.config import DATA_DIR
 
 DEV_DIR = DATA_DIR / "labelled"
-DEV_FILES = (DEV_DIR / "articles.yaml", DEV_DIR / "articles_dev.yaml")
+DEV_FILES = tuple(DEV_DIR / name for name in (
+    "articles.yaml", "articles_dev.yaml",
+    "articles_dev_offtopic.yaml",  # near-topic off-topic singles added for issue 12 (round 3)
+    "articles_dev_events.yaml",    # DE/EN events added for issue 12 (round 3)
+))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from pipeline.labelled import LabelledArticle
+from pipeline.labelled import LabelledArticle, dev_articles
 from pipeline.labelled import load_labelled as _load
 
 LABELLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "labelled"
@@ -24,8 +24,8 @@ def load_labelled(path: Path = LABELLED_FILE) -> list[LabelledArticle]:
 
 
 def dev_half() -> list[LabelledArticle]:
-    """articles.yaml + articles_dev.yaml: what calibration fits on."""
-    return load_labelled(LABELLED_FILE) + load_labelled(DEV_FILE)
+    """Every dev file calibration fits on (pipeline.labelled.DEV_FILES, shipped in the package)."""
+    return dev_articles()
 
 
 def frozen_test_half() -> list[LabelledArticle]:

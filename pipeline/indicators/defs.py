@@ -65,6 +65,8 @@ class IndicatorDef:
     values: tuple[str, ...] = ()
     window: int = 10
     cues: tuple[re.Pattern, ...] = ()
+    # a cue whose own text matches one of these does not count ("share of China's cloud market")
+    cue_exclusions: tuple[re.Pattern, ...] = ()
     api: ApiField | None = None
     target: Target | None = None
     targets: dict[str, Target] = field(default_factory=dict)
@@ -182,7 +184,7 @@ def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definition
             raise IndicatorConfigError(f"{where}: duplicate key")
         seen.add(key)
         allowed = {"key", "kind", "unit", "description", "subject_types", "requires_type", "values",
-                   "window", "cues", "api", "target", "targets"}
+                   "window", "cues", "cue_exclusions", "api", "target", "targets"}
         extra = set(raw) - allowed
         if extra:
             raise IndicatorConfigError(f"{where}: unknown key(s) {sorted(extra)}")
@@ -212,6 +214,7 @@ def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definition
             subject_types=stypes, requires_type=raw.get("requires_type"), values=values,
             window=int(raw.get("window") or 10),
             cues=tuple(compile_cue(str(c), where) for c in _as_tuple(raw.get("cues"))),
+            cue_exclusions=tuple(compile_cue(str(c), where) for c in _as_tuple(raw.get("cue_exclusions"))),
             api=api, target=_target(raw.get("target"), where), targets=targets,
         ))
 

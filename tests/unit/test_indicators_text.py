@@ -17,7 +17,8 @@ from pipeline.indicators.stage import (Claim, extract_claims, load_definitions, 
 from pipeline.indicators.text import find_mentions, parse_number
 from tests.support.indicator_labels import RESOURCES, load_labels, score
 
-LABEL_FILES = [RESOURCES / "sentences.yaml", RESOURCES / "sentences_holdout.yaml", RESOURCES / "sentences_dev.yaml"]
+LABEL_FILES = [RESOURCES / "sentences.yaml", RESOURCES / "sentences_holdout.yaml", RESOURCES / "sentences_dev.yaml",
+               RESOURCES / "sentences_dev2.yaml"]
 
 
 # --------------------------------------------------------------------------- number grammar
@@ -136,11 +137,13 @@ def test_labelled_set_is_large_enough_and_mixed():
     assert kinds == {"downloads", "self_sufficiency_target", "performance_ratio", "market_share", "investment"}
 
 
-# floors on the DEV halves (tuned on); the frozen test half is measured by bench/indicators.py only
+# floors on the DEV halves (tuned on, so in-sample: measured 1.00/1.00, 1.00/1.00, 0.99/0.96 and
+# 1.00/1.00 in round 3); the frozen test half is measured by bench/indicators.py only
 @pytest.mark.parametrize("path, precision, recall", [
     (RESOURCES / "sentences.yaml", 0.95, 0.95),
     (RESOURCES / "sentences_holdout.yaml", 0.95, 0.95),
-    (RESOURCES / "sentences_dev.yaml", 0.93, 0.75),
+    (RESOURCES / "sentences_dev.yaml", 0.95, 0.93),
+    (RESOURCES / "sentences_dev2.yaml", 0.97, 0.97),
 ], ids=lambda p: getattr(p, "name", str(p)))
 def test_precision_and_recall_on_labelled_sentences(path, precision, recall):
     s = score(_load_labels(path), extract_claims, _kind_of)
@@ -151,7 +154,7 @@ def test_precision_and_recall_on_labelled_sentences(path, precision, recall):
 
 
 def test_traps_yield_nothing():
-    traps = [i for f in LABEL_FILES[:2] for i in _load_labels(f) if not i["expect"]]
+    traps = [i for f in (LABEL_FILES[0], LABEL_FILES[1], LABEL_FILES[3]) for i in _load_labels(f) if not i["expect"]]
     leaked = {i["text"]: extract_claims(i["text"], i["lang"]) for i in traps}
     assert {t: c for t, c in leaked.items() if c} == {}
 
@@ -181,6 +184,8 @@ def test_bundled_definitions_are_valid():
                       "values": ["count"], "cues": ["(unclosed"]}]}, "bad regex"),
     ({"indicators": [{"key": "x", "kind": "downloads", "unit": "count", "subject_types": ["model"],
                       "values": ["count"]}]}, "needs cues"),
+    ({"indicators": [{"key": "x", "kind": "downloads", "unit": "count", "subject_types": ["model"],
+                      "values": ["count"], "cues": ["downloads"], "cue_exclusions": ["[app"]}]}, "bad regex"),
     ({"subjects": {"Foo": {"type": "planet"}}}, "entity 'Foo'"),
     ({"subjects": {"Fund": {"type": "fund", "counts_as": "Atlantis"}}}, "counts_as 'Atlantis' is not an entity"),
     ({"api_sources": [{"provider": "gitlab", "repo": "a/b"}]}, "needs provider"),

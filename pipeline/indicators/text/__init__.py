@@ -7,19 +7,26 @@ How a claim is found, sentence by sentence:
    ("anderthalb Milliarden", "half a million") and word fractions ("die Hälfte", "a third", "zwei
    Drittel": percent) become mentions with a form (percent, currency, count, ratio), a normalised
    value and an approximation flag. Currencies: EUR, USD, GBP, JPY, CNY, KRW, TWD by symbol, code
-   and word. Ranges are one figure (the midpoint, approximate); "50 % more ... than" is ratio 1.5.
+   and word. Ranges are one figure (the midpoint, approximate; also amounts: "US$40 billion to
+   US$42 billion"); "50 % more ... than" is ratio 1.5; "zehnfach", "tenfold" are ratios.
    A figure needs a unit or a count noun; years, dates, phone numbers and bare numbers are never
    figures, and a sentence with more than 24 figures (a table dump) gives none.
 2. *Indicator*: among the indicators that accept the figure's form, the one with a cue word
    closest to the figure (within its window, counted in words, clause boundaries counting extra)
    wins, unless a negative cue (price, poll, inflation, benchmark score, ...) is at least as close.
    Figures that describe a change ("up 20 %", "um 20 Prozent", "30 % faster") or an old value
-   ("from 95 % to 50 %") are dropped.
+   ("from 95 % to 50 %") are dropped. A cue owned by a named subject ("Nvidias Anteil am ...
+   Markt") reaches twice as far within its clause; a cue about another market ("cloud market",
+   imports) does not count (`cue_exclusions`); a share of a named chip is a performance comparison.
 3. *Subject*: the closest entity (entities.yaml) of the indicator's preferred type, preferring one in
    the figure's own segment between its neighbouring figures ("385 million against Llama's 350
    million"); sources such as "according to X" and the reference chips of a comparison are
    excluded (the reference is kept on the claim). An alias shared by entities of different types
-   resolves to the type the indicator wants; a fund or agency counts for its state. A sentence
+   resolves to the type the indicator wants; a fund or agency counts for its state (or for the
+   nationality right before it: "das japanische Wirtschaftsministerium"). Names that describe
+   another noun ("a London-based", "SoftBank-backed", "its US commitment") are not actors; the
+   recipient of money ("for Rapidus") is never the investor, the giver is ("gets ¥100bn from
+   Tokyo"); a figure of an app ("Qwen app") or of "others" is nobody's. A sentence
    that names none takes the subject (and, when it refers back: "the rate", "ihr Anteil", the
    topic) of the sentence before. No known subject: a candidate with a guessed subject phrase.
 4. *Target year*: "bis 2028", "by 2030", "bis Ende 2027", "2030 target", and "in/für 2030" when the

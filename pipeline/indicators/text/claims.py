@@ -14,10 +14,12 @@ from pipeline.indicators.defs import (
 from pipeline.indicators.text.closeness import Sentence
 from pipeline.indicators.text.figures import find_mentions_masked, mask_non_figures
 from pipeline.indicators.text.subjects import (
+    NOT_TRACKED,
     Gazetteer,
     SubjectMention,
     carried_subject,
     guess_subject_phrase,
+    is_place,
     mark_references,
     pick_reference,
     pick_subject,
@@ -65,7 +67,8 @@ class Carry:
 # back to the figure of the sentence before
 _ANAPHOR = re.compile(r"(?<![\w])(?:the\s+(?:rate|share|figure|ratio|quota)|that\s+share|this\s+share|its\s+share|their\s+share|"
                       r"die\s+Quote|der\s+Anteil|ihr\s+Anteil|sein\s+Anteil|dieser\s+Anteil|die\s+Rate|der\s+Wert|"
-                      r"the\s+level|it|followed\s+with|folgt\w*\s+mit|came\s+next\s+with|dahinter)(?![\w])", re.IGNORECASE)
+                      r"the\s+level|it|(?:sind|ist|waren|war)\s+es|the\s+(?:target|goal|aim)|das\s+Ziel|Ziel\s+(?:ist|sind)|followed\s+with|folgt\w*\s+mit|came\s+next\s+with|dahinter|dagegen|hingegen|by\s+contrast|"
+                      r"in\s+contrast)(?![\w])", re.IGNORECASE)
 
 
 class Extractor:
@@ -92,13 +95,16 @@ class Extractor:
         if len(mentions) > MAX_FIGURES_PER_SENTENCE:
             carry.remember(subjects, [])
             return []
-        cue_spans = {ind.key: [(m.start(), m.end()) for c in ind.cues for m in c.finditer(masked)]
+        cue_spans = {ind.key: [(m.start(), m.end()) for c in ind.cues for m in c.finditer(masked)
+                               if not _excluded(ind, masked, m)]
+                     + (_chip_after_figure(mentions, subjects, masked) if ind.kind == "performance_ratio" else [])
                      for ind in self.indicators}
         carried_topics = carry.topics
         carry.remember(subjects, [key for key, spans in cue_spans.items() if spans])
         if not mentions:
             return []
         sent = Sentence(masked)
+        owned = {s.end + 1 for s in subjects if re.search(r"(?:['’]s|[^s]s)$", masked[s.start:s.end])}
         positive = [span for spans in cue_spans.values() for span in spans]
         negative = [(m.start(), m.end()) for c in self.defs.negative_cues for m in c.finditer(masked)]
         negative = [n for n in negative if not any(n[0] < p[1] and p[0] < n[1] for p in positive)
@@ -112,25 +118,33 @@ class Extractor:
         comparisons = [m for m in live if m.form in ("percent", "ratio")]
         claims: list[Claim] = []
         for index, mention in enumerate(live):
-            if mention.previous:
+            if mention.previous or _REST_BEFORE.search(masked[max(0, mention.start - 25):mention.start]):
                 continue
             segment = (live[index - 1].end if index else 0,
                        live[index + 1].start if index + 1 < len(live) else len(masked))
-            ranked = self._ranked(mention, sent, cue_spans, negative)
+            ranked = self._ranked(mention, sent, cue_spans, negative, owned)
             if not ranked and claims and not mention.previous:
-                ranked = self._same_as_before(mention, claims[-1], sent, negative)
+                ranked = self._same_as_before(mention, claims[-1], live[index - 1], sent, negative)
             if not ranked and not claims and carried_topics and _ANAPHOR.search(masked) and not negative:
                 ranked = [i for i in self.indicators if i.key in carried_topics and mention.form in i.values][:1]
+                carry.topics = carry.topics or carried_topics  # "The target is 70 %. Today the figure is 30 %."
+            if not any(s.resolve({"company", "group"}) and not (s.attribution or s.modifier) for s in subjects):
+                # a share with no company named is a country's own share: "domestic suppliers could meet
+                # 40 % of China's demand" is self-sufficiency, not China's market share
+                ranked.sort(key=lambda i: i.kind != "self_sufficiency_target")
             for ind in ranked:
                 if ind.requires_type and not any(ind.requires_type in s.types and not s.attribution
                                                  for s in subjects):
                     continue
                 if ind.kind == "performance_ratio":
                     mark_references(subjects, comparisons, sent)
-                subject = pick_subject(ind, mention, subjects, sent, segment)
+                subject = _same_owner(claims, ind, mention, segment, subjects, masked) \
+                    or pick_subject(ind, mention, subjects, sent, segment)
                 reference = pick_reference(mention, subjects, sent) if ind.kind == "performance_ratio" else None
                 for s in subjects:
                     s.reference = False
+                if subject == NOT_TRACKED:
+                    break
                 if subject is None and carried:
                     subject = carried_subject(ind, carried)
                 year = years[id(mention)]
@@ -145,11 +159,13 @@ class Extractor:
                 break
         return _dedupe(claims)
 
-    def _ranked(self, mention, sent: Sentence, cue_spans, negative) -> list[IndicatorDef]:
+    def _ranked(self, mention, sent: Sentence, cue_spans, negative, owned=frozenset()) -> list[IndicatorDef]:
         """The indicators that can take this figure, closest cue first (none when a negative cue
         is at least as close as the best cue)."""
         span = (mention.start, mention.end)
-        neg = min((sent.distance(span, n) for n in negative), default=None)
+        # a negative cue behind a comma belongs to the next clause ("raised $250 million, valuing it at ...")
+        neg = min((sent.distance(span, n) + ("," in sent.text[min(span[1], n[1]):max(span[0], n[0])])
+                   for n in negative), default=None)
         ranked = []
         for order, ind in enumerate(self.indicators):
             if mention.form not in ind.values:
@@ -163,18 +179,23 @@ class Extractor:
             if mention.noun and not any(c[0] <= mention.noun[0] < c[1] or mention.noun[0] <= c[0] < mention.noun[1]
                                         for c in cue_spans[ind.key]):
                 continue  # "90.000 abgeleitete Modelle" counts models, not downloads
-            dist = min((sent.distance(span, c) for c in cue_spans[ind.key]), default=None)
-            if dist is None or dist > ind.window or (neg is not None and neg <= dist):
+            # a cue owned by a named subject ("Nvidias Anteil am ... Markt ist ... auf 50 Prozent
+            # gesunken") heads the clause and reaches twice as far
+            dist = min((d for c in cue_spans[ind.key] if (d := sent.distance(span, c))
+                        <= ind.window * (2 if c[0] in owned and not sent.crosses(span, c) else 1)), default=None)
+            if dist is None or (neg is not None and neg <= dist):
                 continue
             ranked.append((dist, order, ind))
         return [ind for _, _, ind in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
-    def _same_as_before(self, mention, before: Claim, sent: Sentence, negative) -> list[IndicatorDef]:
+    def _same_as_before(self, mention, before: Claim, previous, sent: Sentence, negative) -> list[IndicatorDef]:
         """"... slipped to 54 %, and Bernstein expects it to shrink to 30 % in 2027": a figure of the
-        same form later in the sentence continues the indicator of the one before it."""
+        same form later in the sentence continues the indicator of the one before it, unless a
+        negative cue comes between them ("raised €1.7bn in a round that values it at €11.7bn")."""
         ind = next(i for i in self.indicators if i.key == before.indicator)
         same_form = before.unit == mention.unit or (before.unit in CURRENCIES and mention.form == "currency")
-        near_negative = any(sent.distance((mention.start, mention.end), n) <= 3 for n in negative)
+        near_negative = any(sent.distance((mention.start, mention.end), n) <= 3 or previous.end <= n[0] < mention.start
+                            for n in negative)
         return [ind] if same_form and not near_negative else []
 
     def entity_counts(self, text: str) -> dict[str, int]:
@@ -201,6 +222,25 @@ class Extractor:
         return out
 
 
+# "..., others 7 %", "Sonstige: 12 Prozent", "the rest 9 %": a remainder, nobody's figure
+_REST_BEFORE = re.compile(r"(?<![\w])(?:others|other\s+\w+|the\s+rest|rest|Sonstige\w*|andere\w*|Übrige\w*|übrige\w*)"
+                          r"\s*(?:[:(]\s*)?(?:(?:at|mit|bei|auf)\s+)?(?:(?:about|around|rund|etwa)\s+)?$", re.IGNORECASE)
+_OWN_PRONOUN = re.compile(r"(?<![\w])(?:its|their|seine[nmrs]?|ihre[nmrs]?)(?![\w])")
+
+
+def _same_owner(claims: list[Claim], ind: IndicatorDef, mention, segment: tuple[int, int],
+                subjects: list[SubjectMention], text: str) -> str | None:
+    """"TSMC will invest $100bn in Arizona, bringing its total to $165bn": a figure owned by "its"
+    with no new actor named in between belongs to the subject of the claim before it."""
+    if not claims or claims[-1].indicator != ind.key or not claims[-1].subject:
+        return None
+    own = _OWN_PRONOUN.search(text, segment[0], mention.start)
+    if own is None or any(segment[0] <= s.start < own.start() and not s.modifier and not is_place(s, text)
+                          for s in subjects):
+        return None
+    return claims[-1].subject
+
+
 _CONVERSION = re.compile(r"^[\s,]*(?:\(|or|oder|i\.\s?e\.|umgerechnet|equivalent\s+to|entspricht|worth)?\s*"
                          r"(?:about|around|roughly|some|nearly|rund|etwa|knapp|gut|ca\.)?\s*$", re.IGNORECASE)
 
@@ -212,6 +252,29 @@ def _converted(before: list, mention, text: str) -> bool:
         return False
     between = text[before[-1].end:mention.start]
     return bool(between.strip()) and _CONVERSION.match(between) is not None or between.strip() == ""
+
+
+_NEXT_WORDS = re.compile(r"(?:\s+\S+){0,5}")
+
+
+def _excluded(ind: IndicatorDef, text: str, cue: re.Match) -> bool:
+    """A cue about something else: its words, or the five after it ("Apple's share of the smartphone
+    market"), name one of the indicator's cue exclusions."""
+    if not ind.cue_exclusions:
+        return False
+    phrase = text[cue.start():cue.end()] + _NEXT_WORDS.match(text, cue.end()).group(0)
+    return any(x.search(phrase) for x in ind.cue_exclusions)
+
+
+_OF_CHIP = re.compile(r"^\s*(?:of|der|des|eines|that\s+of|those\s+of)\s+(?:(?:the|an?|Nvidia['’]s|Nvidias)\s+)?$",
+                      re.IGNORECASE)
+
+
+def _chip_after_figure(mentions, subjects: list[SubjectMention], text: str) -> list[tuple[int, int]]:
+    """"reaches 80 % of the A100 in training", "1,3-fache eines H100": a share or multiple of a named
+    chip is itself a performance comparison (the chip is the reference)."""
+    return [(m.start, s.end) for m in mentions if m.form in ("percent", "ratio")
+            for s in subjects if "chip" in s.types and s.start >= m.end and _OF_CHIP.match(text[m.end:s.start])]
 
 
 _COMPARED = re.compile(r"(?:compared\s+(?:with|to)|verglichen\s+mit|gegenüber|versus|vs\.?)\s*$", re.IGNORECASE)

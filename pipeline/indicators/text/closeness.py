@@ -23,6 +23,11 @@ class Sentence:
     def word(self, pos: int) -> int:
         return max(0, bisect.bisect_right(self.word_starts, pos) - 1)
 
+    def crosses(self, a: tuple[int, int], b: tuple[int, int]) -> bool:
+        """Whether a clause boundary lies between two spans."""
+        first, second = (a, b) if a[0] <= b[0] else (b, a)
+        return any(first[1] <= p < second[0] for p in self.boundaries)
+
     def distance(self, a: tuple[int, int], b: tuple[int, int]) -> int:
         """Words strictly between two spans (0 when adjacent or overlapping), plus clause boundaries."""
         if a[0] < b[1] and b[0] < a[1]:

@@ -40,18 +40,25 @@ _CURRENCY_SUFFIX = (r"(?P<cur>(?i:US[\s\-]?dollars?|U\.S\.\s?dollars?|(?:New\s+)
 _CURRENCY_PREFIX = re.compile(r"(?:(?<![A-Za-z])(?P<p1>US\$|US-\$|NT\$|USD|EUR|GBP|JPY|KRW|TWD|RMB|CNY)\s?|"
                               r"(?<![A-Za-z])(?P<p2>\$|€|£|¥|₩)\s?)$")
 _PERCENT = r"(?P<pct>%|Prozent|prozent|percent|per\s?cent|pct\b|v\.\s?H\.)(?![A-Za-zäöüß])"
-_RATIO = (r"(?P<ratio>x|×|times|fach(?:e[nrms]?)?|mal)(?![A-Za-zäöüß])")
+_RATIO = (r"(?P<ratio>x|×|times|(?i:fach(?:e[nrms]?)?)|mal)(?![A-Za-zäöüß])")  # "1,3-Fache", "2,5-fach"
 _COUNT_NOUN = r"(?P<cnoun>downloads?|Downloads?|times|Mal|mal)(?![A-Za-zäöüß])"
 # word fractions are percent figures: "die Hälfte", "roughly a third of", "zwei Drittel", "three quarters"
 _FRACTIONS = re.compile(
-    r"(?<![\w])(?P<frac>(?:die\s+|der\s+)?Hälfte|half\s+(?=of\b)|(?:ein(?:e[mnr]?)?|one|a)\s+(?:Drittel|third|Viertel|quarter|"
-    r"Fünftel|fifth)|(?:zwei|two)[\s\-](?:Drittel|thirds)|(?:drei|three)[\s\-](?:Viertel|quarters))(?![\w])",
+    r"(?<![\w])(?P<frac>(?:die\s+|der\s+)?Hälfte|half(?=\s+of\b)|(?:ein(?:e[mnr]?)?|one|a)\s+(?:Drittel|third|Viertel|quarter|"
+    r"Fünftel|fifth)|(?:zwei|two)[\s\-](?:Drittel|thirds)|(?:drei|three)[\s\-](?:Viertel|quarters))(?![\w])"
+    r"(?!\s+(?:earlier|ago|later|before|after|früher|zuvor|später)\b)",  # "a quarter earlier" is a time
     re.IGNORECASE)
 _FRACTION_VALUES = {"hälfte": 50.0, "half": 50.0, "drittel": 100 / 3, "third": 100 / 3, "viertel": 25.0,
                     "quarter": 25.0, "fünftel": 20.0, "fifth": 20.0, "thirds": 200 / 3, "quarters": 75.0}
 _RATIO_WORDS = re.compile(
     r"(?<![\w])(?P<rword>twice|double|doubled|doppelt|doppelte[nrms]?|zweimal|half|halb|halbe[nrms]?|"
-    r"thrice|dreimal|three\s+times|four\s+times|viermal|ten\s+times|zehnmal)(?![\w])", re.IGNORECASE)
+    r"thrice|dreimal|three\s+times|four\s+times|viermal|ten\s+times|zehnmal|"
+    r"(?P<fold>zwei|drei|vier|fünf|sechs|acht|zehn|zwanzig|hundert|two|three|four|five|six|eight|ten|twenty|hundred)"
+    r"(?:fach(?:e[nrms]?)?|fold))(?![\w])", re.IGNORECASE)
+# "die zehnfache Leistung", "a tenfold speed-up": a multiple by its word
+_FOLD_VALUES = {"zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "acht": 8, "zehn": 10, "zwanzig": 20,
+                "hundert": 100, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10,
+                "twenty": 20, "hundred": 100}
 _RATIO_WORD_VALUES = {"twice": 2, "double": 2, "doubled": 2, "doppelt": 2, "zweimal": 2, "half": 0.5,
                       "halb": 0.5, "thrice": 3, "dreimal": 3, "three times": 3, "four times": 4,
                       "viermal": 4, "ten times": 10, "zehnmal": 10}
@@ -72,10 +79,11 @@ _APPROX_BEFORE = re.compile(
     r"approximately|approx\.|nearly|almost|some|close\s+to|an\s+estimated|estimated|up\s+to|upwards\s+of|"
     r"just\s+(?:under|over|below|above)|at\s+least|less\s+than|fewer\s+than|in\s+excess\s+of|well\s+(?:over|above)|"
     r"north\s+of|beyond|nearly|roughly)|~|≈|\+/-)\s*$", re.IGNORECASE)
-_CHANGE_BEFORE = re.compile(r"(?:(?<![\w])(?:by|um|up|down|plus|minus|gained|lost|verloren|gewonnen)\s*|[+\-−]\s?)$",
+_CHANGE_BEFORE = re.compile(r"(?:(?<![\w])(?:by|um|(?<!make\s)(?<!makes\s)(?<!made\s)(?<!making\s)up|down|plus|minus|"
+                            r"gained|lost|verloren|gewonnen)\s*|[+\-−]\s?)$",  # "make up 30 %" is a level
                             re.IGNORECASE)
 _CHANGE_AFTER = re.compile(
-    r"^[\s,]*(?:\w+\s+)?(?:more|less|fewer|higher|lower|faster|slower|cheaper|better|worse|larger|smaller|bigger|"
+    r"^[\s,]*(?:(?!within|in|over|binnen|innerhalb)\w+\s+)?(?:more|less|fewer|higher|lower|faster|slower|cheaper|better|worse|larger|smaller|bigger|"
     r"mehr|weniger|höher|niedriger|schneller|langsamer|günstiger|billiger|besser|schlechter|größer|kleiner|"
     r"increase|decrease|rise|drop|jump|gain|growth|Anstieg|Zuwachs|Rückgang|Wachstum|Steigerung|year[\s\-]on[\s\-]year|"
     r"year[\s\-]over[\s\-]year|yoy|a\s+year\b|per\s+year|annually|pro\s+Jahr|jährlich|im\s+Jahresvergleich|"
@@ -87,8 +95,9 @@ _PREVIOUS_BEFORE = re.compile(
     re.IGNORECASE)
 _FROM_TO_AFTER = re.compile(r"^\s*(?:\S+\s+){0,3}?(?:to|auf|bis\s+auf|zu)\s", re.IGNORECASE)
 _PAST_AFTER = re.compile(
-    r"^[\s,]*(?:\S+\s+){0,2}?(?:(?:a|one)\s+year\s+(?:earlier|ago|before)|last\s+year|im\s+Vorjahr|vor\s+einem\s+Jahr|"
-    r"im\s+Jahr\s+zuvor|previously|zuvor|in\s+(?:the\s+)?previous\s+year)",
+    r"^[\s,]*(?:[^\d\s]\S*\s+){0,2}?(?:(?:a|one)\s+(?:year|quarter|month)\s+(?:earlier|ago|before)|last\s+(?:year|quarter)|"
+    r"im\s+Vor(?:jahr|quartal|monat)\w*|vor\s+einem\s+Jahr|"
+    r"im\s+Jahr\s+zuvor|previously|zuvor|in\s+(?:the\s+)?previous\s+(?:year|quarter))",
     re.IGNORECASE)
 _CURRENT_NEAR = re.compile(
     r"(?<![\w])(?:today|currently|now|heute|derzeit|aktuell|zurzeit|jetzt|bislang|bisher)(?![\w])", re.IGNORECASE)
@@ -219,7 +228,7 @@ def find_mentions_masked(text: str, language: str) -> list[Mention]:
         elif scale == 1 and (pct := re.match(_SEP + _PERCENT, rest2)):
             mention = Mention(start, scale_end + pct.end(), _as_float(value), "percent", "percent")
         elif scale == 1 and (rt := re.match(_SEP + _RATIO, rest2)) and (
-                rt.group("ratio") in {"x", "×"} or rt.group("ratio").startswith("fach")
+                rt.group("ratio") in {"x", "×"} or rt.group("ratio").lower().startswith("fach")
                 or _COMPARISON_AFTER.match(rest2[rt.end():])):
             if rt.group("ratio") in {"x", "×"} and re.match(r"[\s\-]*\d", rest2[rt.end():]):
                 continue  # "8 x 80 GB" is a product, not a ratio
@@ -237,7 +246,9 @@ def find_mentions_masked(text: str, language: str) -> list[Mention]:
         if mention is not None:
             mentions.append(mention)
     for m in _RATIO_WORDS.finditer(text):
-        if _COMPARISON_AFTER.match(text[m.end():]) or m.group("rword").lower().startswith(("doppelt", "halb")):
+        if m.group("fold"):
+            mentions.append(Mention(m.start(), m.end(), float(_FOLD_VALUES[m.group("fold").lower()]), "ratio", "ratio"))
+        elif _COMPARISON_AFTER.match(text[m.end():]) or m.group("rword").lower().startswith(("doppelt", "halb")):
             key = " ".join(m.group("rword").lower().split())
             key = "doppelt" if key.startswith("doppelt") else "halb" if key.startswith("halb") else key
             mentions.append(Mention(m.start(), m.end(), float(_RATIO_WORD_VALUES[key]), "ratio", "ratio"))
@@ -249,7 +260,7 @@ def find_mentions_masked(text: str, language: str) -> list[Mention]:
         elif words[0] in ("drei", "three") and words[-1] == "viertel":
             value = 75.0
         mentions.append(Mention(m.start(), m.end(), value, "percent", "percent"))
-    mentions = without_overlaps(mentions)
+    mentions = _merge_amount_ranges(without_overlaps(mentions), text)
     for mention in mentions:
         _flag(mention, text, mentions)
         if mention.form == "percent" and _MORE_THAN.match(text[mention.end:mention.end + 80]):
@@ -257,6 +268,31 @@ def find_mentions_masked(text: str, language: str) -> list[Mention]:
             mention.form, mention.unit, mention.change = "ratio", "ratio", False
             mention.value = round(1 + mention.value / 100, 6)
     return mentions
+
+
+_RANGE_BETWEEN = re.compile(r"^\s*(?:[-–]|to|bis|and|und)\s*$", re.IGNORECASE)
+_TRAJECTORY_BEFORE = re.compile(r"(?<![\w])(?:from|von|by|um)\s+(?:\S+\s+)?$", re.IGNORECASE)  # a path or a change
+
+
+def _merge_amount_ranges(mentions: list[Mention], text: str) -> list[Mention]:
+    """"US$40 billion to US$42 billion", "$40-42bn", "zwischen 2 und 3 Mrd. Euro": one amount, the
+    midpoint (approximate); "from $2bn to $3bn" stays two (a trajectory)."""
+    out: list[Mention] = []
+    for m in mentions:
+        low = out[-1] if out else None
+        if low is None or low.form != "currency" or m.form not in ("currency", "count") or m.counted \
+                or (m.form == "currency" and m.unit != low.unit) or not _RANGE_BETWEEN.match(text[low.end:m.start]) \
+                or _TRAJECTORY_BEFORE.search(text[max(0, low.start - 20):low.start]):
+            out.append(m)
+            continue
+        low_value = low.value
+        while low_value * 1000 <= m.value:
+            low_value *= 1000  # "$40-42bn": the scale is said once, after the second number
+        if low_value >= m.value:
+            out.append(m)
+            continue
+        out[-1] = Mention(low.start, m.end, round((low_value + m.value) / 2, 6), "currency", low.unit, approximate=True)
+    return out
 
 
 _FUNCTION_WORDS = {

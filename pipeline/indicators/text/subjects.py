@@ -19,6 +19,8 @@ class SubjectMention:
     types: tuple[str, ...]
     attribution: bool = False
     reference: bool = False
+    modifier: bool = False      # a place describing another subject ("a London-based operator"): never the actor
+    product: bool = False       # named as an app ("DeepSeek's chatbot app", "die Qwen-App"): its figures are not the entity's
     # every entity this span can be, in gazetteer order: (name, types, counts_as). An alias that
     # collides across types ("Ascend" chip vs company) resolves to the type the indicator asks for.
     alternatives: tuple[tuple[str, tuple[str, ...], str | None], ...] = ()
@@ -48,6 +50,10 @@ class Gazetteer:
         out = without_overlaps(found)
         for s in out:
             same = [f.alternatives[0] for f in found if (f.start, f.end) == (s.start, s.end)]
+            # "Chinese chipmakers cover a third of domestic demand": a group named by its country is
+            # that country where the indicator wants one (self-sufficiency)
+            same += [f.alternatives[0] for f in found if "group" in s.types and f.start == s.start
+                     and f.end < s.end and set(f.types) & _STATE_TYPES]
             s.alternatives = tuple(dict.fromkeys(same))
             s.types = tuple(dict.fromkeys(t for _, types, _ in same for t in types))
             before, after = text[max(0, s.start - 40):s.start], text[s.end:s.end + 30]
@@ -56,14 +62,47 @@ class Gazetteer:
                     r"^[\s,]*(?:said|says|sagte|sagt|reported|berichtet\w*|told|teilte|mitteilte|zufolge|"
                     r"estimates|schätzt|figures\s+show|data\s+show)\b", after, re.IGNORECASE):
                 s.attribution = True
+            if _MODIFIER_AFTER.match(after) or _PLACE_BEFORE.search(before) \
+                    or set(s.types) <= _STATE_TYPES and _POSSESSIVE_BEFORE.search(before):
+                s.modifier = True
+            s.product = _APP_AFTER.match(after) is not None or _APP_NAMED.search(text[s.start:s.end]) is not None
+        _nationality_of_agencies(out, text)
         return out
+
+
+# "a London-based operator", "SoftBank-backed start-ups", "mit Sitz in München", "headquartered in
+# Taipei": the name describes another noun, the actor is elsewhere
+_MODIFIER_AFTER = re.compile(r"^-(?:based|backed|owned|funded|led|basierte\w*|ansässige\w*|gestützte\w*|finanzierte\w*)\b",
+                             re.IGNORECASE)
+_PLACE_BEFORE = re.compile(r"(?:based\s+in|headquartered\s+in|mit\s+Sitz\s+in)\s+$", re.IGNORECASE)
+# "bringing its total US commitment to $165 billion": a place word after "its" describes what "its" owns
+_POSSESSIVE_BEFORE = re.compile(r"(?<![\w])(?:its|their|seine[nmrs]?|ihre[nmrs]?)\s+(?:[a-zäöü]\w*\s+)?$")
+_STATE_TYPES = {"country", "bloc", "region"}
+_APP_AFTER = re.compile(r"^[\s\-]*(?:(?:chatbot|assistant|Chatbot|Assistent\w*)[\s\-]+)?(?:app|apps|App|Apps)\b")
+_APP_NAMED = re.compile(r"[\s\-](?:app|App)s?$")  # "Qwen-App" matched whole by a family pattern
+# a figure whose subject is named as an app or as "others": it is nobody's we track (no claim, no candidate)
+NOT_TRACKED = ""
+
+
+def _nationality_of_agencies(found: list[SubjectMention], text: str) -> None:
+    """"Das japanische Wirtschaftsministerium", "the Korean industry ministry": an agency or fund
+    right after a country (adjective or name) spends for that country, whatever its own alias says."""
+    for before, s in zip(found, found[1:]):
+        if set(s.types) & {"agency", "fund"} and set(before.types) & _STATE_TYPES \
+                and re.fullmatch(r"\s*", text[before.end:s.start]):
+            state = next(name for name, types, _ in before.alternatives if set(types) & _STATE_TYPES)
+            s.alternatives = tuple((name, types, state) for name, types, _ in s.alternatives)
 
 
 _REFERENCE_BETWEEN = re.compile(r"(?<![\w])(?:of|der|des|von|vs\.?|versus|compared|gegenüber|verglichen|relative|"
                                 r"wie|than|als|matches|erreicht|reaches)(?![\w])", re.IGNORECASE)
+_ARTICLE_ONLY = re.compile(r"\s*(?:(?:the|an?|der|des|eines|einer)\s+)?")  # "1.2 times the A100"
 _REFERENCE_BEFORE = re.compile(r"(?:compared\s+(?:to|with)|gegenüber|verglichen\s+mit|relative\s+to|"
-                               r"im\s+Vergleich\s+zu[mr]?|than|als|vs\.?|versus|wie|(?<![\w])of|(?<![\w])der|"
-                               r"(?<![\w])des|(?<![\w])eines)\s+(?:(?:the|a|an|den|dem|die|das)\s+)?$",
+                               r"im\s+Vergleich\s+zu[mr]?|than|als|vs\.?|versus|wie|(?<![\w])of|(?<![\w])as|"
+                               # German genitive only after what is measured ("60 Prozent der", "Leistung
+                               # eines"): ", der 910B nur 40 Prozent" is a nominative, the next subject
+                               r"(?:%|Prozent|[Ff]ache[nrs]?|[\w\-]*[Ll]eistung|Performance|Niveaus?|Tempo)\s+(?:der|des|eines))"
+                               r"\s+(?:(?:the|a|an|den|dem|die|das)\s+)?$",
                                re.IGNORECASE)
 
 
@@ -76,7 +115,9 @@ def mark_references(subjects: list[SubjectMention], mentions: list[Mention], sen
             continue
         for mention in mentions:
             if s.start >= mention.end and sent.distance((mention.start, mention.end), (s.start, s.end)) <= 8 \
-                    and _REFERENCE_BETWEEN.search(sent.text[mention.end:s.start]):
+                    and (_REFERENCE_BETWEEN.search(sent.text[mention.end:s.start])
+                         or mention.form == "ratio" and _ARTICLE_ONLY.fullmatch(sent.text[mention.end:s.start])) \
+                    and not any(o is not s and "chip" in o.types and mention.end <= o.start < s.start for o in subjects):
                 s.reference = True
         if _REFERENCE_BEFORE.search(sent.text[max(0, s.start - 50):s.start]) and any(
                 m.end <= s.start for m in mentions):
@@ -97,6 +138,12 @@ def pick_reference(mention: Mention, subjects: list[SubjectMention], sent: Sente
 _RECIPIENT_BEFORE = re.compile(
     r"(?<![\w])(?:(?:for|für|to|into|an|in|at|bei|nach)\s+(?:(?:the|den|die|das|der|dem|des)\s+)?|"
     r"dem\s+(?:[\w\-]+\s+)?)$", re.IGNORECASE)  # "schießt dem Chiphersteller Rapidus ... zu": the recipient
+_PLACE_BEFORE_NAME = re.compile(r"(?<![\w])(?:in|im|at|bei)\s+$", re.IGNORECASE)
+_BENEFICIARY_BEFORE = re.compile(r"(?<![\w])(?:for|für|to|an|dem)\s+(?:(?:the|den|die|das|der|dem|des)\s+)?"
+                                 r"(?:[\w\-]+\s+)?$", re.IGNORECASE)
+# "die Regierung in Peking", "the government in Tokyo": the place stands for its government, the actor
+_GOVERNMENT_IN = re.compile(r"(?:government|Regierung|authorities|Behörden|administration|officials)\s+(?:in|of|von)\s+$",
+                            re.IGNORECASE)
 _OWNER_BEFORE = re.compile(r"(?<![\w])(?:for|für|with|mit)\s+$", re.IGNORECASE)
 
 
@@ -106,29 +153,76 @@ def pick_subject(ind: IndicatorDef, mention: Mention, subjects: list[SubjectMent
     recipient or place ("Japan earmarked $25bn for Rapidus": Japan), and a subject in the figure's
     own segment (between the neighbouring figures) over one that belongs to another figure
     ("385 million downloads against Llama's 350 million")."""
-    lo, hi = segment
+    if ind.kind == "investment" and _RECEIVE.search(sent.text):
+        giver = _giver(ind, mention, subjects, sent)
+        if giver:
+            return giver
     for group in ind.subject_types:
         wanted = set(group)
         best, best_score = None, None
         for s in subjects:
             name = s.resolve(wanted)
-            if name is None or s.attribution or s.reference:
+            if name is None or s.attribution or s.reference or s.modifier:
                 continue
-            score = sent.distance((s.start, s.end), (mention.start, mention.end))
-            inside = lo <= s.start and s.end <= hi
-            if s.start > mention.start:
-                score += 3  # the grammatical subject usually comes first (de and en)
-                if inside and _OWNER_BEFORE.search(sent.text[max(0, s.start - 10):s.start]):
-                    score -= 3  # "64 million for Kimi K2", "with Cambricon at around 12 %"
-            elif _RECIPIENT_BEFORE.search(sent.text[max(0, s.start - 20):s.start]):
-                score += 4
-            if not inside:
-                score += 8
+            if ind.kind == "investment" and _BENEFICIARY_BEFORE.search(sent.text[max(0, s.start - 30):s.start]):
+                continue  # "approved ¥802.5 billion for Rapidus", "will provide ¥100 billion to Rapidus": the recipient
+            score = _score(ind, s, mention, sent, segment, first=s is subjects[0])
+            if _possessor_of(s, subjects, sent.text, wanted):
+                score += 6  # "Saudi Arabia's Humain plans to spend": the company, not its country
             if best_score is None or score < best_score:
-                best, best_score = name, score
+                best, best_score = (NOT_TRACKED if s.product else name), score
         if best is not None:
             return best
     return None
+
+
+# "Rapidus erhält vom japanischen Staat weitere 100 Milliarden Yen", "Micron will receive ¥536 billion
+# in subsidies from Tokyo": the money's giver is the investor, not the receiver
+_RECEIVE = re.compile(r"(?<![\w])(?:receiv\w*|gets|got|erhält|erhielt\w*|bekommt|bekam\w*|erhalten)(?![\w])", re.IGNORECASE)
+_GIVER_BEFORE = re.compile(r"(?<![\w])(?:from|vom|von(?:\s+(?:der|dem|den))?)\s+(?:(?:the|der|dem)\s+)?(?:[\w\-]+\s+)?$",
+                           re.IGNORECASE)
+
+
+def _giver(ind: IndicatorDef, mention: Mention, subjects: list[SubjectMention], sent: Sentence) -> str | None:
+    givers = [(sent.distance((s.start, s.end), (mention.start, mention.end)), name) for s in subjects
+              if not (s.attribution or s.modifier) and (name := s.resolve({t for g in ind.subject_types for t in g}))
+              and _GIVER_BEFORE.search(sent.text[max(0, s.start - 30):s.start])]
+    return min(givers)[1] if givers else None
+
+
+def is_place(s: SubjectMention, text: str) -> bool:
+    """"in Schanghai", "at Arizona": a country or region named as where something happens."""
+    before = text[max(0, s.start - 20):s.start]
+    return bool(set(s.types) & _STATE_TYPES) and _PLACE_BEFORE_NAME.search(before) is not None \
+        and not _GOVERNMENT_IN.search(before)
+
+
+def _possessor_of(s: SubjectMention, subjects: list[SubjectMention], text: str, wanted: set[str]) -> bool:
+    """"Saudi Arabia's Humain", "Alibabas Qwen": s owns the next subject, which fits the indicator too."""
+    if not re.search(r"['’]s$|(?<=[a-z])s$", text[s.start:s.end]):
+        return False
+    return any(0 <= t.start - s.end <= 1 and t.resolve(wanted) for t in subjects)
+
+
+def _score(ind: IndicatorDef, s: SubjectMention, mention: Mention, sent: Sentence, segment: tuple[int, int],
+           first: bool) -> int:
+    """How unlikely ``s`` is the subject of the figure: words between them, plus penalties."""
+    score = sent.distance((s.start, s.end), (mention.start, mention.end))
+    inside = segment[0] <= s.start and s.end <= segment[1]
+    before = sent.text[max(0, s.start - 20):s.start]
+    if s.start > mention.start:
+        score += 3  # the grammatical subject usually comes first (de and en)
+        if inside and ind.kind != "investment" and _OWNER_BEFORE.search(before):
+            score -= 3  # "64 million for Kimi K2", "with Cambricon at around 12 %" (money "for X" goes to X)
+    elif _RECIPIENT_BEFORE.search(before) and not _GOVERNMENT_IN.search(before):
+        score += 4
+        if is_place(s, sent.text):
+            score += 4  # "beim Börsengang in Schanghai acht Milliarden Yuan": where, not who
+    elif first and sent.word(s.start) <= 1:
+        score -= 5  # the sentence opens with it: "Das US-Handelsministerium sagte Intel ... zu"
+    if not inside:
+        score += 8
+    return score
 
 
 def carried_subject(ind: IndicatorDef, carried: list[SubjectMention]) -> str | None:
@@ -136,7 +230,7 @@ def carried_subject(ind: IndicatorDef, carried: list[SubjectMention]) -> str | N
     about 23 %"): the first fitting entity there (the grammatical subject of that sentence)."""
     for group in ind.subject_types:
         for s in carried:
-            if not s.attribution and not s.reference and (name := s.resolve(set(group))):
+            if not s.attribution and not s.reference and not s.modifier and (name := s.resolve(set(group))):
                 return name
     return None
 

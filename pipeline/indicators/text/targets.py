@@ -13,9 +13,11 @@ _TARGET_EXPLICIT = re.compile(
     r"spätestens(?:\s+bis)?(?:\s+im\s+Jahr)?|by\s+the\s+end\s+of|by\s+end\s+of|by\s+year[\s\-]end|no\s+later\s+than|"
     r"target(?:ed)?\s+for|Ziel\s+für|goal\s+for|deadline\s+of)\s+(?:the\s+)?(?:year\s+|Jahres\s+)?"
     r"(?P<y>20\d\d)(?![\w])", re.IGNORECASE)
-_TARGET_COMPOUND = re.compile(r"(?<![\w])(?P<y>20\d\d)(?:[\s\-](?:target|goal|Ziel\w*|Vorgabe\w*))(?![\w])",
+_TARGET_COMPOUND = re.compile(r"(?<![\w])(?P<y>20\d\d)(?:[\s\-](?:[\w\-]+\s+)?(?:target|goal|forecast|guidance|outlook|"
+                              r"Ziel\w*|Vorgabe\w*|Prognose\w*))(?![\w])",
                               re.IGNORECASE)
-_TARGET_SOFT = re.compile(r"(?<![\w])(?:in|im\s+Jahr|in\s+the\s+year|for|für|from|ab)\s+(?P<y>20\d\d)(?![\w])",
+_TARGET_SOFT = re.compile(r"(?<![\w])(?:in|im\s+Jahr|in\s+the\s+year|for|für|from|ab|im\s+Geschäftsjahr)\s+"
+                         r"(?:(?:fiscal|financial\s+year)\s+)?(?P<y>20\d\d)(?![\w])",
                           re.IGNORECASE)
 _FUTURE = re.compile(
     r"(?<![\w])(?:will|would|shall|should|could|may|might|soll\w*|will\b|wollen|wolle|möchte\w*|plan\w*|aim\w*|"

@@ -1,7 +1,8 @@
 """Themes per embedding model: fitted on the dev half (what `newsmon calibrate` does), reported on
 the frozen test half: accuracy (acceptable alternatives allowed), off-topic articles given an
 on-topic theme, precision and recall per theme, each evidence alone, and the time per 1,000
-articles (encoding, and scoring on its own).
+articles (encoding, and scoring on its own). The dev half is shown in-sample and out-of-fold
+(each article scored by weights fitted without its story), the honest figure on the dev side.
 
     .venv/bin/python bench/themes.py [--model NAME ...]
 
@@ -23,7 +24,7 @@ from pipeline.embed.encoders import MINILM_MODEL, USE_MODEL, load_encoder  # noq
 from pipeline.embed.stage import encode_articles  # noqa: E402
 from pipeline.labelled import dev_articles  # noqa: E402
 from pipeline.themes.calibrate import fit_themes, fit_weights, measure  # noqa: E402
-from pipeline.themes.scorer import ThemeParams, ThemeScorer, decide  # noqa: E402
+from pipeline.themes.scorer import FEATURES, ThemeParams, ThemeScorer, decide  # noqa: E402
 from pipeline.themes.taxonomy import default_taxonomy  # noqa: E402
 from tests.support.labelled import frozen_test_half  # noqa: E402
 
@@ -49,14 +50,16 @@ def bench(model: str) -> None:
     print(f"model {encoder.name}: threshold {fit.params.threshold:.2f}, weights "
           + ", ".join(f"{k} {v:.2f}" for k, v in fit.params.weights.items()))
     print(line("dev half (in-sample)", fit.figures, keys))
+    print(line("dev half (out-of-fold)", fit.figures["out_of_fold"], keys))
     print(line("test half", measure(test, assigned), keys))
     feats = scorer.features(vectors, [a.title for a in test], [a.body for a in test], [a.language for a in test])
     dev_vectors = encode_articles(encoder, [(a.title, a.body) for a in dev])
     dev_feats = scorer.features(dev_vectors, [a.title for a in dev], [a.body for a in dev], [a.language for a in dev])
-    for name, cols in (("embedding only", [0]), ("keywords only", [1, 2])):
+    lexical = [FEATURES.index(f) for f in ("keywords", "negative", "spread")]
+    for name, cols in (("embedding only", [FEATURES.index("margin")]), ("keywords only", lexical)):
         masked, dev_masked = feats.copy(), dev_feats.copy()
         for f in (masked, dev_masked):
-            f[..., [c for c in range(3) if c not in cols]] = 0.0
+            f[..., [c for c in range(len(FEATURES)) if c not in cols]] = 0.0
         weights, bias = fit_weights(dev_masked, [a.theme for a in dev], [a.alternatives for a in dev], scorer.keys)
         probs = scorer.probabilities(masked, ThemeParams(weights, bias, fit.params.threshold))
         print(line(f"test, {name}", measure(test, [decide(scorer.keys, p, fit.params.threshold, scorer.outranks)

@@ -40,6 +40,10 @@ class CalibrateResult:
         if themes:
             lines.append(f"  themes on the development set (in-sample): accuracy {themes['accuracy']:.3f}, "
                          f"off-topic given a theme {themes['off_topic_given_theme']} of {themes['off_topic']}")
+            held_out = themes.get("out_of_fold")
+            if held_out:  # each story scored by weights fitted without it: the honest dev figure
+                lines.append(f"  themes out of fold: accuracy {held_out['accuracy']:.3f}, off-topic given a "
+                             f"theme {held_out['off_topic_given_theme']} of {held_out['off_topic']}")
         stories = self.figures.get("stories") or {}
         if stories:
             lines.append("  stories on the development set (in-sample): "

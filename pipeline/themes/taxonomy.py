@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -51,6 +52,18 @@ class Lexicon:
         pos += _hits_in_context(self.ambiguous, self.context, title, text)
         return pos, _hits(self.negative, title, text)
 
+    def sentences_with_evidence(self, title: str, sentences: Sequence[str]) -> int:
+        """How many of the title and ``sentences`` hold positive evidence (a keyword, or an
+        ambiguous keyword in context): a theme the article is about runs through several of
+        them, a passing mention sits in one."""
+        text = " ".join(sentences)
+        bounds = list(itertools.accumulate((len(s) + 1 for s in sentences[:-1]), initial=0))
+        offsets = [m.start() for m in self.keywords.finditer(text)] if self.keywords else []
+        offsets += [m.start() for m in _in_context(self.ambiguous, self.context, text)]
+        in_title = bool(self.keywords and self.keywords.search(title)) or bool(
+            _in_context(self.ambiguous, self.context, title))
+        return len({bisect.bisect_right(bounds, o) for o in offsets}) + in_title
+
 
 @dataclass
 class Theme:
@@ -78,6 +91,10 @@ class Theme:
         lexicon = self._lexicons.get(language)
         return lexicon.hits(title, text) if lexicon else (0, 0)
 
+    def sentences_with_evidence(self, title: str, sentences: Sequence[str], language: str) -> int:
+        lexicon = self._lexicons.get(language)
+        return lexicon.sentences_with_evidence(title, sentences) if lexicon else 0
+
 
 @dataclass
 class Taxonomy:
@@ -94,18 +111,26 @@ def _hits(pattern: re.Pattern | None, title: str, text: str) -> int:
     return 2 * len(in_title) + len(in_text)
 
 
-def _hits_in_context(ambiguous: re.Pattern | None, context: re.Pattern | None, title: str, text: str) -> int:
+def _in_context(ambiguous: re.Pattern | None, context: re.Pattern | None, part: str) -> list[re.Match]:
+    """The matches of ambiguous keywords with a context word within CONTEXT_WINDOW words."""
     if ambiguous is None or context is None:
-        return 0
+        return []
+    starts = [m.start() for m in _WORD.finditer(part)]
+    near = [bisect.bisect_right(starts, m.start()) for m in context.finditer(part)]
+    found = []
+    for m in ambiguous.finditer(part):
+        at = bisect.bisect_right(starts, m.start())
+        if any(abs(at - c) <= CONTEXT_WINDOW and c != at for c in near):
+            found.append(m)
+    return found
+
+
+def _hits_in_context(ambiguous: re.Pattern | None, context: re.Pattern | None, title: str, text: str) -> int:
     counted: dict[str, int] = {}
     for weight, part in ((2, title), (1, text)):
-        starts = [m.start() for m in _WORD.finditer(part)]
-        near = [bisect.bisect_right(starts, m.start()) for m in context.finditer(part)]
-        for m in ambiguous.finditer(part):
-            at = bisect.bisect_right(starts, m.start())
-            if any(abs(at - c) <= CONTEXT_WINDOW and c != at for c in near):
-                key = m.group(0).lower()
-                counted[key] = max(counted.get(key, 0), weight)
+        for m in _in_context(ambiguous, context, part):
+            key = m.group(0).lower()
+            counted[key] = max(counted.get(key, 0), weight)
     return sum(counted.values())
 
 

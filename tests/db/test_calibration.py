@@ -116,3 +116,25 @@ def test_calibrate_command_fits_both_parts(runtime, use_encoder):  # noqa: F811
         stored = calibration_store.load(conn, use_encoder.name)
     assert stored.themes and (stored.stories or result.notes)
     assert calibrate.ensure_calibrated(runtime, encoder=use_encoder) is None  # nothing missing any more
+
+
+def test_stored_calibration_with_other_evidence_is_replaced(runtime, use_encoder):  # noqa: F811
+    """A calibration stored by an older newsmon weighs other evidence (no `spread`): the themes
+    stage replaces it instead of failing, and keeps the stories' part."""
+    from pipeline.themes.scorer import FEATURES
+
+    with runtime.pool.connection() as conn:
+        insert_article(conn, key="z", title="US adds Chinese chipmakers to the Entity List",
+                       body="Exporters need a licence.", language="en", published_at=T0)
+        calibration_store.save(conn, use_encoder.name, {
+            "themes": {"weights": {"margin": 8.0, "keywords": 8.0, "negative": -1.0},
+                       "bias": {"chips": -5.0, "open_source": -5.0, "sanctions": -5.0}, "threshold": 0.4,
+                       "taxonomy": "old"},
+            "stories": {"join_threshold": 0.61, "merge_threshold": 0.7}}, {})
+        conn.commit()
+    run_embed(runtime, encoder=use_encoder)
+    result = run_themes(runtime, encoder=use_encoder)
+    assert result.counts["assigned"] == 1
+    with runtime.pool.connection() as conn:
+        stored = calibration_store.load(conn, use_encoder.name)
+    assert set(stored.themes["weights"]) == set(FEATURES) and stored.stories["join_threshold"] == 0.61

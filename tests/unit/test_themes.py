@@ -3,6 +3,8 @@ fit on the dev half, and the frozen test half's figures (reported, never tuned o
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from pipeline.embed.stage import encode_articles
 from pipeline.infra.config import BASE_THEMES, known_themes
 from pipeline.labelled import dev_articles
 from pipeline.themes.calibrate import fit_dev, fit_weights, measure
-from pipeline.themes.scorer import REASON_LANGUAGE, ThemeParams, ThemeScorer, decide
+from pipeline.themes.scorer import FEATURES, OUTRANK_RATIO, REASON_LANGUAGE, ThemeParams, ThemeScorer, decide
 from pipeline.themes.taxonomy import OTHER, ThemeError, compile_keywords, default_taxonomy, load_taxonomy
 from tests.support.labelled import dev_half, frozen_test_half
 from tests.support.newsdata import use_encoder  # noqa: F401
@@ -51,6 +53,39 @@ def test_ambiguous_words_need_context():
     assert near == 2  # "chip" in the title with "China" and "exports" within the window
     far = " ".join(["word"] * 20)
     assert chips.keyword_hits("", f"chip {far} factory", "en")[0] == 0
+    assert chips.keyword_hits("Sheffield iron foundry closes", "The foundry cast railings.", "en")[0] == 0
+    assert chips.keyword_hits("TSMC's Arizona foundry", "The chip foundry starts production.", "en")[0] > 0
+
+
+@pytest.mark.parametrize("language, title, text, theme, on_topic", [
+    # sanctions, export bans and fines in their everyday senses: no evidence without a technology
+    # or a geopolitical actor nearby
+    ("en", "Benefit sanctions rise as jobcentres tighten rules", "Claimants lose money for missed meetings.",
+     "sanctions", False),
+    ("en", "India bans rice exports after poor monsoon", "The export ban keeps food prices down.", "sanctions", False),
+    ("de", "Jobcenter verhängen mehr Sanktionen", "Die Sanktionen treffen Bürgergeld-Empfänger.", "sanctions", False),
+    ("de", "Indien verhängt Exportverbot für Zucker", "Die Ausfuhrquote wurde halbiert.", "sanctions", False),
+    ("en", "US sanctions Chinese chipmakers", "Washington added the firms to a blacklist.", "sanctions", True),
+    ("de", "EU-Sanktionen gegen russische Drohnenhersteller", "Das Embargo gilt für Mikroelektronik.",
+     "sanctions", True),
+    # "weights", "training" and "model" are a gym, a car and a catwalk without an AI word
+    ("en", "Weightlifter sets record", "New training methods let athletes lift heavier weights.", "open_source", False),
+    ("de", "Neues Modell von Mercedes", "Die Gewichte der Akkus sinken, das Training der Fahrer dauert.",
+     "open_source", False),
+    ("en", "Lab releases open weights", "The AI model weights are on Hugging Face.", "open_source", True),
+])
+def test_core_sense_in_context(language, title, text, theme, on_topic):
+    positive, _ = default_taxonomy().themes[theme].keyword_hits(title, text, language)
+    assert (positive > 0) == on_topic
+
+
+def test_evidence_counts_sentences():
+    chips = default_taxonomy().themes["chips"]
+    passing = ["The phone is thin.", "Its screen is bright.", "It uses a chip made by TSMC.", "It costs 900 euros."]
+    about = ["TSMC builds a new fab.", "The foundry makes wafers for Nvidia.", "The semiconductor plant opens in 2027."]
+    assert chips.sentences_with_evidence("New phone launched", passing, "en") == 1
+    assert chips.sentences_with_evidence("TSMC expands in Arizona", about, "en") == 4  # the title and all three
+    assert chips.sentences_with_evidence("TSMC expands", about, "fr") == 0
 
 
 @pytest.mark.parametrize("text, message", [
@@ -77,10 +112,18 @@ def test_decide_primary_and_secondary():
     assert chosen.themes == ["b", "a"]  # every theme over the threshold, primary first
 
 
+def test_outranking_theme_needs_to_be_comparably_probable():
+    outranks = {"sanctions": ["chips"]}
+    export_controls = decide(["chips", "sanctions"], np.array([0.9, 0.9 * OUTRANK_RATIO]), 0.2, outranks)
+    assert export_controls.theme == "sanctions" and export_controls.themes == ["sanctions", "chips"]
+    subsidy = decide(["chips", "sanctions"], np.array([0.9, 0.9 * OUTRANK_RATIO - 0.05]), 0.2, outranks)
+    assert subsidy.theme == "chips" and subsidy.themes == ["chips", "sanctions"]
+
+
 def test_fit_weights_recovers_separable_evidence():
     rng = np.random.default_rng(0)
     labels = ["a", "b", "other"] * 20
-    feats = rng.normal(0, 0.05, (60, 2, 3))
+    feats = rng.normal(0, 0.05, (60, 2, len(FEATURES)))
     for i, lab in enumerate(labels):
         if lab != "other":
             feats[i, ["a", "b"].index(lab), 1] += 1.0  # keyword evidence for the right theme
@@ -99,9 +142,41 @@ def test_shipped_dev_half_is_the_tests_dev_half():
 
 def test_fit_on_dev_half(fitted):
     assert fitted.params.weights["margin"] > 0 and fitted.params.weights["keywords"] > 0
+    assert fitted.params.weights["spread"] > 0
     assert 0.1 <= fitted.params.threshold <= 0.9
     assert fitted.figures["accuracy"] >= 0.97  # in-sample, by design
+    # the threshold comes from out-of-fold probabilities (each story scored without itself)
+    assert fitted.figures["out_of_fold"]["accuracy"] >= 0.95
+    assert fitted.figures["out_of_fold"]["off_topic_given_theme"] <= 2
+    scores = {float(t): v for t, v in fitted.figures["score_by_threshold"].items()}
+    assert scores[fitted.params.threshold] >= max(scores.values()) - 0.01
     assert ThemeParams.from_json(fitted.params.to_json()) == fitted.params
+
+
+def test_out_of_fold_never_scores_an_article_with_its_own_story(monkeypatch):
+    """Each article's held-out probability comes from weights fitted without any article of its
+    story (a German and an English report of one event are never on both sides)."""
+    from pipeline.labelled import LabelledArticle
+    from pipeline.themes import calibrate
+
+    arts = [LabelledArticle(f"x{i}", f"story{i // 2}", "en", None, "s", "a" if i % 3 else OTHER, (), "t", "b")
+            for i in range(60)]
+    feats = np.zeros((60, 1, len(FEATURES)))
+    feats[:, 0, 0] = np.arange(60)  # the article's index, so that each call shows which rows it saw
+    trained, scored = [], []
+    monkeypatch.setattr(calibrate, "fit_weights", lambda f, *a, **k: (
+        trained.append({int(v) for v in f[:, 0, 0]}) or ({n: 0.0 for n in FEATURES}, {"a": 0.0})))
+
+    class Recorder:
+        def probabilities(self, f, params):
+            scored.append({int(v) for v in f[:, 0, 0]})
+            return np.full(f.shape[:2], 0.5)
+
+    probs = calibrate.out_of_fold(feats, arts, ["a"], Recorder())
+    assert probs.shape == (60, 1) and len(trained) == len(scored) == calibrate.FOLDS
+    assert set().union(*scored) == set(range(60))
+    for train, held_out in zip(trained, scored):
+        assert {i // 2 for i in train}.isdisjoint({i // 2 for i in held_out})
 
 
 def _assign(encoder, fitted, articles):
@@ -112,23 +187,28 @@ def _assign(encoder, fitted, articles):
 
 
 def test_frozen_test_half_figures(use_encoder, fitted):  # noqa: F811
-    """Measured once on the frozen test half with the weights fitted on the dev half (README):
-    accuracy 0.942, 6 of 93 off-topic articles given a theme; chips P 0.96 R 0.93, open_source
-    P 0.96 R 1.00, sanctions P 0.81 R 0.84. Asserted with a small margin."""
+    """Measured once on the frozen test half with the weights fitted on the dev half (README, round 3,
+    `bench/themes.py`): accuracy 0.959, 3 of 93 off-topic articles given a theme; chips P 0.960
+    R 0.889, open_source P 0.963 R 1.000, sanctions P 0.889 R 0.960 (round 2: 0.942, 6 of 93).
+    Asserted with a small margin."""
     articles = frozen_test_half()
     figures = measure(articles, _assign(use_encoder, fitted, articles))
-    assert figures["accuracy"] >= 0.92
-    assert figures["off_topic_given_theme"] <= 8
-    for theme in ("chips", "open_source"):
-        assert figures[theme]["precision"] >= 0.92 and figures[theme]["recall"] >= 0.90, (theme, figures[theme])
-    assert figures["sanctions"]["precision"] >= 0.76 and figures["sanctions"]["recall"] >= 0.80, figures["sanctions"]
+    assert figures["accuracy"] >= 0.945
+    assert figures["off_topic_given_theme"] <= 4
+    floors = {"chips": (0.93, 0.86), "open_source": (0.93, 0.97), "sanctions": (0.86, 0.93)}
+    for theme, (precision, recall) in floors.items():
+        assert figures[theme]["precision"] >= precision and figures[theme]["recall"] >= recall, (theme, figures[theme])
 
 
 def test_export_controls_on_chips_are_sanctions_with_chips_secondary(use_encoder, fitted):  # noqa: F811
     export_controls = [a for a in dev_half() if a.theme == "sanctions" and "chips" in a.alternatives]
     assert len(export_controls) >= 5
     assigned = _assign(use_encoder, fitted, export_controls)
-    assert sum(s.theme == "sanctions" for s in assigned) >= 0.85 * len(assigned)
+    # The mixed set also holds antitrust probes and summons of chip firms (chips primary is
+    # acceptable there); articles that name export rules in the title are sanctions-primary.
+    assert sum(s.theme == "sanctions" for s in assigned) >= 0.8 * len(assigned)
+    by_title = [s for a, s in zip(export_controls, assigned) if re.search(r"(?i)export|ausfuhr", a.title)]
+    assert len(by_title) >= 10 and sum(s.theme == "sanctions" for s in by_title) >= 0.9 * len(by_title)
     assert any(s.themes == ["sanctions", "chips"] for s in assigned)
 
 

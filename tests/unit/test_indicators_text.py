@@ -18,7 +18,7 @@ from pipeline.indicators.text import find_mentions, parse_number
 from tests.support.indicator_labels import RESOURCES, load_labels, score
 
 LABEL_FILES = [RESOURCES / "sentences.yaml", RESOURCES / "sentences_holdout.yaml", RESOURCES / "sentences_dev.yaml",
-               RESOURCES / "sentences_dev2.yaml"]
+               RESOURCES / "sentences_dev2.yaml", RESOURCES / "sentences_dev3.yaml"]
 
 
 # --------------------------------------------------------------------------- number grammar
@@ -137,13 +137,15 @@ def test_labelled_set_is_large_enough_and_mixed():
     assert kinds == {"downloads", "self_sufficiency_target", "performance_ratio", "market_share", "investment"}
 
 
-# floors on the DEV halves (tuned on, so in-sample: measured 1.00/1.00, 1.00/1.00, 0.99/0.96 and
-# 1.00/1.00 in round 3); the frozen test half is measured by bench/indicators.py only
+# floors on the DEV halves (tuned on, so in-sample: measured 1.00/1.00 on all five after the second
+# pass of round 3; sentences_dev3.yaml scored 0.93/0.78 unseen before it); the frozen test half is
+# measured by bench/indicators.py only
 @pytest.mark.parametrize("path, precision, recall", [
     (RESOURCES / "sentences.yaml", 0.95, 0.95),
     (RESOURCES / "sentences_holdout.yaml", 0.95, 0.95),
-    (RESOURCES / "sentences_dev.yaml", 0.95, 0.93),
+    (RESOURCES / "sentences_dev.yaml", 0.97, 0.97),
     (RESOURCES / "sentences_dev2.yaml", 0.97, 0.97),
+    (RESOURCES / "sentences_dev3.yaml", 0.97, 0.97),
 ], ids=lambda p: getattr(p, "name", str(p)))
 def test_precision_and_recall_on_labelled_sentences(path, precision, recall):
     s = score(_load_labels(path), extract_claims, _kind_of)
@@ -154,7 +156,7 @@ def test_precision_and_recall_on_labelled_sentences(path, precision, recall):
 
 
 def test_traps_yield_nothing():
-    traps = [i for f in (LABEL_FILES[0], LABEL_FILES[1], LABEL_FILES[3]) for i in _load_labels(f) if not i["expect"]]
+    traps = [i for f in (LABEL_FILES[0], LABEL_FILES[1], LABEL_FILES[3], LABEL_FILES[4]) for i in _load_labels(f) if not i["expect"]]
     leaked = {i["text"]: extract_claims(i["text"], i["lang"]) for i in traps}
     assert {t: c for t, c in leaked.items() if c} == {}
 

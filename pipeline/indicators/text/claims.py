@@ -23,6 +23,7 @@ from pipeline.indicators.text.subjects import (
     mark_references,
     pick_reference,
     pick_subject,
+    unknown_owner,
 )
 from pipeline.indicators.text.targets import find_target_markers, pick_target_year
 from pipeline.text import split_sentences
@@ -68,7 +69,10 @@ class Carry:
 _ANAPHOR = re.compile(r"(?<![\w])(?:the\s+(?:rate|share|figure|ratio|quota)|that\s+share|this\s+share|its\s+share|their\s+share|"
                       r"die\s+Quote|der\s+Anteil|ihr\s+Anteil|sein\s+Anteil|dieser\s+Anteil|die\s+Rate|der\s+Wert|"
                       r"the\s+level|it|(?:sind|ist|waren|war)\s+es|the\s+(?:target|goal|aim)|das\s+Ziel|Ziel\s+(?:ist|sind)|followed\s+with|folgt\w*\s+mit|came\s+next\s+with|dahinter|dagegen|hingegen|by\s+contrast|"
-                      r"in\s+contrast)(?![\w])", re.IGNORECASE)
+                      r"in\s+contrast|of\s+(?:that|this)|(?<!gehen\s)(?<!geht\s)davon(?!\s+aus)|hiervon|"
+                      # a rank continues the ranking of the sentence before ("SMIC ranked third with 5.1 %")
+                      r"rank(?:ed|s)\s+(?:first|second|third|fourth|fifth|\w+th)|(?:first|second|third|fourth|fifth)\s+place|"
+                      r"(?:Platz|Rang)\s+(?:eins|zwei|drei|vier|fünf|\d{1,2}\.?))(?![\w])", re.IGNORECASE)
 
 
 class Extractor:
@@ -133,23 +137,26 @@ class Extractor:
                 # 40 % of China's demand" is self-sufficiency, not China's market share
                 ranked.sort(key=lambda i: i.kind != "self_sufficiency_target")
             for ind in ranked:
+                if ind.kind == "market_share" and _home_market_of_group(subjects, masked):
+                    ind = next((i for i in self.indicators if i.kind == "self_sufficiency_target"), ind)
                 if ind.requires_type and not any(ind.requires_type in s.types and not s.attribution
                                                  for s in subjects):
                     continue
                 if ind.kind == "performance_ratio":
                     mark_references(subjects, comparisons, sent)
-                subject = _same_owner(claims, ind, mention, segment, subjects, masked) \
-                    or pick_subject(ind, mention, subjects, sent, segment)
+                owner = unknown_owner(mention, subjects, masked)  # "ahead of Nanya at 3 %": a candidate
+                subject = None if owner else (_same_owner(claims, ind, mention, segment, subjects, masked)
+                                              or pick_subject(ind, mention, subjects, sent, segment))
                 reference = pick_reference(mention, subjects, sent) if ind.kind == "performance_ratio" else None
                 for s in subjects:
                     s.reference = False
                 if subject == NOT_TRACKED:
                     break
-                if subject is None and carried:
+                if subject is None and carried and not owner:
                     subject = carried_subject(ind, carried)
                 year = years[id(mention)]
                 if subject is None:
-                    phrase = guess_subject_phrase(masked, mention)
+                    phrase = owner or guess_subject_phrase(masked, mention)
                     if phrase:
                         claims.append(Claim(ind.key, ind.kind, "", mention.value, mention.unit, year,
                                             mention.approximate, quote, None, True, phrase))
@@ -164,7 +171,9 @@ class Extractor:
         is at least as close as the best cue)."""
         span = (mention.start, mention.end)
         # a negative cue behind a comma belongs to the next clause ("raised $250 million, valuing it at ...")
-        neg = min((sent.distance(span, n) + ("," in sent.text[min(span[1], n[1]):max(span[0], n[0])])
+        # and one that names what the money is for is the figure's own ("set aside $1.5 billion for legal claims")
+        neg = min((0 if _PURPOSE_BETWEEN.match(sent.text, span[1], n[0]) else
+                   sent.distance(span, n) + ("," in sent.text[min(span[1], n[1]):max(span[0], n[0])])
                    for n in negative), default=None)
         ranked = []
         for order, ind in enumerate(self.indicators):
@@ -254,6 +263,21 @@ def _converted(before: list, mention, text: str) -> bool:
     return bool(between.strip()) and _CONVERSION.match(between) is not None or between.strip() == ""
 
 
+# "Der Anteil chinesischer Anbieter am heimischen KI-Chipmarkt", "Chinese vendors' share of the domestic
+# market": a country's own producers in their home market is the country's self-sufficiency
+_HOME_MARKET = re.compile(r"(?<![\w])(?:heimisch|inländisch|einheimisch)\w*\s+(?:\w+\s+)?[\w\-]*[Mm]arkt\w*|"
+                          r"(?<![\w])(?:domestic|home)\s+(?:[\w\-]+\s+){0,2}?markets?\b|"
+                          r"(?<![\w])(?:the\s+country['’]s|des\s+Landes|im\s+eigenen\s+Land)(?![\w])", re.IGNORECASE)
+
+
+def _home_market_of_group(subjects: list[SubjectMention], text: str) -> bool:
+    groups = [s for s in subjects if "group" in s.types and s.resolve({"country"})]
+    others = [s for s in subjects if "company" in s.types and not s.attribution]
+    return bool(groups) and not others and _HOME_MARKET.search(text) is not None
+
+
+_PURPOSE_BETWEEN = re.compile(r"\s*(?:\S+\s+){0,2}?(?:for|für|to\s+cover|zur\s+Deckung)\s+(?:\S+\s+){0,2}?$",
+                              re.IGNORECASE)
 _NEXT_WORDS = re.compile(r"(?:\s+\S+){0,5}")
 
 

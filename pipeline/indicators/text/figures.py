@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 
 from pipeline.indicators.text.closeness import without_overlaps
 
@@ -78,7 +79,7 @@ _APPROX_BEFORE = re.compile(
     r"mehr\s+als|über|weit\s+über|bis\s+zu|mindestens|weniger\s+als|unter|more\s+than|over|about|around|roughly|"
     r"approximately|approx\.|nearly|almost|some|close\s+to|an\s+estimated|estimated|up\s+to|upwards\s+of|"
     r"just\s+(?:under|over|below|above)|at\s+least|less\s+than|fewer\s+than|in\s+excess\s+of|well\s+(?:over|above)|"
-    r"north\s+of|beyond|nearly|roughly)|~|≈|\+/-)\s*$", re.IGNORECASE)
+    r"north\s+of|beyond|nearly|roughly|under|below)|~|≈|\+/-)\s*$", re.IGNORECASE)
 _CHANGE_BEFORE = re.compile(r"(?:(?<![\w])(?:by|um|(?<!make\s)(?<!makes\s)(?<!made\s)(?<!making\s)up|down|plus|minus|"
                             r"gained|lost|verloren|gewonnen)\s*|[+\-−]\s?)$",  # "make up 30 %" is a level
                             re.IGNORECASE)
@@ -97,8 +98,10 @@ _FROM_TO_AFTER = re.compile(r"^\s*(?:\S+\s+){0,3}?(?:to|auf|bis\s+auf|zu)\s", re
 _PAST_AFTER = re.compile(
     r"^[\s,]*(?:[^\d\s]\S*\s+){0,2}?(?:(?:a|one)\s+(?:year|quarter|month)\s+(?:earlier|ago|before)|last\s+(?:year|quarter)|"
     r"im\s+Vor(?:jahr|quartal|monat)\w*|vor\s+einem\s+Jahr|"
-    r"im\s+Jahr\s+zuvor|previously|zuvor|in\s+(?:the\s+)?previous\s+(?:year|quarter))",
+    r"im\s+Jahr\s+zuvor|previously|zuvor|in\s+(?:the\s+)?previous\s+(?:year|quarter)|\w+\s+(?:years?|months?)\s+ago)",
     re.IGNORECASE)
+_CHANGED_BY = re.compile(r"(?<![\w])(?:increas|rais|lift|boost|cut|reduc|trim|lower|erhöh|aufstock|senk|kürz|steiger)\w*"
+                         r"\s+(?:\S+\s+){0,4}?(?:by|um)\s+$", re.IGNORECASE)
 _CURRENT_NEAR = re.compile(
     r"(?<![\w])(?:today|currently|now|heute|derzeit|aktuell|zurzeit|jetzt|bislang|bisher)(?![\w])", re.IGNORECASE)
 
@@ -260,7 +263,8 @@ def find_mentions_masked(text: str, language: str) -> list[Mention]:
         elif words[0] in ("drei", "three") and words[-1] == "viertel":
             value = 75.0
         mentions.append(Mention(m.start(), m.end(), value, "percent", "percent"))
-    mentions = _merge_amount_ranges(without_overlaps(mentions), text)
+    mentions = [_with_bare_low_bound(m, text, language) for m in _merge_amount_ranges(without_overlaps(mentions), text)]
+    _elliptic_amounts(mentions, text)
     for mention in mentions:
         _flag(mention, text, mentions)
         if mention.form == "percent" and _MORE_THAN.match(text[mention.end:mention.end + 80]):
@@ -293,6 +297,43 @@ def _merge_amount_ranges(mentions: list[Mention], text: str) -> list[Mention]:
             continue
         out[-1] = Mention(low.start, m.end, round((low_value + m.value) / 2, 6), "currency", low.unit, approximate=True)
     return out
+
+
+# "52 bis 56 Milliarden Dollar", "between 91 and 93 billion dollars": the low end is a bare number that
+# takes the high end's scale and currency; "from 52 to 56 billion" and "by 2 to 18 billion" are paths
+_BARE_LOW = re.compile(r"(?<![\w.,])(?P<low>\d{1,3}(?:[.,]\d+)?)\s*(?:[-–]|bis|to|and|und)\s*$", re.IGNORECASE)
+_PATH_BEFORE = re.compile(r"(?<![\w])(?:from|by|um)\s+$", re.IGNORECASE)
+_LEADING_NUMBER = re.compile(r"\D{0,4}?(\d+(?:[.,]\d+)?)")
+
+
+# "Microsoft mit fünf Milliarden Dollar, Nvidia mit zehn Milliarden": the currency is said once
+_ELLIPTIC_AMOUNT = re.compile(r"^(?:\s+[\w\-]+){0,3}?\s*(?:,|;|\s(?:und|and|sowie|while|während))\s+(?:[A-ZÄÖÜ][\w\-]*\s+){1,3}"
+                              r"(?:mit|with|auf|at|bei|über)?\s*(?:(?:rund|etwa|knapp|gut|about|around|roughly|nearly)\s+)?$")
+
+
+def _elliptic_amounts(mentions: list[Mention], text: str) -> None:
+    for before, m in pairwise(mentions):
+        if before.form == "currency" and m.form == "count" and not m.counted and m.noun is None \
+                and m.value >= 10**6 and _ELLIPTIC_AMOUNT.match(text[before.end:m.start]):
+            m.form, m.unit = "currency", before.unit
+
+
+def _with_bare_low_bound(m: Mention, text: str, language: str) -> Mention:
+    if m.form != "currency":
+        return m
+    low = _BARE_LOW.search(text[max(0, m.start - 20):m.start])
+    high = _LEADING_NUMBER.match(text, m.start)
+    if low is None or high is None or _PATH_BEFORE.search(text[max(0, m.start - 20 - 10):m.start - len(low.group(0))]):
+        return m
+    try:
+        low_number, high_number = parse_number(low.group("low"), language), parse_number(high.group(1), language)
+    except (InvalidOperation, ValueError):
+        return m
+    if not 0 < low_number < high_number:
+        return m
+    scale = m.value / float(high_number)
+    start = m.start - len(low.group(0))
+    return Mention(start, m.end, round((float(low_number) * scale + m.value) / 2, 6), "currency", m.unit, approximate=True)
 
 
 _FUNCTION_WORDS = {
@@ -350,6 +391,8 @@ def _flag(m: Mention, text: str, mentions: list[Mention]) -> None:
             m.value = round((float(low.group(1).replace(",", ".")) + m.value) / 2, 6)
     if re.search(r"(?<![\w])(?:by|um)\s+$", before) and re.match(r"^\s*(?:to|auf)\s+\S*\d", after):
         m.change = True  # "cut its plan by $2 billion to $18 billion": the delta, not the level
+    if m.form == "currency" and _CHANGED_BY.search(before):
+        m.change = True  # "plans to increase US spending by $100 billion": the delta
     if re.search(_CURRENT_NEAR.pattern + r"\s*$", before, re.IGNORECASE) or _CURRENT_NEAR.match(after.lstrip(" ,")):
         m.current = True
         return

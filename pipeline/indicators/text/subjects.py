@@ -57,7 +57,7 @@ class Gazetteer:
             s.alternatives = tuple(dict.fromkeys(same))
             s.types = tuple(dict.fromkeys(t for _, types, _ in same for t in types))
             before, after = text[max(0, s.start - 40):s.start], text[s.end:s.end + 30]
-            if re.search(r"(?:according\s+to|laut|nach\s+Angaben(?:\s+(?:von|des|der))?|citing|zitiert)\s+"
+            if _EXPECTS_OTHER.match(text, s.end, s.end + 80) or re.search(r"(?:according\s+to|laut|nach\s+Angaben(?:\s+(?:von|des|der))?|citing|zitiert)\s+"
                          r"(?:(?:the|der|die|des|dem|den|einer?)\s+)?(?:\w+\s+)?$", before, re.IGNORECASE) or re.match(
                     r"^[\s,]*(?:said|says|sagte|sagt|reported|berichtet\w*|told|teilte|mitteilte|zufolge|"
                     r"estimates|schätzt|figures\s+show|data\s+show)\b", after, re.IGNORECASE):
@@ -70,6 +70,11 @@ class Gazetteer:
         return out
 
 
+# "Broadcom expects custom AI chips to make up 30 %": the one who expects is a source, the figure is
+# the object's ("TSMC expects capital expenditure of $52 billion" stays TSMC's: a figure follows)
+_EXPECTS_OTHER = re.compile(r"\s+(?:expects?|predicts?|forecasts?|projects?)\s+(?!its\b|their\b)(?:[^\s\d$€£¥]+\s+){1,4}?"
+                            r"to\s+(?:make|account|reach|hit|climb|rise|fall|take|hold|capture|grow|be|control)\b",
+                            re.IGNORECASE)
 # "a London-based operator", "SoftBank-backed start-ups", "mit Sitz in München", "headquartered in
 # Taipei": the name describes another noun, the actor is elsewhere
 _MODIFIER_AFTER = re.compile(r"^-(?:based|backed|owned|funded|led|basierte\w*|ansässige\w*|gestützte\w*|finanzierte\w*)\b",
@@ -139,7 +144,7 @@ _RECIPIENT_BEFORE = re.compile(
     r"(?<![\w])(?:(?:for|für|to|into|an|in|at|bei|nach)\s+(?:(?:the|den|die|das|der|dem|des)\s+)?|"
     r"dem\s+(?:[\w\-]+\s+)?)$", re.IGNORECASE)  # "schießt dem Chiphersteller Rapidus ... zu": the recipient
 _PLACE_BEFORE_NAME = re.compile(r"(?<![\w])(?:in|im|at|bei)\s+$", re.IGNORECASE)
-_BENEFICIARY_BEFORE = re.compile(r"(?<![\w])(?:for|für|to|an|dem)\s+(?:(?:the|den|die|das|der|dem|des)\s+)?"
+_BENEFICIARY_BEFORE = re.compile(r"(?<![\w])(?:for|für|to|an|(?<!aus\s)(?<!von\s)dem)\s+(?:(?:the|den|die|das|der|dem|des)\s+)?"
                                  r"(?:[\w\-]+\s+)?$", re.IGNORECASE)
 # "die Regierung in Peking", "the government in Tokyo": the place stands for its government, the actor
 _GOVERNMENT_IN = re.compile(r"(?:government|Regierung|authorities|Behörden|administration|officials)\s+(?:in|of|von)\s+$",
@@ -157,6 +162,11 @@ def pick_subject(ind: IndicatorDef, mention: Mention, subjects: list[SubjectMent
         giver = _giver(ind, mention, subjects, sent)
         if giver:
             return giver
+    if ind.kind == "investment" and _WITH_MONEY.search(sent.text[max(0, mention.start - 30):mention.start]) \
+            and not _named_in_own_clause(mention, subjects, sent.text, segment):
+        opener = _opening_actor(ind, subjects, sent)
+        if opener:
+            return opener
     for group in ind.subject_types:
         wanted = set(group)
         best, best_score = None, None
@@ -183,11 +193,52 @@ _GIVER_BEFORE = re.compile(r"(?<![\w])(?:from|vom|von(?:\s+(?:der|dem|den))?)\s+
                            re.IGNORECASE)
 
 
+# "France is backing the Crolles fab that ST runs with GlobalFoundries with about €2.9 billion": money
+# given "with/mit" is the means of the sentence's own subject, whoever else a relative clause names
+_WITH_MONEY = re.compile(r"(?<![\w])(?:with|mit)\s+(?:(?:about|around|roughly|some|nearly|more\s+than|up\s+to|rund|etwa|"
+                         r"knapp|gut|mehr\s+als|bis\s+zu|insgesamt|total)\s+)?$", re.IGNORECASE)
+
+
+def _named_in_own_clause(mention: Mention, subjects: list[SubjectMention], text: str, segment: tuple[int, int]) -> bool:
+    """", Nvidia mit zehn Milliarden": a subject after the last clause break before the figure owns it."""
+    clause = max(text.rfind(c, segment[0], mention.start) for c in ",;")
+    return clause >= 0 and any(clause < s.start and s.end <= mention.start for s in subjects)
+
+
+def _opening_actor(ind: IndicatorDef, subjects: list[SubjectMention], sent: Sentence) -> str | None:
+    if not subjects or sent.word(subjects[0].start) > 2:
+        return None
+    s = subjects[0]
+    if s.attribution or s.modifier or s.reference:
+        return None
+    return s.resolve({t for g in ind.subject_types for t in g})
+
+
 def _giver(ind: IndicatorDef, mention: Mention, subjects: list[SubjectMention], sent: Sentence) -> str | None:
     givers = [(sent.distance((s.start, s.end), (mention.start, mention.end)), name) for s in subjects
               if not (s.attribution or s.modifier) and (name := s.resolve({t for g in ind.subject_types for t in g}))
               and _GIVER_BEFORE.search(sent.text[max(0, s.start - 30):s.start])]
     return min(givers)[1] if givers else None
+
+
+# "CXMT ranked fourth with 5 %, ahead of Nanya at 3 %": the name right before "at/with" owns the figure,
+# whether or not it is a known entity
+_OWNER_AHEAD = re.compile(r"(?:ahead\s+of|behind|followed\s+by|vor|hinter|gefolgt\s+von)\s+"
+                          r"(?P<name>(?-i:[A-ZÄÖÜ])[\w\-&.]*(?:\s+(?-i:[A-ZÄÖÜ])[\w\-&.]*){0,2})\s+"
+                          r"(?:at|with|on|mit|bei|auf)\s+(?:(?:about|around|roughly|rund|etwa|knapp|gut)\s+)?$", re.IGNORECASE)
+
+
+def unknown_owner(mention: Mention, subjects: list[SubjectMention], text: str) -> str | None:
+    """The name that owns the figure by a comparison ("ahead of Nanya at 3 %") when it is no known
+    entity (the figure is a candidate then, never the subject named earlier)."""
+    owner = _OWNER_AHEAD.search(text[max(0, mention.start - 80):mention.start])
+    if owner is None:
+        return None
+    start = mention.start - len(text[max(0, mention.start - 80):mention.start]) + owner.start("name")
+    end = start + len(owner.group("name"))
+    if any(s.start < end and start < s.end for s in subjects):
+        return None
+    return owner.group("name")
 
 
 def is_place(s: SubjectMention, text: str) -> bool:

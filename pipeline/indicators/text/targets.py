@@ -21,9 +21,25 @@ _TARGET_SOFT = re.compile(r"(?<![\w])(?:in|im\s+Jahr|in\s+the\s+year|for|für|fr
                           re.IGNORECASE)
 _FUTURE = re.compile(
     r"(?<![\w])(?:will|would|shall|should|could|may|might|soll\w*|will\b|wollen|wolle|möchte\w*|plan\w*|aim\w*|"
-    r"expect\w*|forecast\w*|project\w*|predict\w*|prognos\w*|erwart\w*|target\w*|Ziel\w*|anpeil\w*|peil\w*|angepeilt|"
+    r"expect\w*|forecast\w*|Plän\w*|geplant|project\w*|predict\w*|prognos\w*|erwart\w*|target\w*|Ziel\w*|anpeil\w*|peil\w*|angepeilt|"
     r"anstreb\w*|angestrebt|strebt|goal|ambition\w*|hopes?|hofft|dürfte\w*|könnte\w*|werden|wird|intend\w*|"
-    r"seeks?|envisag\w*|vorgesehen|sehen\s+vor|sieht\s+vor)(?![\w])", re.IGNORECASE)
+    r"seeks?|envisag\w*|vorgesehen|sehen\s+vor|sieht\s+vor|sees|rechne[nt]\s+(?:\S+\s+){0,4}?mit|rechne[nt]\s+damit|"
+    r"(?:gehen|geht|gehe)\s+davon\s+aus|davon\s+ausgeh\w*|"
+    # German speaks of the future in the present tense: "sinkt im Jahr 2026 auf 8 Prozent"
+    r"steigt|sinkt|wächst|klettert|fällt|schrumpft|deckt)(?![\w])", re.IGNORECASE)
+# "Huawei 2026 rund die Hälfte", "2025 capital spending": a year standing alone (no preposition) in a
+# sentence about the future; not "since 2022", "from 2019", "2025-26", "2024er", nor a year that names
+# something ("the 2022 Chips Act") or dates a past event ("die 2023 gegründete Firma", "founded in 2016")
+_BARE_YEAR = re.compile(r"(?<![\w.,/#\-])(?<!since\s)(?<!seit\s)(?<!from\s)(?<!von\s)(?<!between\s)(?<!zwischen\s)"
+                        r"(?P<y>20\d\d)(?![\w\-/#]|[.,]\d|\s+(?-i:[A-ZÄÖÜ])|\s+(?:gegründet|founded|established|eingeführt|"
+                        r"beschlossen|verabschiedet|passed|enacted|launched|vorgestellt)\w*)", re.IGNORECASE)
+# "which stood at 66 % in 2024": a year in a clause that reports a level in the past tense is when
+# that level was reported, not a target
+_PAST_CLAUSE = re.compile(
+    r"(?<![\w])(?:stood|reached|hit|rose|fell|grew|slipped|climbed|dropped|totall?ed|amounted|"
+    r"lag|lagen|erreichte\w*|stieg|stiegen|sank|sanken|fiel|fielen|wuchs|kletterte\w*|betrug|kam|kamen|"
+    # "was 66 % in 2024", not "was raised to 40 % for 2030"
+    r"(?:was|were|war|waren)(?=\s+(?:\S+\s+)?\d))(?![\w])", re.IGNORECASE)
 
 
 _TARGET_YEAR_FIRST = re.compile(
@@ -41,9 +57,16 @@ def find_target_markers(text: str, year_spans_ok: bool) -> list[tuple[int, int, 
     marks += [(m.start("y") if m.group("y") else m.start(), m.end(), int(m.group("y") or m.group("y2")), False)
               for m in _TARGET_YEAR_FIRST.finditer(text)]
     if year_spans_ok and _FUTURE.search(text):
-        marks += [(m.start(), m.end(), int(m.group("y")), True) for m in _TARGET_SOFT.finditer(text)
-                  if not any(a <= m.start() < b for a, b, _, _ in marks)]
+        soft = [m for m in _TARGET_SOFT.finditer(text) if not any(a <= m.start() < b for a, b, _, _ in marks)]
+        soft += [m for m in _BARE_YEAR.finditer(text) if not any(a <= m.start() < b for a, b, _, _ in marks)
+                 and not any(a.start() <= m.start() < a.end() for a in soft)]
+        marks += [(m.start(), m.end(), int(m.group("y")), True) for m in soft if not _in_past_clause(text, m.start())]
     return marks
+
+
+def _in_past_clause(text: str, at: int) -> bool:
+    clause_start = max(text.rfind(c, 0, at) for c in ",;:")
+    return _PAST_CLAUSE.search(text, clause_start + 1, at) is not None
 
 
 def pick_target_year(mention: Mention, live: list[Mention], marks, sent: Sentence) -> tuple[int | None, bool]:

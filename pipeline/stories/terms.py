@@ -13,8 +13,10 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from pipeline.stories.evidence import FIGURE_PREFIX, evidence_in
+
 if TYPE_CHECKING:  # labels read StoryState's term counts; the clustering does not need this module
-    from pipeline.stories.cluster import StoryState
+    from pipeline.stories.state import StoryState
 
 LABEL_TERMS = 4
 LEAD_CHARS = 1500  # terms come from the title and the lead
@@ -84,10 +86,17 @@ prepare prepares draft drafts draw draws decide decides bet bets bid bids roll r
 aims return returns reach replace replaces struggle struggles double doubles fear fears
 along across amid despite behind beyond ahead
 major minor small big large high low key top latest early late former certain able likely possible
+available unavailable
 """.split())
 
 LANGUAGES = ("de", "en")
 _ADJECTIVE_ENDINGS_DE = ("isch", "ische", "ischer", "isches", "ischen", "ischem")
+# predicative adjectives and participles that open German sentences with a capital ("Betroffen
+# sind ...", "Geplant ist ..."): no nouns, so no label words
+ADJECTIVES_DE = frozenset("""
+betroffen geplant bekannt unklar klar fraglich möglich wichtig offen sicher nötig notwendig
+vorgesehen gefragt gesucht erwartet verboten erlaubt entscheidend unverändert
+""".split())
 NAME = "*"  # the language tag of a name, number or product code: it reads the same in every language
 _TITLE_CASE_SHARE = 0.7  # a title with this share of capitalised long words is in Title Case
 _SENTENCE_START = frozenset(".!?:;\"'„“”«»()[]–—-|")
@@ -114,7 +123,7 @@ def _title_case(title: str) -> bool:
     return bool(long_words) and sum(w[0].isupper() for w in long_words) / len(long_words) >= _TITLE_CASE_SHARE
 
 
-def _kind(surface: str, capital_known: bool, language: str) -> str | None:
+def _kind(surface: str, capital_known: bool, language: str, lower_seen: bool = False) -> str | None:
     """The language tag of a token that is a noun or a name (NAME for names, numbers and codes),
     or None for verbs, function words and other words a label must not show."""
     key = surface.lower()
@@ -130,8 +139,9 @@ def _kind(surface: str, capital_known: bool, language: str) -> str | None:
     if language == "de":
         # a capital at a sentence start on an -isch adjective ("Chinesischer Konzern ...") or an
         # adverb says nothing; German nouns are written with a capital everywhere
-        if surface[0].islower() or key in STOP_WORDS_DE or key.endswith(_ADJECTIVE_ENDINGS_DE):
-            return None
+        if surface[0].islower() or key in STOP_WORDS_DE or key in ADJECTIVES_DE or lower_seen \
+                or key.endswith(_ADJECTIVE_ENDINGS_DE):
+            return None  # (a word the text also writes in lower case is no noun either)
         return language
     if key in VERBS_EN or key.endswith(("ed", "ing", "ly")):
         return None
@@ -153,8 +163,14 @@ def terms_of(title: str | None, text: str | None, lead_chars: int = LEAD_CHARS,
     capitals: set[str] = set()  # keys written with a capital mid-sentence somewhere
     tokens = []
     title_case = _title_case(title)
+    evidence: list[tuple[str, str, bool]] = []  # (key, surface, in title): entities and figures
     for in_title, source in ((True, title), (False, lead)):
+        found = evidence_in(source, language)
+        evidence.extend((ev.key, ev.surface, in_title) for ev in found)
+        spans = [(ev.start, ev.end) for ev in found if ev.replaces_words]
         for m in _TOKEN.finditer(source):
+            if spans and any(start < m.end() and m.start() < end for start, end in spans):
+                continue  # the words of an entity or a figure count once, as its key
             surface = m.group(0)
             known = not _initial(source, m.start()) and not (in_title and title_case)
             # a compound's name parts count too: "US-Regierung", "ESMC-Fabrik" and "EU-Sanktionen"
@@ -166,18 +182,35 @@ def terms_of(title: str | None, text: str | None, lead_chars: int = LEAD_CHARS,
                 if part_known and part[:1].isupper():
                     capitals.add(part.lower())
                 tokens.append((part, in_title, part_known))
+    lower_case = {surface for surface, _, _ in tokens if surface[:1].islower()}
     out: dict[str, tuple[str, bool, str]] = {}
+    for key, surface, in_title in evidence:
+        if key not in out:
+            out[key] = (surface, in_title, NAME)
     for surface, in_title, known in tokens:
         key = surface.lower()
         if key in out:
             continue
-        kind = _kind(surface, known or key in capitals, language)
+        kind = _kind(surface, known or key in capitals, language, key in lower_case)
         if kind is not None:
             out[key] = (surface, in_title, kind)
     return out
 
 
+def _unique_case_insensitive(surfaces: list[str]) -> list[str]:
+    """Surfaces in order, without one whose words another shown one already has ("Qwen" twice,
+    "910C" or "Ascend" next to "Ascend 910C")."""
+    shown: list[tuple[str, set[str]]] = []
+    for surface in surfaces:
+        words = set(surface.lower().split())
+        if not any(words <= other or other <= words for _, other in shown):
+            shown.append((surface, words))
+    return [surface for surface, _ in shown]
+
+
 def _is_label_term(key: str) -> bool:
+    if key.startswith(FIGURE_PREFIX):
+        return False
     return not key.replace(".", "").replace("-", "").isdigit() and len(key) >= 3 or key.isupper()
 
 
@@ -223,7 +256,8 @@ def ctfidf_labels(stories: Sequence[StoryState], targets: Iterable[int], n_terms
             score = ((count + 0.5 * in_titles) / n) * math.log(1 + avg / totals[key])
             scored.append((-score, -count, key, surface))
         scored.sort()
-        labels[idx] = " · ".join(surface for *_, surface in scored[:n_terms])
+        shown = _unique_case_insensitive([surface for *_, surface in scored])  # "Qwen" once, as entity and word
+        labels[idx] = " · ".join(shown[:n_terms])
     return labels
 
 

@@ -1,6 +1,6 @@
 """Story figures on the FROZEN TEST half of the labelled set (tests/resources/labelled/articles_test.yaml),
 written before any tuning and never fitted on. The defaults (StoryParams()) are what
-pipeline/stories/calibrate.py fits for the bundled USE model on the dev half and the demo corpus;
+pipeline/stories/calibrate.py fits for the bundled USE model on the dev files and the demo corpus;
 this asserts the
 test-half figures measured with them (README: "Stories that read and hold"), minus a small margin."""
 
@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.stories.calibrate import evaluate, fit_story_params, labelled_items
+from pipeline.stories.calibrate import evaluate, fit_story_params, labelled_items, story_params_to_dict
 from pipeline.stories.cluster import StoryParams, cluster_articles
+from pipeline.labelled import dev_articles
 from tests.support.labelled import LABELLED_FILE, load_labelled
 from tests.support.newsdata import use_encoder  # noqa: F401
 
@@ -21,7 +22,9 @@ LABELLED = Path(LABELLED_FILE).parent
 
 @pytest.fixture(scope="module")
 def dev_half():
-    return load_labelled(LABELLED / "articles.yaml") + load_labelled(LABELLED / "articles_dev.yaml")
+    """Every dev file `newsmon calibrate` fits on (pipeline.labelled.DEV_FILES: with round 3's
+    DE/EN events and off-topic singles)."""
+    return dev_articles()
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +46,18 @@ def test_defaults_are_the_dev_fit(use_encoder, dev_half):
     assert fit_story_params(use_encoder, dev_half) == StoryParams()
 
 
+def test_shipped_story_calibration_is_the_defaults(use_encoder):
+    from pipeline.themes.calibrate import shipped_calibration
+
+    assert shipped_calibration(use_encoder.name)["params"]["stories"] == story_params_to_dict(StoryParams())
+
+
 def test_test_half_story_figures(use_encoder, test_half):
     items = labelled_items(use_encoder, test_half)
     figures = evaluate(items, test_half, StoryParams())
-    # measured: pairwise F1 0.852 (precision 0.920, recall 0.793), ARI 0.851, German/English
-    # pairs together 0.814 (35 of 43)
-    assert figures.f1 >= 0.82 and figures.ari >= 0.82 and figures.cross_lingual >= 0.78
+    # measured once, round 3 (bench/stories.py --skip-scaling): pairwise F1 0.835 (precision 0.842,
+    # recall 0.828), ARI 0.834, German/English pairs together 0.860 (37 of 43). Round 2: F1 0.852
+    # (P 0.920, R 0.793), ARI 0.851, 35 of 43: more DE/EN pairs kept, at a cost in precision.
+    assert figures.f1 >= 0.80 and figures.ari >= 0.80 and figures.cross_lingual >= 0.83
     together, events = bilingual_events_together(test_half, cluster_articles(items))
-    assert events == 27 and together >= 19  # measured: 21 of 27 events whole
+    assert events == 27 and together >= 20  # measured: 22 of 27 events whole (round 2: 21)

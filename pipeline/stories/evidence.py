@@ -1,0 +1,164 @@
+"""Language-independent story evidence: entities and figures written differently in German and
+English reduced to one key each, so that the lexical overlap of a German report and an English
+one counts them.
+
+- Entities: the gazetteer (pipeline/data/entities.yaml) names each company, chip, model, country
+  and bloc with its German and English aliases and patterns. "Niederlande", "Dutch", "Den Haag"
+  and "niederländische" all become ``@netherlands``; "Peking" and "Beijing" ``@china``.
+- Figures: "2,5 Milliarden" and "2.5 billion" become ``#2500000000``, "50.000" and "50,000"
+  ``#50000``, "8,9 Millimeter" and "8.9 millimetres" ``#8.9`` (the article's language decides
+  which separator is the decimal one). Bare numbers under 100 say too little and are left out,
+  as the term extraction always did.
+
+Both kinds of key start with a character no word token has, so labels can leave them out (a
+label shows words; these keys are evidence).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+import yaml
+
+from pipeline.infra.config import DATA_DIR
+
+ENTITIES_FILE = DATA_DIR / "entities.yaml"
+ENTITY_PREFIX = "@"
+FIGURE_PREFIX = "#"
+MIN_BARE_NUMBER = 100  # a number without a scale word below this is no evidence ("10 percent")
+
+_SCALES = {
+    "thousand": 1e3, "million": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12,
+    "tausend": 1e3, "million_de": 1e6, "millionen": 1e6, "mio": 1e6, "milliarde": 1e9, "milliarden": 1e9,
+    "mrd": 1e9, "billion_de": 1e12, "billionen": 1e12,
+}
+_SCALE_WORDS = r"thousand|million|mn|billion|bn|trillion|tausend|millionen|mio\.?|milliarden?|mrd\.?|billionen"
+# English: 1,234,567.89; German: 1.234.567,89. Not part of a code ("H100", "Apache-2.0", "2nm").
+_NUMBER = {
+    "en": re.compile(rf"(?<![\w.,\-])(\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(\d+))?(?:\s+({_SCALE_WORDS}))?(?![\w\-])",
+                     re.IGNORECASE),
+    "de": re.compile(rf"(?<![\w.,\-])(\d{{1,3}}(?:\.\d{{3}})+|\d+)(?:,(\d+))?(?:\s+({_SCALE_WORDS}))?(?![\w\-])",
+                     re.IGNORECASE),
+}
+
+
+class Evidence(NamedTuple):
+    key: str  # @entity or #figure
+    surface: str  # as written
+    start: int
+    end: int
+    replaces_words: bool = True  # False for a pattern match ("Qwen3-Coder" is @qwen and keeps its own code)
+
+
+def _scale(word: str | None, language: str) -> float:
+    if not word:
+        return 1.0
+    key = word.lower().rstrip(".")
+    if key in ("million", "billion") and language == "de":  # "1 Billion" is a trillion in German
+        key += "_de"
+    return _SCALES.get(key, 1.0)
+
+
+def figures_in(text: str, language: str) -> list[Evidence]:
+    """The figures of ``text`` as ``#value`` keys, with their spans."""
+    out = []
+    for m in _NUMBER["de" if language == "de" else "en"].finditer(text):
+        whole, fraction, scale_word = m.groups()
+        digits = whole.replace(",", "").replace(".", "")
+        value = float(f"{digits}.{fraction}" if fraction else digits) * _scale(scale_word, language)
+        if not scale_word and value < MIN_BARE_NUMBER:
+            continue
+        canonical = str(int(value)) if value == int(value) else f"{value:.6g}"
+        out.append(Evidence(FIGURE_PREFIX + canonical, m.group(0), m.start(), m.end()))
+    return out
+
+
+class EntityMatcher:
+    """Every alias and pattern of the gazetteer in three compiled expressions (exact case for
+    short and all-caps aliases, any case for the rest, the patterns as written)."""
+
+    def __init__(self, entities: dict):
+        exact: dict[str, str] = {}
+        folded: dict[str, str] = {}
+        patterns: list[tuple[str, str]] = []
+        # an entity shows under its gazetteer name: "Taiwanese", "Dutch" or "Nvidias" would put
+        # adjectives and inflections into labels
+        self.names: dict[str, str] = {}
+        for name, spec in (entities or {}).items():
+            spec = spec or {}
+            aliases = [str(a) for a in spec.get("aliases") or []] or ([] if spec.get("patterns") else [str(name)])
+            key = ENTITY_PREFIX + str(name).lower()
+            self.names[key] = str(name)
+            for alias in aliases:
+                if len(alias) <= 4 or alias.isupper():
+                    exact.setdefault(alias, key)
+                else:
+                    folded.setdefault(alias.lower(), key)
+            patterns.extend((p, key) for p in spec.get("patterns") or [])
+        self._exact, self._folded = exact, folded
+        self._pattern_keys = [key for _, key in patterns]
+        self._exact_re = self._alternation(exact, 0)
+        self._folded_re = self._alternation(folded, re.IGNORECASE)
+        self._patterns_re = re.compile("|".join(f"(?P<p{i}>{p})" for i, (p, _) in enumerate(patterns))) if patterns else None
+
+    @staticmethod
+    def _alternation(aliases: dict[str, str], flags: int) -> re.Pattern | None:
+        if not aliases:
+            return None
+        body = "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True))
+        return re.compile(rf"(?<![\w])({body})(?:['’]s|['’]|s)?(?![\w])", flags)
+
+    def find(self, text: str) -> list[Evidence]:
+        """Entity mentions, leftmost-longest, without overlaps."""
+        found = []
+        for regex, table, fold in ((self._exact_re, self._exact, False), (self._folded_re, self._folded, True)):
+            if regex is None:
+                continue
+            for m in regex.finditer(text):
+                alias = m.group(1).lower() if fold else m.group(1)
+                found.append(Evidence(table[alias], self.names[table[alias]], m.start(), m.end()))
+        if self._patterns_re is not None:
+            for m in self._patterns_re.finditer(text):
+                if m.end() > m.start():
+                    key = self._pattern_keys[int(m.lastgroup[1:])]
+                    found.append(Evidence(key, self.names[key], m.start(), m.end(), replaces_words=False))
+        return without_overlaps(found)
+
+
+def without_overlaps(found: list[Evidence]) -> list[Evidence]:
+    out: list[Evidence] = []
+    for ev in sorted(found, key=lambda e: (e.start, -(e.end - e.start))):
+        if not out or ev.start >= out[-1].end:
+            out.append(ev)
+    return out
+
+
+@lru_cache(maxsize=4)
+def _matcher_for(path: str, _mtime: int) -> EntityMatcher:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return EntityMatcher(data.get("entities") or {})
+
+
+def entity_matcher(path: Path | None = None) -> EntityMatcher:
+    """The matcher of the shipped gazetteer (re-read when the file changes); an empty one when
+    the file is missing, so that stories still work without it."""
+    path = Path(path or ENTITIES_FILE)
+    if not path.is_file():
+        return EntityMatcher({})
+    return _matcher_for(str(path), path.stat().st_mtime_ns)
+
+
+def evidence_in(text: str, language: str) -> list[Evidence]:
+    """Entities and figures of ``text``, without overlaps (an entity wins over a figure in it)."""
+    return without_overlaps(entity_matcher().find(text) + figures_in(text, language))
+
+
+def is_evidence_key(key: str) -> bool:
+    return key[:1] in (ENTITY_PREFIX, FIGURE_PREFIX)
+
+
+__all__ = ["Evidence", "EntityMatcher", "entity_matcher", "evidence_in", "figures_in", "is_evidence_key",
+           "ENTITY_PREFIX", "FIGURE_PREFIX"]

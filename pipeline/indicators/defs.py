@@ -65,7 +65,8 @@ class IndicatorDef:
     values: tuple[str, ...] = ()
     window: int = 10
     cues: tuple[re.Pattern, ...] = ()
-    # a cue whose own text matches one of these does not count ("share of China's cloud market")
+    # a cue whose own words, or the five words after it, match one of these does not count ("share of
+    # China's cloud market")
     cue_exclusions: tuple[re.Pattern, ...] = ()
     api: ApiField | None = None
     target: Target | None = None
@@ -90,6 +91,9 @@ class Definitions:
     subjects: tuple[Subject, ...]
     negative_cues: tuple[re.Pattern, ...]
     api_sources: tuple[ApiSource, ...]
+    # negative cues that veto an amount however far when they name what it is for ("set aside $1.5
+    # billion for legal claims"); any other negative cue after "for" counts by its distance ("for jobs")
+    purpose_cues: tuple[re.Pattern, ...] = ()
 
     def by_key(self, key: str) -> IndicatorDef:
         for ind in self.indicators:
@@ -168,7 +172,7 @@ def parse_entities(raw, source: str = "entities.yaml") -> list[Subject]:
 def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definitions:
     if not isinstance(data, dict):
         raise IndicatorConfigError(f"{source}: expected a mapping with subjects/indicators")
-    unknown = set(data) - {"subjects", "indicators", "negative_cues", "api_sources"}
+    unknown = set(data) - {"subjects", "indicators", "negative_cues", "purpose_cues", "api_sources"}
     if unknown:
         raise IndicatorConfigError(f"{source}: unknown top-level key(s) {sorted(unknown)}")
     subjects = parse_entities(data["subjects"], source) if "subjects" in data else list(load_entities())
@@ -219,6 +223,7 @@ def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definition
         ))
 
     negative = tuple(compile_cue(str(c), f"{source}: negative_cues") for c in data.get("negative_cues") or [])
+    purposes = tuple(compile_cue(str(c), f"{source}: purpose_cues") for c in data.get("purpose_cues") or [])
 
     sources, seen_src = [], set()
     for raw in data.get("api_sources") or []:
@@ -236,7 +241,7 @@ def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definition
             raise IndicatorConfigError(f"{where}: duplicate subject for {src.provider}")
         seen_src.add((src.provider, src.subject))
         sources.append(src)
-    return Definitions(tuple(indicators), tuple(subjects), negative, tuple(sources))
+    return Definitions(tuple(indicators), tuple(subjects), negative, tuple(sources), purposes)
 
 
 def load_entities(path: Path | str | None = None) -> tuple[Subject, ...]:

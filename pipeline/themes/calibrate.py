@@ -98,14 +98,13 @@ def threshold_score(articles, assignments) -> float:
     return round(figures["accuracy"] - figures["off_topic_given_theme"] / max(len(articles), 1), 4)
 
 
-def out_of_fold(features: np.ndarray, articles, keys: Sequence[str], scorer: ThemeScorer) -> np.ndarray:
-    """Each article's probabilities from weights fitted on the folds without its story; the
-    in-sample probabilities when there are too few stories to leave any out."""
+def out_of_fold(features: np.ndarray, articles, keys: Sequence[str], scorer: ThemeScorer) -> np.ndarray | None:
+    """Each article's probabilities from weights fitted on the folds without its story; None when
+    the stories fall into fewer than FOLDS folds (nothing honest to hold out)."""
     folds = np.array([zlib.crc32(a.story.encode()) % FOLDS for a in articles])
     labels, alternatives = [a.theme for a in articles], [a.alternatives for a in articles]
     if len(set(folds)) < FOLDS:
-        weights, bias = fit_weights(features, labels, alternatives, keys)
-        return scorer.probabilities(features, ThemeParams(weights, bias, 0.5))
+        return None
     probs = np.zeros(features.shape[:2])
     for fold in range(FOLDS):
         train = np.flatnonzero(folds != fold)
@@ -134,14 +133,20 @@ def fit_themes(encoder, articles, taxonomy: Taxonomy | None = None) -> ThemeFit:
 def fit_features(scorer: ThemeScorer, feats: np.ndarray, articles, digest: str = "") -> ThemeFit:
     """The fit from already computed evidence (``scorer.features``) of labelled ``articles``."""
     weights, bias = fit_weights(feats, [a.theme for a in articles], [a.alternatives for a in articles], scorer.keys)
+    probs = scorer.probabilities(feats, ThemeParams(weights, bias, 0.5))
     held_out = out_of_fold(feats, articles, scorer.keys, scorer)
-    curve = {t: threshold_score(articles, [decide(scorer.keys, p, t, scorer.outranks) for p in held_out])
+    # too few stories to hold any out: the threshold is picked in-sample, and said to be
+    curve = {t: threshold_score(articles, [decide(scorer.keys, p, t, scorer.outranks)
+                                           for p in (probs if held_out is None else held_out)])
              for t in THRESHOLDS}
     params = ThemeParams(weights, bias, plateau_middle(curve), digest)
-    probs = scorer.probabilities(feats, params)
     figures = measure(articles, [decide(scorer.keys, p, params.threshold, scorer.outranks) for p in probs])
-    figures["out_of_fold"] = {k: v for k, v in measure(articles, [
-        decide(scorer.keys, p, params.threshold, scorer.outranks) for p in held_out]).items()}
+    if held_out is None:
+        figures["threshold_from"] = "in-sample"
+    else:
+        figures["threshold_from"] = "out-of-fold"
+        figures["out_of_fold"] = measure(articles, [decide(scorer.keys, p, params.threshold, scorer.outranks)
+                                                    for p in held_out])
     figures["score_by_threshold"] = {f"{t:.2f}": a for t, a in curve.items()}
     return ThemeFit(params, figures)
 
@@ -174,26 +179,46 @@ def fit_dev(encoder) -> ThemeFit:
     return _FITS[key]
 
 
+_WARNED_SHIPPED: set[Path] = set()  # shipped files already reported unusable (once per process)
+
+
 def shipped_calibration(model: str) -> dict | None:
-    """The calibration file shipped for a bundled model, or None."""
+    """The calibration file shipped for a bundled model, or None. Theme weights for other evidence
+    than this version's (an older file) are left out with a warning: the themes are then fitted on
+    the development set, as for a stored calibration of an older newsmon."""
     path = SHIPPED_DIR / f"{model}.json"
     if "/" in model or not path.is_file():
         return None
-    return read_calibration_file(path)
+    data = read_calibration_file(path, check_themes=False)
+    themes = data["params"].get("themes")
+    if themes is not None and _themes_problem(themes):
+        if path not in _WARNED_SHIPPED:
+            _WARNED_SHIPPED.add(path)
+            log.warning("the theme calibration shipped for %s (%s) %s: fitting the themes on the development set",
+                        model, path.name, _themes_problem(themes))
+        data["params"] = {k: v for k, v in data["params"].items() if k != "themes"}
+        data["dev_figures"] = {k: v for k, v in (data.get("dev_figures") or {}).items() if k != "themes"}
+    return data
 
 
-def read_calibration_file(path: Path) -> dict:
+def _themes_problem(themes) -> str | None:
+    """Why a file's theme parameters cannot be used by this version, or None."""
+    try:
+        ThemeParams.from_json(themes)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return f"is incomplete (weights needed: {', '.join(FEATURES)})"
+    return None
+
+
+def read_calibration_file(path: Path, check_themes: bool = True) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise UserError(f"calibration file {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(data, dict) or data.get("format") != FILE_FORMAT or not isinstance(data.get("params"), dict):
         raise UserError(f"calibration file {path}: not a newsmon calibration (expected format {FILE_FORMAT})")
-    if "themes" in data["params"]:
-        try:
-            ThemeParams.from_json(data["params"]["themes"])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise UserError(f"calibration file {path}: params.themes is incomplete") from None
+    if check_themes and "themes" in data["params"] and _themes_problem(data["params"]["themes"]):
+        raise UserError(f"calibration file {path}: params.themes {_themes_problem(data['params']['themes'])}")
     return data
 
 

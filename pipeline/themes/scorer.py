@@ -10,7 +10,8 @@ the labelled development set (pipeline/themes/calibrate.py) and stored in ``mode
   ``1 - exp(-hits / 2)``; an ambiguous word ("chip", "licence") counts only near a context word;
 - negative keywords in the article's language: ``1 - exp(-hits)``;
 - spread: the share of the title and the lead's sentences that hold positive keyword evidence
-  (a theme the article is about runs through it; a passing mention sits in one sentence).
+  (a theme the article is about runs through it; a passing mention sits in one sentence), over at
+  least SPREAD_MIN_UNITS units, so that a title-only item with a keyword is no full spread.
 
 Every theme whose probability reaches the threshold is kept (``themes``); the most probable one
 is the primary theme. Below the threshold the article is ``other`` with
@@ -31,6 +32,9 @@ from pipeline.themes.taxonomy import LANGUAGES, OTHER, Taxonomy
 
 KEYWORD_TEXT_CHARS = 4000  # keywords are looked for in the title and the lead
 FEATURES = ("margin", "keywords", "negative", "spread")
+# the spread's denominator is never below this (title + three sentences): with an empty or one-line
+# body, one hit would otherwise be the whole article (spread 1.0, the most of a long article)
+SPREAD_MIN_UNITS = 4
 REASON_LANGUAGE = "language"  # neither German nor English: no theme
 # An outranking theme is primary only when it is at least half as probable as the best one, so
 # that a chip-subsidy article whose sanctions probability merely clears the (low) abstain
@@ -103,7 +107,7 @@ class ThemeScorer:
                 out[i, t, 1] = 1.0 - math.exp(-pos / 2.0)
                 out[i, t, 2] = 1.0 - math.exp(-neg)
                 spread = theme.sentences_with_evidence(titles[i] or "", sentences[i], languages[i])
-                out[i, t, 3] = spread / (len(sentences[i]) + 1)
+                out[i, t, 3] = spread / max(len(sentences[i]) + 1, SPREAD_MIN_UNITS)
         return out
 
     def probabilities(self, features: np.ndarray, params: ThemeParams | None = None) -> np.ndarray:

@@ -138,3 +138,27 @@ def test_stored_calibration_with_other_evidence_is_replaced(runtime, use_encoder
     with runtime.pool.connection() as conn:
         stored = calibration_store.load(conn, use_encoder.name)
     assert set(stored.themes["weights"]) == set(FEATURES) and stored.stories["join_threshold"] == 0.61
+
+
+def test_shipped_calibration_of_an_older_format_is_refitted_on_a_new_database(runtime, use_encoder, tmp_path,
+                                                                             monkeypatch):  # noqa: F811
+    """A shipped file whose theme weights lack a feature (an older format) does not stop the first
+    themes run of a new database: the themes are fitted on the development set instead."""
+    from pipeline.themes import calibrate as themes_calibrate
+    from pipeline.themes.scorer import FEATURES
+
+    (tmp_path / f"{use_encoder.name}.json").write_text(json.dumps({
+        "format": themes_calibrate.FILE_FORMAT, "model": use_encoder.name,
+        "params": {"themes": {"weights": {"margin": 8.0, "keywords": 8.0, "negative": -1.0},
+                              "bias": {"chips": -5.0}, "threshold": 0.4, "taxonomy": "old"}},
+        "dev_figures": {}}))
+    monkeypatch.setattr(themes_calibrate, "SHIPPED_DIR", tmp_path)
+    with runtime.pool.connection() as conn:
+        insert_article(conn, key="w", title="US adds Chinese chipmakers to the Entity List",
+                       body="Exporters need a licence.", language="en", published_at=T0)
+        conn.commit()
+    run_embed(runtime, encoder=use_encoder)
+    assert run_themes(runtime, encoder=use_encoder).counts["assigned"] == 1
+    with runtime.pool.connection() as conn:
+        stored = calibration_store.load(conn, use_encoder.name)
+    assert set(stored.themes["weights"]) == set(FEATURES)

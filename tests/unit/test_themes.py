@@ -285,3 +285,67 @@ def test_shipped_calibration_is_a_fresh_fit(use_encoder, fitted):  # noqa: F811
     for key, bias in fitted.params.bias.items():
         assert themes.bias[key] == pytest.approx(bias, abs=1e-3)
     assert set(shipped["params"]["stories"]) >= {"join_threshold", "merge_threshold"}
+
+
+class _FlatEncoder:
+    """Every text the same vector: only the lexical evidence differs."""
+
+    name = "flat-test-encoder"
+
+    def encode(self, texts):
+        return np.ones((len(texts), 4)) / 2.0
+
+
+def test_a_title_only_item_is_no_full_spread():
+    scorer = ThemeScorer(default_taxonomy(), _FlatEncoder())
+    title = "TSMC builds a new chip fab in Arizona"
+    long_body = " ".join(["TSMC builds a new fab.", "The foundry makes wafers for Nvidia.",
+                          "The semiconductor plant opens in 2027."] * 2)
+    feats = scorer.features(np.ones((2, 4)) / 2.0, [title, title], ["", long_body], ["en", "en"])
+    spread = feats[:, scorer.keys.index("chips"), FEATURES.index("spread")]
+    assert spread[0] <= 0.25 < spread[1]  # one hit in a title is less than a theme running through an article
+
+
+def test_too_few_stories_give_no_out_of_fold_figures():
+    from pipeline.labelled import LabelledArticle
+    from pipeline.themes import calibrate
+
+    arts = [LabelledArticle(f"x{i}", "one-story", "en", None, "s", "a" if i % 2 else OTHER, (), "t", "b")
+            for i in range(20)]
+    feats = np.zeros((20, 1, len(FEATURES)))
+    feats[:, 0, 0] = [1.0 if i % 2 else -1.0 for i in range(20)]
+    scorer = ThemeScorer.__new__(ThemeScorer)
+    scorer.keys, scorer.outranks = ["a"], {"a": ()}
+    assert calibrate.out_of_fold(feats, arts, ["a"], scorer) is None
+    fit = calibrate.fit_features(scorer, feats, arts)
+    assert "out_of_fold" not in fit.figures and fit.figures["threshold_from"] == "in-sample"
+
+
+def _old_format_calibration(directory, model):
+    import json
+
+    from pipeline.themes.calibrate import FILE_FORMAT
+
+    themes = {"weights": {f: 1.0 for f in FEATURES if f != "spread"}, "bias": {"chips": -1.0}, "threshold": 0.5,
+              "taxonomy": default_taxonomy().digest}
+    path = directory / f"{model}.json"
+    path.write_text(json.dumps({"format": FILE_FORMAT, "model": model, "params": {"themes": themes, "stories": {"x": 1}},
+                                "dev_figures": {"themes": {"accuracy": 1.0}, "stories": {}}}))
+    return path
+
+
+def test_a_shipped_calibration_of_an_older_format_is_refitted_not_fatal(tmp_path, monkeypatch, caplog):
+    from pipeline.infra.config import UserError
+    from pipeline.themes import calibrate
+
+    path = _old_format_calibration(tmp_path, "old-model")
+    monkeypatch.setattr(calibrate, "SHIPPED_DIR", tmp_path)
+    monkeypatch.setattr(calibrate, "_WARNED_SHIPPED", set(), raising=False)
+    with caplog.at_level("WARNING", logger=calibrate.__name__):
+        shipped = calibrate.shipped_calibration("old-model")
+        assert calibrate.shipped_calibration("old-model") == shipped
+    assert "themes" not in shipped["params"] and shipped["params"]["stories"] == {"x": 1}
+    assert "themes" not in shipped["dev_figures"]
+    assert len([r for r in caplog.records if "spread" in r.getMessage()]) == 1  # warned once
+    with pytest.raises(UserError, match="params.themes is incomplete"):
+        calibrate.read_calibration_file(path)  # an explicit --import is still refused

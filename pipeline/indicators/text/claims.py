@@ -71,7 +71,7 @@ _ANAPHOR = re.compile(r"(?<![\w])(?:the\s+(?:rate|share|figure|ratio|quota)|that
                       r"the\s+level|it|(?:sind|ist|waren|war)\s+es|the\s+(?:target|goal|aim)|das\s+Ziel|Ziel\s+(?:ist|sind)|followed\s+with|folgt\w*\s+mit|came\s+next\s+with|dahinter|dagegen|hingegen|by\s+contrast|"
                       r"in\s+contrast|of\s+(?:that|this)|(?<!gehen\s)(?<!geht\s)davon(?!\s+aus)|hiervon|"
                       # a rank continues the ranking of the sentence before ("SMIC ranked third with 5.1 %")
-                      r"rank(?:ed|s)\s+(?:first|second|third|fourth|fifth|\w+th)|(?:first|second|third|fourth|fifth)\s+place|"
+                      r"rank(?:ed|s)\s+(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th))|(?:first|second|third|fourth|fifth)\s+place|"
                       r"(?:Platz|Rang)\s+(?:eins|zwei|drei|vier|fünf|\d{1,2}\.?))(?![\w])", re.IGNORECASE)
 
 
@@ -108,7 +108,7 @@ class Extractor:
         if not mentions:
             return []
         sent = Sentence(masked)
-        owned = {s.end + 1 for s in subjects if re.search(r"(?:['’]s|[^s]s)$", masked[s.start:s.end])}
+        possessive_ends = {s.end + 1 for s in subjects if s.possessive}
         positive = [span for spans in cue_spans.values() for span in spans]
         negative = [(m.start(), m.end()) for c in self.defs.negative_cues for m in c.finditer(masked)]
         negative = [n for n in negative if not any(n[0] < p[1] and p[0] < n[1] for p in positive)
@@ -126,7 +126,7 @@ class Extractor:
                 continue
             segment = (live[index - 1].end if index else 0,
                        live[index + 1].start if index + 1 < len(live) else len(masked))
-            ranked = self._ranked(mention, sent, cue_spans, negative, owned)
+            ranked = self._ranked(mention, sent, cue_spans, negative, possessive_ends)
             if not ranked and claims and not mention.previous:
                 ranked = self._same_as_before(mention, claims[-1], live[index - 1], sent, negative)
             if not ranked and not claims and carried_topics and _ANAPHOR.search(masked) and not negative:
@@ -166,13 +166,15 @@ class Extractor:
                 break
         return _dedupe(claims)
 
-    def _ranked(self, mention, sent: Sentence, cue_spans, negative, owned=frozenset()) -> list[IndicatorDef]:
+    def _ranked(self, mention, sent: Sentence, cue_spans, negative, possessive_ends=frozenset()) -> list[IndicatorDef]:
         """The indicators that can take this figure, closest cue first (none when a negative cue
         is at least as close as the best cue)."""
         span = (mention.start, mention.end)
         # a negative cue behind a comma belongs to the next clause ("raised $250 million, valuing it at ...")
-        # and one that names what the money is for is the figure's own ("set aside $1.5 billion for legal claims")
-        neg = min((0 if _PURPOSE_BETWEEN.match(sent.text, span[1], n[0]) else
+        # and a purpose cue naming what the money is for is the figure's own ("set aside $1.5 billion for legal
+        # claims"; not "invest €2 billion for jobs and skills")
+        neg = min((0 if _PURPOSE_BETWEEN.match(sent.text, span[1], n[0])
+                   and any(c.match(sent.text, n[0]) for c in self.defs.purpose_cues) else
                    sent.distance(span, n) + ("," in sent.text[min(span[1], n[1]):max(span[0], n[0])])
                    for n in negative), default=None)
         ranked = []
@@ -191,7 +193,7 @@ class Extractor:
             # a cue owned by a named subject ("Nvidias Anteil am ... Markt ist ... auf 50 Prozent
             # gesunken") heads the clause and reaches twice as far
             dist = min((d for c in cue_spans[ind.key] if (d := sent.distance(span, c))
-                        <= ind.window * (2 if c[0] in owned and not sent.crosses(span, c) else 1)), default=None)
+                        <= ind.window * (2 if c[0] in possessive_ends and not sent.crosses(span, c) else 1)), default=None)
             if dist is None or (neg is not None and neg <= dist):
                 continue
             ranked.append((dist, order, ind))
@@ -232,7 +234,7 @@ class Extractor:
 
 
 # "..., others 7 %", "Sonstige: 12 Prozent", "the rest 9 %": a remainder, nobody's figure
-_REST_BEFORE = re.compile(r"(?<![\w])(?:others|other\s+\w+|the\s+rest|rest|Sonstige\w*|andere\w*|Übrige\w*|übrige\w*)"
+_REST_BEFORE = re.compile(r"(?<![\w])(?:others|other\s+\w+|the\s+rest|rest|Sonstige\w*|andere\w*(?:\s+\w+)?|Übrige\w*|übrige\w*)"
                           r"\s*(?:[:(]\s*)?(?:(?:at|mit|bei|auf)\s+)?(?:(?:about|around|rund|etwa)\s+)?$", re.IGNORECASE)
 _OWN_PRONOUN = re.compile(r"(?<![\w])(?:its|their|seine[nmrs]?|ihre[nmrs]?)(?![\w])")
 

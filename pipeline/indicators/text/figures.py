@@ -94,7 +94,8 @@ _PREVIOUS_BEFORE = re.compile(
     r"(?<![\w])(?:down\s+from|up\s+from|compared\s+(?:with|to)|gegenüber|nach\s+zuvor|zuvor|previously|vorher|"
     r"verglichen\s+mit|versus|vs\.?|from\s+(?:a\s+)?(?:peak\s+of\s+)?|von\s+(?:einst\s+|früher\s+|zuvor\s+)?)\s*$",
     re.IGNORECASE)
-_FROM_TO_AFTER = re.compile(r"^\s*(?:\S+\s+){0,3}?(?:to|auf|bis\s+auf|zu)\s", re.IGNORECASE)
+# "von 30 auf 20 Prozent": a path within one clause ("30 Prozent, andere Anbieter auf 20 Prozent" is none)
+_FROM_TO_AFTER = re.compile(r"^\s*(?:[^\s,;]+\s+){0,3}?(?:to|auf|bis\s+auf|zu)\s", re.IGNORECASE)
 _PAST_AFTER = re.compile(
     r"^[\s,]*(?:[^\d\s]\S*\s+){0,2}?(?:(?:a|one)\s+(?:year|quarter|month)\s+(?:earlier|ago|before)|last\s+(?:year|quarter)|"
     r"im\s+Vor(?:jahr|quartal|monat)\w*|vor\s+einem\s+Jahr|"
@@ -275,6 +276,18 @@ def find_mentions_masked(text: str, language: str) -> list[Mention]:
 
 
 _RANGE_BETWEEN = re.compile(r"^\s*(?:[-–]|to|bis|and|und)\s*$", re.IGNORECASE)
+_CONJUNCTION_BETWEEN = re.compile(r"^\s*(?:and|und)\s*$", re.IGNORECASE)
+# "and"/"und" joins two amounts into a range only after "between"/"zwischen": "$6.6 billion and $8.5 billion
+# respectively" are two amounts
+_BETWEEN_BEFORE = re.compile(r"(?<![\w])(?:between|zwischen)\s+(?:(?:rund|etwa|about|around|roughly)\s+)?\S{0,4}$",
+                             re.IGNORECASE)
+
+
+def _joins_range(text: str, low_start: int, low_end: int, high_start: int) -> bool:
+    between = text[low_end:high_start]
+    if not _RANGE_BETWEEN.match(between):
+        return False
+    return not _CONJUNCTION_BETWEEN.match(between) or bool(_BETWEEN_BEFORE.search(text[max(0, low_start - 30):low_start]))
 _TRAJECTORY_BEFORE = re.compile(r"(?<![\w])(?:from|von|by|um)\s+(?:\S+\s+)?$", re.IGNORECASE)  # a path or a change
 
 
@@ -285,12 +298,14 @@ def _merge_amount_ranges(mentions: list[Mention], text: str) -> list[Mention]:
     for m in mentions:
         low = out[-1] if out else None
         if low is None or low.form != "currency" or m.form not in ("currency", "count") or m.counted \
-                or (m.form == "currency" and m.unit != low.unit) or not _RANGE_BETWEEN.match(text[low.end:m.start]) \
-                or _TRAJECTORY_BEFORE.search(text[max(0, low.start - 20):low.start]):
+                or (m.form == "currency" and m.unit != low.unit) or not _joins_range(text, low.start, low.end, m.start) \
+                or _TRAJECTORY_BEFORE.search(text[max(0, low.start - 20):low.start]) or low.value < 0:
             out.append(m)
             continue
         low_value = low.value
-        while low_value * 1000 <= m.value:
+        for _ in range(4):  # at most thousand -> million -> billion -> trillion; "$0-5 billion" has no scale to carry
+            if low_value <= 0 or low_value * 1000 > m.value:
+                break
             low_value *= 1000  # "$40-42bn": the scale is said once, after the second number
         if low_value >= m.value:
             out.append(m)
@@ -324,6 +339,9 @@ def _with_bare_low_bound(m: Mention, text: str, language: str) -> Mention:
     low = _BARE_LOW.search(text[max(0, m.start - 20):m.start])
     high = _LEADING_NUMBER.match(text, m.start)
     if low is None or high is None or _PATH_BEFORE.search(text[max(0, m.start - 20 - 10):m.start - len(low.group(0))]):
+        return m
+    window_start = max(0, m.start - 20)
+    if not _joins_range(text, window_start + low.start("low"), window_start + low.end("low"), m.start):
         return m
     try:
         low_number, high_number = parse_number(low.group("low"), language), parse_number(high.group(1), language)

@@ -21,6 +21,7 @@ class SubjectMention:
     reference: bool = False
     modifier: bool = False      # a place describing another subject ("a London-based operator"): never the actor
     product: bool = False       # named as an app ("DeepSeek's chatbot app", "die Qwen-App"): its figures are not the entity's
+    possessive: bool = False    # a genitive ending after the name ("Nvidia's", "Nvidias"; not "United States")
     # every entity this span can be, in gazetteer order: (name, types, counts_as). An alias that
     # collides across types ("Ascend" chip vs company) resolves to the type the indicator asks for.
     alternatives: tuple[tuple[str, tuple[str, ...], str | None], ...] = ()
@@ -39,13 +40,14 @@ class Gazetteer:
         for s in definitions.subjects:
             for alias in s.aliases:
                 flags = 0 if (len(alias) <= 4 or alias.isupper()) else re.IGNORECASE
-                pat = rf"(?<![\w]){re.escape(alias)}(?:['’]s|['’]|s)?(?![\w])"
+                pat = rf"(?<![\w]){re.escape(alias)}(?P<genitive>['’]s|['’]|s)?(?![\w])"
                 self.entries.append((re.compile(pat, flags), s.name, s.types, s.counts_as))
             for p in s.patterns:
-                self.entries.append((re.compile(p + r"(?:['’]s|['’])?"), s.name, s.types, s.counts_as))
+                self.entries.append((re.compile(p + r"(?P<genitive>['’]s|['’])?"), s.name, s.types, s.counts_as))
 
     def find(self, text: str) -> list[SubjectMention]:
-        found = [SubjectMention(m.start(), m.end(), name, types, alternatives=((name, types, counts_as),))
+        found = [SubjectMention(m.start(), m.end(), name, types, alternatives=((name, types, counts_as),),
+                                possessive=bool(m.group("genitive")))
                  for pat, name, types, counts_as in self.entries for m in pat.finditer(text) if m.end() > m.start()]
         out = without_overlaps(found)
         for s in out:
@@ -57,7 +59,7 @@ class Gazetteer:
             s.alternatives = tuple(dict.fromkeys(same))
             s.types = tuple(dict.fromkeys(t for _, types, _ in same for t in types))
             before, after = text[max(0, s.start - 40):s.start], text[s.end:s.end + 30]
-            if _EXPECTS_OTHER.match(text, s.end, s.end + 80) or re.search(r"(?:according\s+to|laut|nach\s+Angaben(?:\s+(?:von|des|der))?|citing|zitiert)\s+"
+            if _expects_of_another(s, text) or re.search(r"(?:according\s+to|laut|nach\s+Angaben(?:\s+(?:von|des|der))?|citing|zitiert)\s+"
                          r"(?:(?:the|der|die|des|dem|den|einer?)\s+)?(?:\w+\s+)?$", before, re.IGNORECASE) or re.match(
                     r"^[\s,]*(?:said|says|sagte|sagt|reported|berichtet\w*|told|teilte|mitteilte|zufolge|"
                     r"estimates|schätzt|figures\s+show|data\s+show)\b", after, re.IGNORECASE):
@@ -75,6 +77,18 @@ class Gazetteer:
 _EXPECTS_OTHER = re.compile(r"\s+(?:expects?|predicts?|forecasts?|projects?)\s+(?!its\b|their\b)(?:[^\s\d$€£¥]+\s+){1,4}?"
                             r"to\s+(?:make|account|reach|hit|climb|rise|fall|take|hold|capture|grow|be|control)\b",
                             re.IGNORECASE)
+# "Japan expects local makers to hold 30 % of the country's chip market": a state speaking of its own
+# industry or market states its own target
+_OWN_INDUSTRY = re.compile(r"(?<![\w])(?:local|domestic|home-?grown|national|its\s+own|the\s+country['’]s|the\s+bloc['’]s|"
+                           r"heimische\w*|einheimische\w*|inländische\w*|eigene\w*)(?![\w])", re.IGNORECASE)
+
+
+def _expects_of_another(s: SubjectMention, text: str) -> bool:
+    expects = _EXPECTS_OTHER.match(text, s.end, s.end + 80)
+    if expects is None:
+        return False
+    own = _OWN_INDUSTRY.search(text, s.end, expects.end() + 60)
+    return not (set(s.types) & _STATE_TYPES and own)
 # "a London-based operator", "SoftBank-backed start-ups", "mit Sitz in München", "headquartered in
 # Taipei": the name describes another noun, the actor is elsewhere
 _MODIFIER_AFTER = re.compile(r"^-(?:based|backed|owned|funded|led|basierte\w*|ansässige\w*|gestützte\w*|finanzierte\w*)\b",
@@ -86,7 +100,8 @@ _STATE_TYPES = {"country", "bloc", "region"}
 _APP_AFTER = re.compile(r"^[\s\-]*(?:(?:chatbot|assistant|Chatbot|Assistent\w*)[\s\-]+)?(?:app|apps|App|Apps)\b")
 _APP_NAMED = re.compile(r"[\s\-](?:app|App)s?$")  # "Qwen-App" matched whole by a family pattern
 # a figure whose subject is named as an app or as "others": it is nobody's we track (no claim, no candidate)
-NOT_TRACKED = ""
+# (a value no entity name or candidate's empty subject can take)
+NOT_TRACKED = "\x00not tracked"
 
 
 def _nationality_of_agencies(found: list[SubjectMention], text: str) -> None:
@@ -158,7 +173,7 @@ def pick_subject(ind: IndicatorDef, mention: Mention, subjects: list[SubjectMent
     recipient or place ("Japan earmarked $25bn for Rapidus": Japan), and a subject in the figure's
     own segment (between the neighbouring figures) over one that belongs to another figure
     ("385 million downloads against Llama's 350 million")."""
-    if ind.kind == "investment" and _RECEIVE.search(sent.text):
+    if ind.kind == "investment" and _RECEIVE.search(_own_clause(sent.text, mention)):
         giver = _giver(ind, mention, subjects, sent)
         if giver:
             return giver
@@ -214,18 +229,50 @@ def _opening_actor(ind: IndicatorDef, subjects: list[SubjectMention], sent: Sent
     return s.resolve({t for g in ind.subject_types for t in g})
 
 
+# where the figure's clause ends: a clause break or a subordinating word ("after it received approval
+# from Taiwan", "having got the nod from Washington" are other clauses than the money's)
+_CLAUSE_BREAK = re.compile(r"[,;:]|\s[–—-]\s|(?<![\w])(?:after|before|because|since|once|when|while|whereas|although|"
+                           r"having|which|who|nachdem|bevor|weil|sobald|wenn|während|obwohl)(?![\w])", re.IGNORECASE)
+# between the money and its giver only what the money is ("¥536 billion in subsidies from Tokyo",
+# "vom japanischen Staat weitere 100 Milliarden Yen": the adjective's noun may follow): a few words, no
+# verb or clause break
+_MONEY_TO_GIVER = re.compile(r"^(?:\s+(?:in|an|as|of|at|weitere\w*|zusätzliche\w*|additional|more|further|"
+                             r"[a-zäöüß][\w\-]*(?:s|n|en|ung\w*|ien|ies|gelder\w*|hilfen?))){0,3}\s+$")
+_GIVER_TO_MONEY = re.compile(r"^(?:\s+(?-i:[A-ZÄÖÜ])\w*)?(?:\s+(?:weitere\w*|zusätzliche\w*|additional|more|further|rund|etwa|knapp|about|"
+                             r"around|roughly|some|nearly|up\s+to|bis\s+zu))*\s*$", re.IGNORECASE)
+
+
+def _own_clause(text: str, mention: Mention) -> str:
+    """The figure's clause: from the last break before it to the first one after it (a subordinating
+    word opens a new clause; German relative clauses open after a comma)."""
+    start = max((m.end() for m in _CLAUSE_BREAK.finditer(text, 0, mention.start)), default=0)
+    after = _CLAUSE_BREAK.search(text, mention.end)
+    return text[start:after.start() if after else len(text)]
+
+
 def _giver(ind: IndicatorDef, mention: Mention, subjects: list[SubjectMention], sent: Sentence) -> str | None:
     givers = [(sent.distance((s.start, s.end), (mention.start, mention.end)), name) for s in subjects
               if not (s.attribution or s.modifier) and (name := s.resolve({t for g in ind.subject_types for t in g}))
-              and _GIVER_BEFORE.search(sent.text[max(0, s.start - 30):s.start])]
+              and (giver := _GIVER_BEFORE.search(sent.text[max(0, s.start - 30):s.start]))
+              and _gives_the_money(sent.text, mention, s.start - len(giver.group(0)), s.end)]
     return min(givers)[1] if givers else None
+
+
+def _gives_the_money(text: str, mention: Mention, phrase_start: int, phrase_end: int) -> bool:
+    """"from Tokyo" tied to the money: right after it (but for what the money is) or right before it."""
+    if phrase_start >= mention.end:
+        return _MONEY_TO_GIVER.match(text[mention.end:phrase_start]) is not None
+    return phrase_end <= mention.start and _GIVER_TO_MONEY.match(text[phrase_end:mention.start]) is not None
 
 
 # "CXMT ranked fourth with 5 %, ahead of Nanya at 3 %": the name right before "at/with" owns the figure,
 # whether or not it is a known entity
-_OWNER_AHEAD = re.compile(r"(?:ahead\s+of|behind|followed\s+by|vor|hinter|gefolgt\s+von)\s+"
+_OWNER_AHEAD = re.compile(r"(?<![\w])(?:ahead\s+of|behind|followed\s+by|(?P<german>vor|hinter)|gefolgt\s+von)\s+"
                           r"(?P<name>(?-i:[A-ZÄÖÜ])[\w\-&.]*(?:\s+(?-i:[A-ZÄÖÜ])[\w\-&.]*){0,2})\s+"
                           r"(?:at|with|on|mit|bei|auf)\s+(?:(?:about|around|roughly|rund|etwa|knapp|gut)\s+)?$", re.IGNORECASE)
+
+# "Samsung kam auf 40 Prozent, vor Nanya mit 3 Prozent": German "vor"/"hinter" rank only after a figure or a place
+_RANKING_BEFORE = re.compile(r"\d\s*(?:%|Prozent)|(?<![\w])(?:Platz|Rang|Position)(?![\w])")
 
 
 def unknown_owner(mention: Mention, subjects: list[SubjectMention], text: str) -> str | None:
@@ -234,6 +281,8 @@ def unknown_owner(mention: Mention, subjects: list[SubjectMention], text: str) -
     owner = _OWNER_AHEAD.search(text[max(0, mention.start - 80):mention.start])
     if owner is None:
         return None
+    if owner.group("german") and not _RANKING_BEFORE.search(text[:max(0, mention.start - 80) + owner.start()]):
+        return None  # "vor Ort", "vor Jahren", "hinter den Kulissen": a place or time, not a ranking
     start = mention.start - len(text[max(0, mention.start - 80):mention.start]) + owner.start("name")
     end = start + len(owner.group("name"))
     if any(s.start < end and start < s.end for s in subjects):
@@ -250,7 +299,7 @@ def is_place(s: SubjectMention, text: str) -> bool:
 
 def _possessor_of(s: SubjectMention, subjects: list[SubjectMention], text: str, wanted: set[str]) -> bool:
     """"Saudi Arabia's Humain", "Alibabas Qwen": s owns the next subject, which fits the indicator too."""
-    if not re.search(r"['’]s$|(?<=[a-z])s$", text[s.start:s.end]):
+    if not s.possessive:
         return False
     return any(0 <= t.start - s.end <= 1 and t.resolve(wanted) for t in subjects)
 

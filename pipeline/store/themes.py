@@ -8,7 +8,7 @@ from psycopg.rows import class_row
 
 from pipeline.store import copy_temp
 
-__all__ = ["UnthemedArticle", "ArticleTheme", "count_unthemed", "unthemed_batch", "write_themes"]
+__all__ = ["UnthemedArticle", "ArticleTheme", "count_unthemed", "claim_unthemed", "write_themes"]
 
 
 class UnthemedArticle(NamedTuple):
@@ -40,13 +40,15 @@ def count_unthemed(conn, model: str) -> int:
     return conn.execute("SELECT count(*) " + _UNTHEMED, {"model": model}).fetchone()[0]
 
 
-def unthemed_batch(conn, model: str, after_id: int, limit: int) -> list[UnthemedArticle]:
-    """The next ``limit`` unthemed articles with an id above ``after_id``, by id (keyset paging)."""
+def claim_unthemed(conn, model: str, limit: int) -> list[UnthemedArticle]:
+    """Up to ``limit`` unthemed articles, by id, locked until the caller's transaction ends
+    (``FOR NO KEY UPDATE ... SKIP LOCKED``): several theming tasks share one backlog, each
+    article is scored by one of them. Call inside the transaction that writes the themes."""
     with conn.cursor(binary=True, row_factory=class_row(UnthemedArticle)) as cur:
         cur.execute(
             "SELECT a.article_id, a.title, left(a.body_text, 4000) AS lead, a.language, e.embedding " + _UNTHEMED
-            + " AND a.article_id > %(after)s ORDER BY a.article_id LIMIT %(limit)s",
-            {"model": model, "after": after_id, "limit": limit},
+            + " ORDER BY a.article_id LIMIT %(limit)s FOR NO KEY UPDATE OF a SKIP LOCKED",
+            {"model": model, "limit": limit},
         )
         return cur.fetchall()
 

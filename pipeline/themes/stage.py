@@ -8,7 +8,6 @@ import json
 
 from pipeline.embed.encoders import load_encoder
 from pipeline.ingest.extract import detect_language
-from pipeline.infra.paging import pages_by_article_id
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import embeddings as embeddings_store
 from pipeline.store import themes as store
@@ -17,9 +16,11 @@ from pipeline.themes.scorer import ThemeScorer
 from pipeline.themes.taxonomy import Taxonomy, default_taxonomy
 
 
-def run_themes(rt, batch_size: int = 1000, *, encoder=None, taxonomy: Taxonomy | None = None) -> StageResult:
+def run_themes(rt, batch_size: int = 250, *, encoder=None, taxonomy: Taxonomy | None = None) -> StageResult:
     """Assign themes to every article that has a vector for the active model and no theme from
     that model yet (so a re-embed re-themes). Idempotent: re-running assigns nothing new.
+    Safe to run as several tasks at once (articles are claimed ``batch_size`` at a time), and
+    a task that finds nothing unthemed loads no model.
 
     The weights come from the model's calibration; a model used for the first time is
     calibrated on the shipped development set first, and without one the stage refuses."""
@@ -38,11 +39,16 @@ def run_themes(rt, batch_size: int = 1000, *, encoder=None, taxonomy: Taxonomy |
         encoder = encoder if encoder is not None and encoder.name == model else load_encoder(model, fallback=False)
         scorer = ThemeScorer(taxonomy, encoder, theme_params(rt.pool, encoder))
         with rt.progress.task("themes", total) as tracker:
-            for batch in pages_by_article_id(rt.pool, store.unthemed_batch, batch_size, model=model):
-                vectors = embeddings_store.stack_vectors([r.embedding for r in batch])
-                assignments = scorer.assign(vectors, [r.title or "" for r in batch], [r.lead or "" for r in batch],
-                                            [_language(r) for r in batch])
+            while True:
+                # Claimed with SKIP LOCKED and written in one transaction: parallel tasks share
+                # the backlog, and each article is scored once.
                 with rt.pool.connection() as conn, conn.transaction():
+                    batch = store.claim_unthemed(conn, model, batch_size)
+                    if not batch:
+                        break
+                    vectors = embeddings_store.stack_vectors([r.embedding for r in batch])
+                    assignments = scorer.assign(vectors, [r.title or "" for r in batch],
+                                                [r.lead or "" for r in batch], [_language(r) for r in batch])
                     store.write_themes(conn, model, [
                         store.ArticleTheme(r.article_id, a.theme, a.theme_score, json.dumps(a.scores), a.themes,
                                            a.reason)

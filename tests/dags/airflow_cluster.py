@@ -3,8 +3,12 @@ as subprocesses, metadata in a fresh database on the embedded Postgres, AIRFLOW_
 folder, this repository's dags/ and plugins/.
 
 Every process it starts carries a marker in its environment; ``stop()`` ends the process
-groups it started and then every process that still carries the marker (task processes
-included), by pid, so nothing outlives the test.
+groups it started and then every process that still carries the marker or descends from them
+(task processes included), by pid, so nothing outlives the test.
+
+Faults (tests/dags/test_celery_faults.py): ``kill`` SIGKILLs a component with every process it
+started, as a crash or ``docker kill`` would (``kill_worker`` for a Celery worker);
+``start_redis``, ``start_scheduler`` and ``start_worker`` bring one back.
 """
 
 from __future__ import annotations
@@ -36,21 +40,68 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def marked_pids(marker_value: str) -> list[int]:
-    """Live processes whose environment carries this cluster's marker."""
-    needle = f"{MARKER}={marker_value}".encode()
+def marked_pids(marker_value: str, also: str | None = None) -> list[int]:
+    """Live processes whose environment carries this cluster's marker (and ``also``, a
+    ``NAME=value`` entry, e.g. one worker's name)."""
+    needles = [f"{MARKER}={marker_value}".encode()] + ([also.encode()] if also else [])
     out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            if all(needle in environ for needle in needles):
                 status = (entry / "status").read_text()
                 if "\nState:\tZ" not in status:  # zombies are already gone
                     out.append(int(entry.name))
         except OSError:
             continue
     return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def process_tree(root: int) -> set[int]:
+    """``root`` and its live descendants. Found by parentage, not by the marker: a process that
+    called setproctitle (Celery's pool children, Airflow's task runner) has overwritten the
+    environment that /proc shows, and the task runner has a process group of its own."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (parent := _parent_of(int(entry.name))) is not None:
+            children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = {root}, [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in tree and _alive(child):
+                tree.add(child)
+                todo.append(child)
+    return tree
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 class AirflowCluster:
@@ -72,6 +123,7 @@ class AirflowCluster:
         self.metadata_url = pg_server.url(self.db_name)
         self.password = "admin-test-password"
         self.procs: dict[str, subprocess.Popen] = {}
+        self.ended: list[subprocess.Popen] = []  # killed on purpose (fault tests); reaped in stop()
         self._token: str | None = None
         home.mkdir(parents=True, exist_ok=True)
         (home / "passwords.json").write_text(json.dumps({"admin": self.password}))
@@ -122,8 +174,7 @@ class AirflowCluster:
             conn.execute(f"CREATE DATABASE {self.db_name}")
         self._airflow(["db", "migrate"], timeout=180)
         if self.celery_workers:
-            self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                                  "--save", "", "--appendonly", "no", "--dir", str(self.home)])
+            self.start_redis()
         for name in COMPONENTS:
             args = [name] + (["--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
                              if name == "api-server" else [])
@@ -154,8 +205,55 @@ class AirflowCluster:
             raise RuntimeError(f"airflow {' '.join(args)} failed: {proc.stderr[-3000:]}")
         return proc.stdout
 
+    def start_redis(self) -> subprocess.Popen:
+        """The broker (again: a restarted redis-server on the same port, empty: no persistence)."""
+        return self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                                     "--save", "", "--appendonly", "no", "--dir", str(self.home)])
+
+    def start_scheduler(self) -> subprocess.Popen:
+        return self._spawn("scheduler", [sys.executable, "-m", "airflow", "scheduler"])
+
+    def kill(self, name: str, *, also: str | None = None) -> list[int]:
+        """SIGKILL component ``name`` as a crash or ``docker kill`` would: its process group and
+        every process of the cluster whose environment also holds ``also`` (a worker's task
+        processes run in sessions of their own). Returns once they are all gone: the pids."""
+        proc = self.procs.pop(name)
+        self.ended.append(proc)
+        # Freeze first (SIGSTOP), until no new process turns up, so that nothing forks or is
+        # re-parented out of sight meanwhile; then kill them all at once.
+        frozen: set[int] = set()
+        while new := (process_tree(proc.pid) | set(marked_pids(self.marker, also) if also else ())) - frozen:
+            for pid in new:
+                _signal(pid, signal.SIGSTOP)
+            frozen |= new
+        for pid in frozen:
+            _signal(pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while (alive := [pid for pid in frozen if _alive(pid)]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive, f"killed processes of {name} still alive: {alive}"
+        return sorted(frozen)
+
+    def component_of(self, pid: int) -> str | None:
+        """The component (e.g. ``worker-1``) that process ``pid`` descends from."""
+        roots = {proc.pid: name for name, proc in self.procs.items()}
+        while pid and pid not in roots:
+            pid = _parent_of(pid) or 0
+        return roots.get(pid)
+
+    def kill_worker(self, name: str) -> list[int]:
+        """SIGKILL a Celery worker with everything it started (task and extraction processes)."""
+        return self.kill(name, also=f"{WORKER_NAME_VAR}={name}")
+
     def stop(self) -> list[int]:
         """End everything this cluster started; returns pids that had to be killed late."""
+        for proc in self.ended:
+            if proc.poll() is None:
+                proc.wait(timeout=10)
+        # their descendants too: a task runner has a process group of its own and, after
+        # setproctitle, no marker to find it by (the start time tells a reused pid apart)
+        tree = {pid: _start_time(pid) for proc in self.procs.values() for pid in process_tree(proc.pid)}
         for proc in self.procs.values():
             if proc.poll() is None:
                 try:
@@ -172,14 +270,12 @@ class AirflowCluster:
                 except ProcessLookupError:
                     pass
                 proc.wait(timeout=10)
-        stragglers = marked_pids(self.marker)
-        for pid in stragglers:  # e.g. a task process in a session of its own
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stragglers = sorted(set(marked_pids(self.marker))
+                            | {pid for pid, started in tree.items() if _alive(pid) and _start_time(pid) == started})
+        for pid in stragglers:  # e.g. a task process in a process group of its own
+            _signal(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while marked_pids(self.marker) and time.monotonic() < deadline:
+        while (marked_pids(self.marker) or any(_alive(pid) for pid in stragglers)) and time.monotonic() < deadline:
             time.sleep(0.2)
         try:
             with psycopg.connect(self._admin_url, autocommit=True) as conn:
@@ -262,15 +358,15 @@ class AirflowCluster:
 
         self.wait_until(parsed, timeout, f"the DAG processor to parse {dag_ids}", interval=2)
 
-    def start_newsmon(self) -> None:
+    def start_newsmon(self, dag_ids: tuple[str, ...] = ("newsmon_ingest", "newsmon_stories")) -> None:
         """Start the components, create the embed pool (as airflow-init does) and unpause the
-        ingest and stories DAGs once they are parsed."""
+        DAGs (ingest and stories) once they are parsed."""
         self.start()
         self.wait_ready()
         self.api("POST", "/api/v2/pools", json={"name": "newsmon_embed", "slots": 1,
                                                 "description": "newsmon: concurrent embedding tasks"})
-        self.wait_for_dags(["newsmon_ingest", "newsmon_stories"])
-        for dag_id in ("newsmon_ingest", "newsmon_stories"):
+        self.wait_for_dags(list(dag_ids))
+        for dag_id in dag_ids:
             self.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
@@ -284,6 +380,26 @@ class AirflowCluster:
             return run if run["state"] in {"success", "failed"} else None
 
         return self.wait_until(finished, timeout, f"{dag_id} run {run_id}", interval=2)
+
+    def end_run(self, dag_id: str, run_id: str) -> None:
+        """Mark a run that a failed test left unfinished as failed (one run at a time per DAG)."""
+        run = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+        if run["state"] not in {"success", "failed"}:
+            self.api("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"})
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1):
+        """The return value of a task instance's latest try."""
+        entry = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/"
+                                "return_value", params={"map_index": map_index, "deserialize": True})
+        return entry["value"]
+
+    def metadata(self, query: str, *params) -> list[tuple]:
+        """Rows of a query on the Airflow metadata database (what the REST API does not show)."""
+        with psycopg.connect(self.metadata_url, autocommit=True) as conn:
+            return conn.execute(query, params).fetchall()
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         items = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]

@@ -12,8 +12,10 @@ from newsmon_airflow import (
     database_url_from_connection,
     host_batches,
     newsmon_settings,
+    run_stages,
     run_task,
     smtp_url_from_connection,
+    themed_count,
 )
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
@@ -119,6 +121,26 @@ def test_run_task_runs_a_stage_through_the_registry(monkeypatch, tmp_path, db_ur
     assert (tmp_path / "digests" / "digest-2026-11-27.html").is_file()
     with pytest.raises(KeyError, match="unknown stage 'bogus'"):
         run_task("bogus")
+
+
+def test_embed_task_body_embeds_then_themes_and_counts_for_the_asset(monkeypatch, tmp_path, db_url):
+    """The body of a mapped embed_articles task: embed, then theme, on one Runtime; a second
+    task finding nothing left loads no model, and its results count nothing for the asset."""
+    import psycopg
+
+    from tests.support.newsdata import insert_article
+
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_DB", db_url)
+    monkeypatch.setenv("NEWSMON_HOME", str(tmp_path))
+    with psycopg.connect(db_url) as db:
+        for i, title in enumerate(["US widens export controls on AI chips", "EU sanctions Chinese chip makers"]):
+            insert_article(db, key=f"glue-{i}", title=title, body="Officials announced the rules on Monday.")
+    first = run_stages("embed", "themes")
+    assert first["embed"]["counts"]["embedded"] == 2 and first["themes"]["counts"]["assigned"] == 2
+    second = run_stages("embed", "themes")
+    assert any("not loaded" in note for note in second["embed"]["notes"])
+    assert themed_count([second["themes"], run_task("themes")]) == 0
+    assert themed_count([first["themes"], second["themes"], {"counts": {}}, None]) == 2
 
 
 def test_ingest_retry_failed_param_retries_before_planning(monkeypatch, tmp_path, db_url):

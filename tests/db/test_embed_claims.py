@@ -1,0 +1,153 @@
+"""Several embedding and theming tasks at once (the DAG maps them over the Celery workers): they
+share one backlog through SKIP LOCKED claims, each article is encoded and themed once, and a
+task that finds nothing left loads no model."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import pipeline.embed.stage as embed_stage
+from pipeline.embed.stage import run_embed
+from pipeline.store import embeddings as emb_store
+from pipeline.store import themes as themes_store
+from pipeline.themes.stage import run_themes
+from tests.support.newsdata import insert_article, use_encoder  # noqa: F401
+
+TOPICS = [
+    ("US tightens export controls on Nvidia AI chips to China", "The Commerce Department added rules on GPUs."),
+    ("EU adds Chinese chip firms to its sanctions list", "Brussels froze assets of three suppliers."),
+    ("Meta releases the weights of its new open-source model", "Developers can download the model freely."),
+    ("Bundesliga: Bayern gewinnt gegen Dortmund", "Das Spiel endete drei zu eins."),
+]
+
+
+def _backlog(runtime, n: int) -> list[int]:
+    with runtime.pool.connection() as conn:
+        ids = [insert_article(conn, key=f"claim-{i}", title=f"{TOPICS[i % 4][0]} ({i})", body=TOPICS[i % 4][1],
+                              language="de" if i % 4 == 3 else "en") for i in range(n)]
+        original = ids[0]
+        ids.append(insert_article(conn, key="claim-copy", title=TOPICS[0][0] + " (0)", body=TOPICS[0][1],
+                                  duplicate_of=original))
+        conn.commit()
+    return ids
+
+
+def _in_two_tasks(monkeypatch, module, claim_name: str, target) -> tuple[list, list[list[int]]]:
+    """Run ``target`` in two threads; each thread's first claim waits until the other thread
+    holds one too, so the two claims certainly overlap (with plain row locks the second claim
+    would block and the barrier time out; without locks both would take the same rows)."""
+    claim = getattr(module, claim_name)
+    barrier = threading.Barrier(2, timeout=60)
+    claimed: dict[int, list[int]] = {}
+
+    def claim_and_meet(conn, model, limit, **options):
+        rows = claim(conn, model, limit, **options)
+        mine = claimed.setdefault(threading.get_ident(), [])
+        first = not mine
+        mine.extend(r.article_id for r in rows)
+        if first:
+            barrier.wait()
+        return rows
+
+    monkeypatch.setattr(module, claim_name, claim_and_meet)
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(target())
+        except Exception as exc:  # reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    return results, list(claimed.values())
+
+
+def test_two_embedding_tasks_share_the_backlog(runtime, use_encoder, monkeypatch):  # noqa: F811
+    ids = _backlog(runtime, 40)
+    results, claims = _in_two_tasks(monkeypatch, emb_store, "claim_pending",
+                                    lambda: run_embed(runtime, encoder=use_encoder, batch_size=6))
+    assert len(claims) == 2 and all(claims)  # both tasks did a share of the work
+    every = sorted(i for c in claims for i in c)
+    assert every == sorted(ids[:-1])  # each original claimed exactly once; the copy never
+    assert sum(r.counts.get("embedded", 0) for r in results) == 40
+    assert sum(r.counts.get("copied_from_original", 0) for r in results) == 1
+    with runtime.pool.connection() as conn:
+        assert emb_store.count_pending(conn, use_encoder.name) == 0
+        assert conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 41
+
+
+def test_two_theming_tasks_share_the_backlog(runtime, use_encoder, monkeypatch):  # noqa: F811
+    ids = _backlog(runtime, 30)
+    run_embed(runtime, encoder=use_encoder)
+    results, claims = _in_two_tasks(monkeypatch, themes_store, "claim_unthemed",
+                                    lambda: run_themes(runtime, batch_size=5, encoder=use_encoder))
+    assert len(claims) == 2 and all(claims)
+    assert sorted(i for c in claims for i in c) == sorted(ids)  # the copy too, once
+    assert sum(r.counts.get("assigned", 0) for r in results) == len(ids)
+    with runtime.pool.connection() as conn:
+        assert themes_store.count_unthemed(conn, use_encoder.name) == 0
+
+
+def test_a_task_with_nothing_left_loads_no_model(runtime, use_encoder, monkeypatch):  # noqa: F811
+    _backlog(runtime, 3)
+    run_embed(runtime, encoder=use_encoder)
+
+    def no_load(*_args, **_kwargs):
+        raise AssertionError("the model was loaded with nothing to embed")
+
+    monkeypatch.setattr(embed_stage, "load_encoder", no_load)
+    again = run_embed(runtime)
+    assert again.counts.get("embedded", 0) == 0
+    assert any("not loaded" in note for note in again.notes)
+    # one more article: now the model is needed
+    with runtime.pool.connection() as conn:
+        insert_article(conn, key="late", title="Late news about chip sanctions", body="More rules.")
+        conn.commit()
+    with pytest.raises(AssertionError, match="was loaded"):
+        run_embed(runtime)
+
+
+class _FailsOn:
+    """The bundled encoder, except that a batch holding ``poison`` raises (as a tokenizer bug
+    on one odd text would) and a text holding ``nan`` gets a non-finite vector."""
+
+    def __init__(self, inner, poison: str = "POISON", nan: str = "NANTEXT"):
+        self.inner, self.poison, self.nan = inner, poison, nan
+        self.name, self.dims, self.backend = inner.name, inner.dims, inner.backend
+
+    def encode(self, texts):
+        if any(self.poison in t for t in texts):
+            raise ValueError("tokenizer cannot handle this text")
+        out = self.inner.encode(texts)
+        for i, t in enumerate(texts):
+            if self.nan in t:
+                out[i] = float("nan")
+        return out
+
+
+def test_one_bad_article_is_skipped_with_its_reason(runtime, use_encoder):  # noqa: F811
+    ids = _backlog(runtime, 10)
+    with runtime.pool.connection() as conn:
+        bad = insert_article(conn, key="bad", title="POISON title", body="text")
+        nan = insert_article(conn, key="nan", title="NANTEXT title", body="text")
+        conn.commit()
+    result = run_embed(runtime, encoder=_FailsOn(use_encoder), batch_size=4)
+    assert result.counts["embedded"] == 10 and result.counts["failed"] == 2
+    assert any(f"article {bad}: not embedded (ValueError: tokenizer" in n for n in result.notes)
+    assert any(f"article {nan}: not embedded (the model returned non-finite" in n for n in result.notes)
+    with runtime.pool.connection() as conn:
+        assert emb_store.count_pending(conn, use_encoder.name) == 2  # tried again on the next run
+        assert conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == len(ids)
+
+
+def test_a_model_that_fails_every_text_fails_the_task(runtime, use_encoder):  # noqa: F811
+    _backlog(runtime, 4)
+    with pytest.raises(ValueError, match="tokenizer"):
+        run_embed(runtime, encoder=_FailsOn(use_encoder, poison=""), batch_size=4)  # "" is in every text

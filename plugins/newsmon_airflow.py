@@ -188,6 +188,20 @@ def run_task(stage: str, **kwargs: Any) -> dict[str, Any]:
         return stage_output(run_stage(rt, stage, **kwargs))
 
 
+def run_stages(*stages: str) -> dict[str, dict[str, Any]]:
+    """Several stages one after another in one task, on one Runtime (an encoder is loaded once
+    per process): each stage's result under its name, for XCom."""
+    from pipeline.stages import run_stage
+
+    with open_runtime() as rt:
+        return {stage: stage_output(run_stage(rt, stage)) for stage in stages}
+
+
+def themed_count(results: list[dict[str, Any]]) -> int:
+    """Articles themed by these themes-stage results (``stage_output`` values)."""
+    return sum(int((result or {}).get("counts", {}).get("assigned", 0)) for result in results)
+
+
 def retry_failed_now(rt: "Runtime") -> dict[str, Any]:
     """The ``retry_failed`` param of newsmon_ingest: every failing feed and given-up page is
     retried on this run. Every extraction claim is released too: the DAG runs one at a time

@@ -17,9 +17,11 @@ from pathlib import Path
 
 from pipeline.embed.encoders import load_encoder, model_id
 from pipeline.infra.config import UserError
+from pipeline.infra.ledger import session_locked
 from pipeline.labelled import dev_articles
 from pipeline.store import calibration as store
 from pipeline.store import embeddings as embeddings_store
+from pipeline.store import locks
 from pipeline.stories.calibrate import fit_story_params_with_figures, story_params_to_dict
 from pipeline.themes.calibrate import FILE_FORMAT, CalibrationError, fit_dev, read_calibration_file, shipped_calibration
 from pipeline.themes.taxonomy import default_taxonomy
@@ -83,7 +85,13 @@ def calibrate(rt, *, parts: tuple[str, ...] = ("themes", "stories"), encoder=Non
 
 def ensure_calibrated(rt, encoder=None) -> CalibrateResult | None:
     """Calibrate the active model where its calibration (or a part of it) is missing; None when
-    there was nothing to do or no model is active yet."""
+    there was nothing to do or no model is active yet. Concurrent callers (the mapped embedding
+    tasks of one run) take turns: the second one waits, then finds the calibration stored."""
+    with rt.pool.connection() as lock_conn, session_locked(lock_conn, locks.CALIBRATION):
+        return _ensure_calibrated(rt, encoder)
+
+
+def _ensure_calibrated(rt, encoder=None) -> CalibrateResult | None:
     with rt.pool.connection() as conn:
         active = embeddings_store.active_model(conn)
         stored = store.load(conn, active.model) if active else None

@@ -11,6 +11,7 @@ STORIES = 0x6E6D7374  # "nmst": story placement is serial (placement order matte
 DUPLICATES = 0x6E6D_6475_70  # "nmdup": syndicated-copy detection sees every earlier article
 DIGEST_SEND = 0x6E6D6467  # "nmdg" + the day's ordinal: one sender of a day's digest at a time
 ALERT_SEND = 0x6E6D616C  # "nmal": one alerts run at a time (an overlapping run waits, then sends nothing twice)
+CALIBRATION = 0x6E6D6361  # "nmca": one first-use calibration at a time (the mapped embedding tasks start together)
 
 
 def xact_lock(conn, key: int, item: int | None = None) -> None:

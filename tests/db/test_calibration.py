@@ -162,3 +162,51 @@ def test_shipped_calibration_of_an_older_format_is_refitted_on_a_new_database(ru
     with runtime.pool.connection() as conn:
         stored = calibration_store.load(conn, use_encoder.name)
     assert set(stored.themes["weights"]) == set(FEATURES)
+
+
+def test_concurrent_first_use_calibrates_once(runtime, use_encoder, monkeypatch):  # noqa: F811
+    """The mapped embedding tasks start together on an uncalibrated model: one fits, the other
+    waits on the calibration lock and then finds the calibration stored."""
+    import threading
+
+    with runtime.pool.connection() as conn:
+        insert_article(conn, key="w", title="Chip export controls", body="New rules.", language="en",
+                       published_at=T0)
+        conn.commit()
+    run_embed(runtime, encoder=use_encoder)
+    monkeypatch.setattr(calibrate, "shipped_calibration", lambda model: None)
+    fits, release = [], threading.Event()
+
+    def fake_fit(rt, parts, encoder=None):
+        fits.append(parts)
+        assert release.wait(60)
+        with rt.pool.connection() as conn, conn.transaction():
+            calibration_store.save(conn, use_encoder.name, {"themes": {"w": 1}, "stories": {"join_threshold": 0.6}}, {})
+        return calibrate.CalibrateResult(use_encoder.name, list(parts))
+
+    monkeypatch.setattr(calibrate, "calibrate", fake_fit)
+    results = [None, None]
+
+    def call(i):
+        results[i] = calibrate.ensure_calibrated(runtime, encoder=use_encoder)
+
+    first = threading.Thread(target=call, args=(0,))
+    first.start()
+    with runtime.pool.connection() as conn:  # the first caller holds the lock and is fitting
+        for _ in range(600):
+            if fits:
+                break
+            threading.Event().wait(0.1)
+        second = threading.Thread(target=call, args=(1,))
+        second.start()
+        for _ in range(600):  # ... the second one waits on it
+            waiting = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()[0]
+            conn.commit()
+            if waiting:
+                break
+            threading.Event().wait(0.1)
+    assert waiting == 1 and len(fits) == 1
+    release.set()
+    first.join(60)
+    second.join(60)
+    assert len(fits) == 1 and results[0] is not None and results[1] is None

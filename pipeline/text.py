@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["MAX_SENTENCE_CHARS", "clean_text", "has_hidden_characters", "matchable", "one_line", "split_sentences", "truncate_words"]
+__all__ = ["MAX_SENTENCE_CHARS", "clean_text", "has_hidden_characters", "matchable", "one_line", "split_sentences", "truncate_words",
+           "without_overlaps"]
 
 MAX_SENTENCE_CHARS = 800  # real sentences are shorter; pattern cost grows with length^2
 
@@ -124,4 +125,23 @@ def _bounded(sentence: str, max_chars: int) -> list[str]:
         sentence = sentence[cut + 1:].strip()
     if sentence:
         out.append(sentence)
+    return out
+
+
+class _Span(Protocol):
+    start: int
+    end: int
+
+
+SpanT = TypeVar("SpanT", bound=_Span)
+
+
+def without_overlaps(spans: list[SpanT]) -> list[SpanT]:
+    """The spans that do not overlap an earlier one: leftmost first, and of those starting at the
+    same place the longest ("1,6 Millionen Downloads" over "1,6"; "Nvidia's H100" over "Nvidia")."""
+    out: list[SpanT] = []
+    for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
+        if out and span.start < out[-1].end:
+            continue
+        out.append(span)
     return out

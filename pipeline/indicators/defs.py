@@ -12,23 +12,23 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from pipeline.infra.config import DATA_DIR, UserError
+from pipeline.entities import (ENTITIES_FILE, ENTITY_TYPES, EntityConfigError, Subject, load_entities,
+                               parse_entities, read_yaml)
+from pipeline.entities import as_tuple as _as_tuple
+from pipeline.infra.config import DATA_DIR
 
 DEFAULT_FILE = DATA_DIR / "indicators.yaml"
-ENTITIES_FILE = DATA_DIR / "entities.yaml"
 KINDS = ("downloads", "self_sufficiency_target", "performance_ratio", "market_share", "investment")
 UNITS = ("count", "percent", "usd", "ratio")
 CURRENCIES = ("usd", "eur", "gbp", "jpy", "cny", "krw", "twd")
-SUBJECT_TYPES = ("model", "group", "chip", "company", "country", "bloc", "region", "fund", "agency")
+SUBJECT_TYPES = ENTITY_TYPES
 VALUE_FORMS = ("percent", "currency", "count", "ratio")
 PROVIDERS = {"huggingface": ("downloads", "likes"), "github": ("stargazers_count", "forks_count",
                                                                "subscribers_count")}
 
 
-class IndicatorConfigError(UserError):
-    """indicators.yaml is malformed; the message names the entry."""
+class IndicatorConfigError(EntityConfigError):
+    """indicators.yaml (or the gazetteer it reads) is malformed; the message names the entry."""
 
 
 @dataclass(frozen=True)
@@ -37,15 +37,6 @@ class Target:
     year: int
     note: str | None = None
     stated: dt.date | None = None   # when the target was stated (the newest statement wins)
-
-
-@dataclass(frozen=True)
-class Subject:
-    name: str
-    types: tuple[str, ...]
-    aliases: tuple[str, ...]
-    patterns: tuple[str, ...]
-    counts_as: str | None = None   # a fund or agency: the state it spends for
 
 
 @dataclass(frozen=True)
@@ -134,48 +125,16 @@ def _target(raw, where: str) -> Target | None:
         raise IndicatorConfigError(f"{where}: target value/year must be numbers, stated a date") from None
 
 
-def _as_tuple(value) -> tuple:
-    if value is None:
-        return ()
-    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
-
-
-def parse_entities(raw, source: str = "entities.yaml") -> list[Subject]:
-    """The entity gazetteer (entities.yaml's `entities`, or an indicators file's own `subjects`)."""
-    if not isinstance(raw, dict):
-        raise IndicatorConfigError(f"{source}: entities must be a mapping of name -> spec")
-    names, subjects = {str(n) for n in raw}, []
-    for name, spec in raw.items():
-        where = f"{source}: entity {name!r}"
-        spec = spec or {}
-        if not isinstance(spec, dict) or set(spec) - {"type", "aliases", "patterns", "counts_as"}:
-            raise IndicatorConfigError(f"{where}: expected type, aliases, patterns, counts_as")
-        types = _as_tuple(spec.get("type"))
-        if not types or any(t not in SUBJECT_TYPES for t in types):
-            raise IndicatorConfigError(f"{where}: type must be one of {SUBJECT_TYPES}")
-        patterns = tuple(str(p) for p in _as_tuple(spec.get("patterns")))
-        for p in patterns:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise IndicatorConfigError(f"{where}: bad pattern {p!r}: {exc}") from None
-        aliases = tuple(str(a) for a in _as_tuple(spec.get("aliases")))
-        if not aliases and not patterns:
-            aliases = (str(name),)
-        counts_as = spec.get("counts_as")
-        if counts_as is not None and counts_as not in names:
-            raise IndicatorConfigError(f"{where}: counts_as {counts_as!r} is not an entity")
-        subjects.append(Subject(str(name), types, aliases, patterns, counts_as))
-    return subjects
-
-
 def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definitions:
     if not isinstance(data, dict):
         raise IndicatorConfigError(f"{source}: expected a mapping with subjects/indicators")
     unknown = set(data) - {"subjects", "indicators", "negative_cues", "purpose_cues", "api_sources"}
     if unknown:
         raise IndicatorConfigError(f"{source}: unknown top-level key(s) {sorted(unknown)}")
-    subjects = parse_entities(data["subjects"], source) if "subjects" in data else list(load_entities())
+    try:
+        subjects = parse_entities(data["subjects"], source) if "subjects" in data else list(load_entities())
+    except EntityConfigError as exc:  # a bad gazetteer leaves the indicator definitions unusable
+        raise IndicatorConfigError(str(exc)) from None
 
 
     indicators, seen = [], set()
@@ -244,19 +203,6 @@ def parse_definitions(data: dict, source: str = "indicators.yaml") -> Definition
     return Definitions(tuple(indicators), tuple(subjects), negative, tuple(sources), purposes)
 
 
-def load_entities(path: Path | str | None = None) -> tuple[Subject, ...]:
-    path = Path(path) if path else ENTITIES_FILE
-    return _load_entities_cached(str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0)
-
-
-@lru_cache(maxsize=4)
-def _load_entities_cached(path: str, _mtime: int) -> tuple[Subject, ...]:
-    data = _read_yaml(path)
-    if not isinstance(data, dict) or "entities" not in data:
-        raise IndicatorConfigError(f"{path}: expected a mapping with `entities`")
-    return tuple(parse_entities(data["entities"], Path(path).name))
-
-
 def load_definitions(path: Path | str | None = None) -> Definitions:
     path = Path(path) if path else DEFAULT_FILE
     # keyed on both files' mtimes: a new alias in entities.yaml is picked up without a restart
@@ -270,10 +216,4 @@ def _load_cached(path: str, _mtime: int, _entities_mtime: int) -> Definitions:
 
 
 def _read_yaml(path: str):
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise IndicatorConfigError(f"not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise IndicatorConfigError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
-    return data
+    return read_yaml(path, IndicatorConfigError)

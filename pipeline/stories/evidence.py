@@ -19,13 +19,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
-import yaml
+from pipeline.entities import ALIAS_ENDINGS, ENTITIES_FILE, Subject, alias_is_exact, load_entities
+from pipeline.text import without_overlaps
 
-from pipeline.infra.config import DATA_DIR
-
-ENTITIES_FILE = DATA_DIR / "entities.yaml"
 ENTITY_PREFIX = "@"
 FIGURE_PREFIX = "#"
 MIN_BARE_NUMBER = 100  # a number without a scale word below this is no evidence ("10 percent")
@@ -80,24 +78,22 @@ class EntityMatcher:
     """Every alias and pattern of the gazetteer in three compiled expressions (exact case for
     short and all-caps aliases, any case for the rest, the patterns as written)."""
 
-    def __init__(self, entities: dict):
+    def __init__(self, entities: Sequence[Subject]):
         exact: dict[str, str] = {}
         folded: dict[str, str] = {}
         patterns: list[tuple[str, str]] = []
         # an entity shows under its gazetteer name: "Taiwanese", "Dutch" or "Nvidias" would put
         # adjectives and inflections into labels
         self.names: dict[str, str] = {}
-        for name, spec in (entities or {}).items():
-            spec = spec or {}
-            aliases = [str(a) for a in spec.get("aliases") or []] or ([] if spec.get("patterns") else [str(name)])
-            key = ENTITY_PREFIX + str(name).lower()
-            self.names[key] = str(name)
-            for alias in aliases:
-                if len(alias) <= 4 or alias.isupper():
+        for entity in entities:
+            key = ENTITY_PREFIX + entity.name.lower()
+            self.names[key] = entity.name
+            for alias in entity.aliases:
+                if alias_is_exact(alias):
                     exact.setdefault(alias, key)
                 else:
                     folded.setdefault(alias.lower(), key)
-            patterns.extend((p, key) for p in spec.get("patterns") or [])
+            patterns.extend((p, key) for p in entity.patterns)
         self._exact, self._folded = exact, folded
         self._pattern_keys = [key for _, key in patterns]
         self._exact_re = self._alternation(exact, 0)
@@ -109,7 +105,7 @@ class EntityMatcher:
         if not aliases:
             return None
         body = "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True))
-        return re.compile(rf"(?<![\w])({body})(?:['’]s|['’]|s)?(?![\w])", flags)
+        return re.compile(rf"(?<![\w])({body})(?:{ALIAS_ENDINGS})?(?![\w])", flags)
 
     def find(self, text: str) -> list[Evidence]:
         """Entity mentions, leftmost-longest, without overlaps."""
@@ -128,26 +124,17 @@ class EntityMatcher:
         return without_overlaps(found)
 
 
-def without_overlaps(found: list[Evidence]) -> list[Evidence]:
-    out: list[Evidence] = []
-    for ev in sorted(found, key=lambda e: (e.start, -(e.end - e.start))):
-        if not out or ev.start >= out[-1].end:
-            out.append(ev)
-    return out
-
-
 @lru_cache(maxsize=4)
 def _matcher_for(path: str, _mtime: int) -> EntityMatcher:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    return EntityMatcher(data.get("entities") or {})
+    return EntityMatcher(load_entities(path))
 
 
 def entity_matcher(path: Path | None = None) -> EntityMatcher:
-    """The matcher of the shipped gazetteer (re-read when the file changes); an empty one when
+    """The matcher of the shipped gazetteer (rebuilt when the file changes); an empty one when
     the file is missing, so that stories still work without it."""
     path = Path(path or ENTITIES_FILE)
     if not path.is_file():
-        return EntityMatcher({})
+        return EntityMatcher(())
     return _matcher_for(str(path), path.stat().st_mtime_ns)
 
 

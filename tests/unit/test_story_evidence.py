@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from pipeline.stories.cluster import NewArticle, StoryClusterer, StoryParams
+from pipeline.entities import parse_entities
 from pipeline.stories.evidence import EntityMatcher, figures_in
 from pipeline.stories.terms import NAME, ctfidf_labels, terms_of
 
@@ -44,7 +45,8 @@ def test_entity_words_count_once_and_labels_skip_figures():
 
 
 def test_matcher_cases_follow_the_gazetteer_rule():
-    matcher = EntityMatcher({"USA": {"aliases": ["US", "United States"]}, "Meta": {"aliases": ["Meta"]}})
+    matcher = EntityMatcher(parse_entities({"USA": {"type": "country", "aliases": ["US", "United States"]},
+                                            "Meta": {"type": "company", "aliases": ["Meta"]}}))
     assert [e.key for e in matcher.find("the united states and US firms")] == ["@usa", "@usa"]
     assert matcher.find("tell us about meta data") == []  # short aliases: exact case only
 

@@ -1,11 +1,10 @@
-"""Spans in one sentence: how far apart two are, in words (clause boundaries count extra), and
-which of overlapping ones count."""
+"""Spans in one sentence: how far apart two are, in words (clause boundaries count extra).
+Which of overlapping spans count is ``pipeline.text.without_overlaps``."""
 
 from __future__ import annotations
 
 import bisect
 import re
-from typing import Protocol, TypeVar
 
 _BOUNDARY = re.compile(r";|\s[–—-]\s|\((?=[^)]*\))(?!\s*\d{4}\s*\))|(?<![\w])(?:while|whereas|während|but|aber|jedoch|however|"
                        r"doch|wobei|whilst|meanwhile|indes|derweil)(?![\w])", re.IGNORECASE)
@@ -38,20 +37,3 @@ class Sentence:
         return words + _BOUNDARY_COST * crossed
 
 
-class _Span(Protocol):
-    start: int
-    end: int
-
-
-SpanT = TypeVar("SpanT", bound=_Span)
-
-
-def without_overlaps(spans: list[SpanT]) -> list[SpanT]:
-    """The spans that do not overlap an earlier one: leftmost first, and of those starting at the
-    same place the longest ("1,6 Millionen Downloads" over "1,6"; "Nvidia's H100" over "Nvidia")."""
-    out: list[SpanT] = []
-    for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
-        if out and span.start < out[-1].end:
-            continue
-        out.append(span)
-    return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 
-from pipeline.indicators.text.closeness import without_overlaps
+from pipeline.text import without_overlaps
 
 _SEP = r"[\s\u00a0\u202f\u2009\-]*"
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipeline.entities import ALIAS_ENDINGS, alias_is_exact
 from pipeline.indicators.defs import Definitions, IndicatorDef
-from pipeline.indicators.text.closeness import Sentence, without_overlaps
+from pipeline.indicators.text.closeness import Sentence
 from pipeline.indicators.text.figures import Mention
+from pipeline.text import without_overlaps
 
 
 @dataclass
@@ -39,8 +41,8 @@ class Gazetteer:
         self.entries: list[tuple[re.Pattern, str, tuple[str, ...], str | None]] = []
         for s in definitions.subjects:
             for alias in s.aliases:
-                flags = 0 if (len(alias) <= 4 or alias.isupper()) else re.IGNORECASE
-                pat = rf"(?<![\w]){re.escape(alias)}(?P<genitive>['’]s|['’]|s)?(?![\w])"
+                flags = 0 if alias_is_exact(alias) else re.IGNORECASE
+                pat = rf"(?<![\w]){re.escape(alias)}(?P<genitive>{ALIAS_ENDINGS})?(?![\w])"
                 self.entries.append((re.compile(pat, flags), s.name, s.types, s.counts_as))
             for p in s.patterns:
                 self.entries.append((re.compile(p + r"(?P<genitive>['’]s|['’])?"), s.name, s.types, s.counts_as))

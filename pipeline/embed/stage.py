@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pipeline.embed.encoders import EmbedError, Encoder, load_encoder, model_id
+from pipeline.embed.encoders import EmbedError, Encoder, blas_threads, load_encoder, model_id
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import embeddings as store
 from pipeline.text import one_line
@@ -70,7 +70,7 @@ def run_embed(
     idle = encoder is None and not reembed and _nothing_pending(rt)
     if not idle:  # loaded before the run is recorded: a model that cannot load records nothing
         encoder = encoder or load_encoder(rt.settings)
-    with record_stage(rt.pool, "embed") as result:
+    with blas_threads(rt.settings.embed_threads), record_stage(rt.pool, "embed") as result:
         if idle:
             result.notes.append("nothing left to embed: the model was not loaded")
         else:

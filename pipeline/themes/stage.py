@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline.embed.encoders import load_encoder
+from pipeline.embed.encoders import blas_threads, load_encoder
 from pipeline.ingest.extract import detect_language
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import embeddings as embeddings_store
@@ -25,7 +25,7 @@ def run_themes(rt, batch_size: int = 250, *, encoder=None, taxonomy: Taxonomy | 
     The weights come from the model's calibration; a model used for the first time is
     calibrated on the shipped development set first, and without one the stage refuses."""
     taxonomy = taxonomy or default_taxonomy()
-    with record_stage(rt.pool, "themes") as result:
+    with blas_threads(rt.settings.embed_threads), record_stage(rt.pool, "themes") as result:
         with rt.pool.connection() as conn:
             active = embeddings_store.active_model(conn)
         if active is None:

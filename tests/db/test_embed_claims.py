@@ -4,6 +4,7 @@ task that finds nothing left loads no model."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -151,3 +152,41 @@ def test_a_model_that_fails_every_text_fails_the_task(runtime, use_encoder):  # 
     _backlog(runtime, 4)
     with pytest.raises(ValueError, match="tokenizer"):
         run_embed(runtime, encoder=_FailsOn(use_encoder, poison=""), batch_size=4)  # "" is in every text
+
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_embed_threads_hold_blas_through_embedding_and_theming(runtime, use_encoder, monkeypatch):  # noqa: F811
+    """NEWSMON_EMBED_THREADS=1 holds the numpy work around the model (theme scores, stacking) to
+    one BLAS thread too, and only for the stage; 0 leaves the process's pools as they are."""
+    from pipeline.themes.scorer import ThemeScorer
+
+    before = _blas_threads()
+    seen: dict[str, set[int]] = {"write_vectors": set(), "assign": set()}
+
+    def watch(name, real):
+        def call(*args, **kwargs):
+            seen[name] |= _blas_threads()
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(emb_store, "write_vectors", watch("write_vectors", emb_store.write_vectors))
+    monkeypatch.setattr(ThemeScorer, "assign", watch("assign", ThemeScorer.assign))
+    monkeypatch.setattr(runtime, "settings", dataclasses.replace(runtime.settings, embed_threads=1))
+    _backlog(runtime, 12)
+    run_embed(runtime, encoder=use_encoder, batch_size=5)
+    run_themes(runtime, batch_size=5, encoder=use_encoder)
+    assert seen == {"write_vectors": {1}, "assign": {1}}
+    assert _blas_threads() == before  # restored after the stage
+
+    monkeypatch.setattr(runtime, "settings", dataclasses.replace(runtime.settings, embed_threads=0))
+    seen["assign"].clear()
+    with runtime.pool.connection() as conn:
+        conn.execute("DELETE FROM article_themes")
+        conn.commit()
+    run_themes(runtime, batch_size=5, encoder=use_encoder)
+    assert seen["assign"] == before

@@ -7,7 +7,7 @@ and reported on the dev half (in-sample: it was fitted there) and on the frozen 
 articles given a theme, per-theme precision/recall, story pairwise F1, ARI, German/English event
 pairs kept together, and encode throughput on one thread (articles/s, the same texts, one run).
 
-    .venv/bin/python bench/models.py [--model NAME ...] [--dev-only] [--throughput-n 120]
+    .venv/bin/python bench/models.py [--model NAME ...] [--dev-only] [--unseen FILE] [--throughput-n 120]
     .venv/bin/python bench/models.py --fit-center   # (re)write E5's centring vector (dev + demo)
 
 Choose a model by the dev figures; the test half is the report, never the objective.
@@ -33,7 +33,7 @@ from themes import line  # noqa: E402  (bench/themes.py: one line of theme figur
 from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE_MODEL, E5Encoder,  # noqa: E402
                                      load_encoder)
 from pipeline.embed.stage import article_text, encode_articles  # noqa: E402
-from pipeline.labelled import dev_articles  # noqa: E402
+from pipeline.labelled import dev_articles, load_labelled  # noqa: E402
 from pipeline.stories.calibrate import (demo_articles, evaluate, fit_story_params_with_figures,  # noqa: E402
                                        labelled_items)
 from pipeline.themes.calibrate import fit_themes, measure  # noqa: E402
@@ -73,7 +73,8 @@ def story_line(name, figures, articles) -> str:
             f"{round(figures.cross_lingual * pairs)} of {pairs} ({figures.cross_lingual:.3f})")
 
 
-def quality(model: str, dev, test) -> dict:
+def quality(model: str, dev, reports: dict[str, list]) -> dict:
+    """Calibrate ``model`` on the dev files, then report it on each named set (never fitted on)."""
     encoder = CachedEncoder(load_encoder(model, fallback=False))
     t0 = time.perf_counter()
     fit = fit_themes(encoder, dev)
@@ -87,14 +88,16 @@ def quality(model: str, dev, test) -> dict:
     print(line("dev half (in-sample)", fit.figures, keys))
     print(story_line("dev half (in-sample)", story_dev, dev))
     result = {"model": encoder.name, "dev_themes": fit.figures, "dev_stories": vars(story_dev)}
-    if test:
-        vectors = encode_articles(encoder, [(a.title, a.body) for a in test])
-        assigned = scorer.assign(vectors, [a.title for a in test], [a.body for a in test], [a.language for a in test])
-        test_themes = measure(test, assigned)
-        test_stories = evaluate(labelled_items(encoder, test), test, story_params)
-        print(line("test half", test_themes, keys))
-        print(story_line("test half", test_stories, test))
-        result.update(test_themes=test_themes, test_stories=vars(test_stories))
+    for name, articles in reports.items():
+        vectors = encode_articles(encoder, [(a.title, a.body) for a in articles])
+        assigned = scorer.assign(vectors, [a.title for a in articles], [a.body for a in articles],
+                                 [a.language for a in articles])
+        themes = measure(articles, assigned)
+        stories = evaluate(labelled_items(encoder, articles), articles, story_params)
+        print(line(name, themes, keys))
+        print(story_line(name, stories, articles))
+        key = "test" if name == "test half" else name
+        result.update({f"{key}_themes": themes, f"{key}_stories": vars(stories)})
     return result
 
 
@@ -154,6 +157,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", action="append", help=f"model(s) to measure (default: {', '.join(MODELS)})")
     ap.add_argument("--dev-only", action="store_true", help="do not report the frozen test half")
+    ap.add_argument("--unseen", action="append", metavar="FILE",
+                    help="also report on this labelled file (a set written after the fit; repeatable)")
     ap.add_argument("--throughput-n", type=int, default=120)
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--throughput-only", action="store_true")
@@ -171,13 +176,18 @@ def main() -> None:
     if args.throughput_only:
         throughput(models, args.throughput_n)
         return
-    dev, test = dev_articles(), ([] if args.dev_only else frozen_test_half())
+    dev, reports = dev_articles(), {}
+    for path in args.unseen or ():  # a set written after the fit and never tuned on
+        reports[Path(path).stem] = load_labelled(Path(path))
+    if not args.dev_only:
+        reports["test half"] = frozen_test_half()
     print(f"dev files {len(dev)} articles; "
-          + (f"frozen test half {len(test)} articles" if test else "test half not read"))
+          + "; ".join(f"{name} {len(arts)} articles" for name, arts in reports.items())
+          + ("" if "test half" in reports else "; test half not read"))
     results = []
     for model in models:
         try:
-            results.append(quality(model, dev, test))
+            results.append(quality(model, dev, reports))
         except Exception as exc:  # a model that cannot be loaded here is reported, not fatal
             print(f"model {model}: cannot be measured here ({type(exc).__name__}: {str(exc)[:160]})")
     if not args.skip_throughput:

@@ -54,8 +54,8 @@ newsmon db upgrade
 if airflow pools get newsmon_embed >/dev/null 2>&1; then
   echo "airflow-init: pool newsmon_embed exists; left as it is"
 else
-  echo "airflow-init: pool newsmon_embed (${NEWSMON_EMBED_POOL_SLOTS:-1} slot(s))"
-  airflow pools set newsmon_embed "${NEWSMON_EMBED_POOL_SLOTS:-1}" "newsmon: concurrent embedding tasks (each loads the model)"
+  echo "airflow-init: pool newsmon_embed (${NEWSMON_EMBED_POOL_SLOTS:-2} slot(s))"
+  airflow pools set newsmon_embed "${NEWSMON_EMBED_POOL_SLOTS:-2}" "newsmon: concurrent embedding tasks (each loads the model)"
 fi
 
 echo "airflow-init: admin user ${AIRFLOW_ADMIN_USERNAME:-admin}"

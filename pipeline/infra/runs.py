@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
+import socket
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -48,20 +52,49 @@ class StageResult:
         return self
 
 
+# A running stage beats every HEARTBEAT_S from a thread; a running row whose heartbeat is older
+# than STALE_AFTER (five missed beats) belongs to a process that died (SIGKILL, OOM, a lost host).
+HEARTBEAT_S = 60.0
+STALE_AFTER = dt.timedelta(seconds=5 * HEARTBEAT_S)
+
+
 @contextmanager
 def record_stage(pool, stage: str) -> Iterator[StageResult]:
     """Run a stage body, then write its outcome to ``stage_runs`` (failures too, then re-raise).
 
-    Each bookkeeping write commits on its own, so a failed stage still leaves its row."""
+    Each bookkeeping write commits on its own, so a failed stage still leaves its row. While the
+    body runs, a thread keeps the row's heartbeat; a stage that starts first marks the rows of
+    dead runs (no heartbeat for STALE_AFTER) as failed, so ops see them and the digest counts them."""
     result = StageResult(stage)
     with pool.connection() as conn, conn.transaction():
-        run_id = store.start_run(conn, stage)
+        for run_id, name, error in store.abandon_stale(conn, STALE_AFTER):
+            log.warning("stage run %s (%s) marked failed: %s", run_id, name, error)
+        run_id = store.start_run(conn, stage, socket.gethostname(), os.getpid())
+    stop = threading.Event()
+    beater = threading.Thread(target=_keep_beating, args=(pool, run_id, stop), name=f"heartbeat-{stage}", daemon=True)
+    beater.start()
     try:
         yield result
     except BaseException as exc:
+        _stop(beater, stop)
         with pool.connection() as conn, conn.transaction():
             store.fail_run(conn, run_id, f"{type(exc).__name__}: {exc}", result.counts)
         raise
+    _stop(beater, stop)
     with pool.connection() as conn, conn.transaction():
         store.finish_run(conn, run_id, result.counts)
     log.info(result.summary())
+
+
+def _keep_beating(pool, run_id: int, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_S):
+        try:
+            with pool.connection() as conn, conn.transaction():
+                store.beat(conn, run_id)
+        except Exception as exc:  # a missed beat is not the stage's failure; the next one may work
+            log.warning("stage run %s: heartbeat not written (%s)", run_id, type(exc).__name__)
+
+
+def _stop(beater: threading.Thread, stop: threading.Event) -> None:
+    stop.set()
+    beater.join()

@@ -19,11 +19,33 @@ class StageRun:
     error: str | None
 
 
-def start_run(conn, stage: str) -> int:
-    """A new run of ``stage`` in status ``running``; returns its id."""
+def start_run(conn, stage: str, host: str | None = None, pid: int | None = None) -> int:
+    """A new run of ``stage`` in status ``running`` (its heartbeat now); returns its id."""
     return conn.execute(
-        "INSERT INTO stage_runs (stage, status) VALUES (%s, 'running') RETURNING run_id", (stage,)
+        "INSERT INTO stage_runs (stage, status, host, pid) VALUES (%s, 'running', %s, %s) RETURNING run_id",
+        (stage, host, pid),
     ).fetchone()[0]
+
+
+def beat(conn, run_id: int) -> None:
+    """The run is alive: its heartbeat is now (only while it is running)."""
+    conn.execute("UPDATE stage_runs SET heartbeat_at = now() WHERE run_id = %s AND status = 'running'", (run_id,))
+
+
+def abandon_stale(conn, stale_after: dt.timedelta, now: dt.datetime | None = None) -> list[tuple[int, str, str]]:
+    """Mark as failed every running run whose heartbeat is older than ``stale_after`` (its
+    process died without a result); returns (run_id, stage, error) of each. ``now``: the
+    database's clock unless given."""
+    return conn.execute(
+        """UPDATE stage_runs
+           SET status = 'failed', finished_at = heartbeat_at,
+               error = format('abandoned: its process (%%s, pid %%s) stopped without a result; '
+                              'last heartbeat %%s', coalesce(host, 'unknown host'), coalesce(pid::text, '?'),
+                              to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'))
+           WHERE status = 'running' AND heartbeat_at < coalesce(%s, now()) - %s
+           RETURNING run_id, stage, error""",
+        (now, stale_after),
+    ).fetchall()
 
 
 def finish_run(conn, run_id: int, counts: dict[str, int]) -> None:

@@ -232,7 +232,7 @@ def _airflow_commands(model) -> list[list[str]]:
     for line in init.splitlines():
         line = line.strip()
         if line.startswith("airflow "):
-            commands.append(shlex.split(line.replace("${NEWSMON_EMBED_POOL_SLOTS:-1}", "1"))[1:])
+            commands.append(shlex.split(line.replace("${NEWSMON_EMBED_POOL_SLOTS:-2}", "2"))[1:])
     return commands
 
 

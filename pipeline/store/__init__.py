@@ -7,7 +7,7 @@ from typing import Iterable, Sequence
 
 from psycopg import sql
 
-__all__ = ["ARTICLE_TS", "COUNTED_ARTICLE", "copy_temp"]
+__all__ = ["ARTICLE_TS", "COUNTED_ARTICLE", "already_written", "copy_temp"]
 
 # SQL fragments over `articles a` shared by the digest and the alerts: an article belongs to the
 # day of its publication time, or of its fetch time when the page gave no date (the same rule as
@@ -45,3 +45,17 @@ def copy_temp(conn, table: str, columns: Sequence[tuple[str, str]], rows: Iterab
                 copy.write_row(row)
                 n += 1
     return n
+
+
+def already_written(conn, table: str, model: str, ids: Sequence[int]) -> set[int]:
+    """Of articles just claimed, those another task has finished meanwhile. The row lock guards
+    the article row, not the NOT EXISTS on the table the work is written to: a claim whose
+    snapshot was taken just before another task committed a batch can lock those rows once
+    that commit released them, and still see them as pending (measured: 128 of 2,000 articles
+    embedded twice by two tasks). Holding the locks, a new statement (a new snapshot in READ
+    COMMITTED) sees every earlier claimer's committed rows. ``table``: embeddings or
+    article_themes."""
+    if not ids:
+        return set()
+    query = sql.SQL("SELECT article_id FROM {} WHERE model = %s AND article_id = ANY(%s)").format(sql.Identifier(table))
+    return {row[0] for row in conn.execute(query, (model, list(ids)))}

@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -92,29 +93,29 @@ def input_variants(encoder):
                   f"encode {dt:.2f}s")
 
 
-def throughput(encoder, n: int, batch_size: int, rounds: int = 3):
-    from pipeline.infra import db
-    from pipeline.infra.config import Settings
-    from pipeline.embed.stage import run_embed
-    from pipeline.infra.progress import NullReporter
-    from pipeline.infra.runtime import Runtime
-
+def generated_articles(n: int, seed: int = 7) -> list[tuple[str, str, str]]:
+    """n distinct (title, body, language): paragraphs of different articles recombined."""
     base = labelled_corpus() + demo_corpus()
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     articles = []
-    for i in range(n):  # distinct texts: paragraphs of different articles recombined
+    for i in range(n):
         a, b = base[i % len(base)], base[rng.integers(len(base))]
         articles.append((f"{a[0]} ({i})", f"{a[1]} {b[1][: 200 + (i % 400)]}", a[2]))
-    texts = [article_text(t, b) for t, b, _ in articles]
+    return articles
 
-    print(f"== throughput: {n} articles, batch {batch_size}, model {encoder.name}")
-    encoder.encode(texts[:batch_size])  # warm-up (lazy weights)
+
+@contextmanager
+def bench_database(articles):
+    """A throw-away embedded Postgres with a migrated database holding ``articles`` ((title,
+    body, language), status ok); yields (database URL, home folder)."""
+    import psycopg
+
+    from pipeline.infra import db
+
     with tempfile.TemporaryDirectory() as home:
         server = db.EmbeddedPostgres(Path(home))
         server.start()
         try:
-            import psycopg
-
             with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
                 conn.execute("CREATE DATABASE bench")
             url = server.url("bench")
@@ -123,33 +124,48 @@ def throughput(encoder, n: int, batch_size: int, rounds: int = 3):
                 with conn.cursor().copy(
                         "COPY articles (url, canonical_url, title, body_text, language, published_at, extract_status) "
                         "FROM STDIN") as copy:
-                    for i, (t, b, lang) in enumerate(articles):
+                    for i, (title, body, lang) in enumerate(articles):
                         u = f"https://bench.example/{i}"
-                        copy.write_row((u, u, t, b, lang, datetime(2025, 3, 1, tzinfo=timezone.utc), "ok"))
-            settings = Settings.from_env({"NEWSMON_DATABASE_URL": url, "NEWSMON_HOME": home})
-            rt = Runtime.open(settings, url=url, auto_upgrade=False, progress=NullReporter())
-            try:
-                # Side by side, alternating; the best of each counts (other load on the machine
-                # only ever slows a run down). `inside` is the time the pipeline spent in encode.
-                bare, pipe, inside = [], [], []
-                timed = _TimedEncoder(encoder)
-                for _ in range(rounds):
-                    t0 = time.perf_counter()
-                    for s in range(0, n, batch_size):
-                        encoder.encode(texts[s:s + batch_size])
-                    bare.append(time.perf_counter() - t0)
-                    with rt.pool.connection() as conn:
-                        conn.execute("DELETE FROM embeddings")
-                    timed.spent = 0.0
-                    t0 = time.perf_counter()
-                    result = run_embed(rt, encoder=timed, batch_size=batch_size)
-                    pipe.append(time.perf_counter() - t0)
-                    inside.append(timed.spent)
-                    assert result.counts.get("embedded") == n, result.counts
-            finally:
-                rt.close()
+                        copy.write_row((u, u, title, body, lang, datetime(2025, 3, 1, tzinfo=timezone.utc), "ok"))
+            yield url, home
         finally:
             server.stop()
+
+
+def throughput(encoder, n: int, batch_size: int, rounds: int = 3):
+    from pipeline.infra.config import Settings
+    from pipeline.embed.stage import run_embed
+    from pipeline.infra.progress import NullReporter
+    from pipeline.infra.runtime import Runtime
+
+    articles = generated_articles(n)
+    texts = [article_text(t, b) for t, b, _ in articles]
+
+    print(f"== throughput: {n} articles, batch {batch_size}, model {encoder.name}")
+    encoder.encode(texts[:batch_size])  # warm-up (lazy weights)
+    with bench_database(articles) as (url, home):
+        settings = Settings.from_env({"NEWSMON_DATABASE_URL": url, "NEWSMON_HOME": home})
+        rt = Runtime.open(settings, url=url, auto_upgrade=False, progress=NullReporter())
+        try:
+            # Side by side, alternating; the best of each counts (other load on the machine
+            # only ever slows a run down). `inside` is the time the pipeline spent in encode.
+            bare, pipe, inside = [], [], []
+            timed = _TimedEncoder(encoder)
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                for s in range(0, n, batch_size):
+                    encoder.encode(texts[s:s + batch_size])
+                bare.append(time.perf_counter() - t0)
+                with rt.pool.connection() as conn:
+                    conn.execute("DELETE FROM embeddings")
+                timed.spent = 0.0
+                t0 = time.perf_counter()
+                result = run_embed(rt, encoder=timed, batch_size=batch_size)
+                pipe.append(time.perf_counter() - t0)
+                inside.append(timed.spent)
+                assert result.counts.get("embedded") == n, result.counts
+        finally:
+            rt.close()
     b, p = min(bare), min(pipe)
     best = pipe.index(p)
     print(f"bare encode:     {b:.2f}s  ({n / b:.0f} articles/s)  runs: {', '.join(f'{x:.1f}' for x in bare)}")

@@ -67,34 +67,38 @@ def record_stage(pool, stage: str) -> Iterator[StageResult]:
     dead runs (no heartbeat for STALE_AFTER) as failed, so ops see them and the digest counts them."""
     result = StageResult(stage)
     with pool.connection() as conn, conn.transaction():
-        for run_id, name, error in store.abandon_stale(conn, STALE_AFTER):
-            log.warning("stage run %s (%s) marked failed: %s", run_id, name, error)
+        for dead_id, name, error in store.abandon_stale(conn, STALE_AFTER):
+            log.warning("stage run %s (%s) marked failed: %s", dead_id, name, error)
         run_id = store.start_run(conn, stage, socket.gethostname(), os.getpid())
-    stop = threading.Event()
-    beater = threading.Thread(target=_keep_beating, args=(pool, run_id, stop), name=f"heartbeat-{stage}", daemon=True)
-    beater.start()
     try:
-        yield result
+        with _heartbeat(pool, run_id, stage):
+            yield result
     except BaseException as exc:
-        _stop(beater, stop)
         with pool.connection() as conn, conn.transaction():
             store.fail_run(conn, run_id, f"{type(exc).__name__}: {exc}", result.counts)
         raise
-    _stop(beater, stop)
     with pool.connection() as conn, conn.transaction():
         store.finish_run(conn, run_id, result.counts)
     log.info(result.summary())
 
 
-def _keep_beating(pool, run_id: int, stop: threading.Event) -> None:
-    while not stop.wait(HEARTBEAT_S):
-        try:
-            with pool.connection() as conn, conn.transaction():
-                store.beat(conn, run_id)
-        except Exception as exc:  # a missed beat is not the stage's failure; the next one may work
-            log.warning("stage run %s: heartbeat not written (%s)", run_id, type(exc).__name__)
+@contextmanager
+def _heartbeat(pool, run_id: int, stage: str) -> Iterator[None]:
+    """A thread that writes the run's heartbeat every HEARTBEAT_S until the block ends."""
+    stop = threading.Event()
 
+    def keep_beating() -> None:
+        while not stop.wait(HEARTBEAT_S):
+            try:
+                with pool.connection() as conn, conn.transaction():
+                    store.beat(conn, run_id)
+            except Exception as exc:  # a missed beat is not the stage's failure; the next one may work
+                log.warning("stage run %s: heartbeat not written (%s)", run_id, type(exc).__name__)
 
-def _stop(beater: threading.Thread, stop: threading.Event) -> None:
-    stop.set()
-    beater.join()
+    beater = threading.Thread(target=keep_beating, name=f"heartbeat-{stage}", daemon=True)
+    beater.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beater.join()

@@ -3,11 +3,11 @@ COPY into a temporary table first, then INSERT/UPDATE from it in one statement."
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from psycopg import sql
 
-__all__ = ["ARTICLE_TS", "COUNTED_ARTICLE", "already_written", "copy_temp"]
+__all__ = ["ARTICLE_TS", "COUNTED_ARTICLE", "claim_unfinished", "copy_temp"]
 
 # SQL fragments over `articles a` shared by the digest and the alerts: an article belongs to the
 # day of its publication time, or of its fetch time when the page gave no date (the same rule as
@@ -47,15 +47,22 @@ def copy_temp(conn, table: str, columns: Sequence[tuple[str, str]], rows: Iterab
     return n
 
 
-def already_written(conn, table: str, model: str, ids: Sequence[int]) -> set[int]:
-    """Of articles just claimed, those another task has finished meanwhile. The row lock guards
-    the article row, not the NOT EXISTS on the table the work is written to: a claim whose
-    snapshot was taken just before another task committed a batch can lock those rows once
-    that commit released them, and still see them as pending (measured: 128 of 2,000 articles
-    embedded twice by two tasks). Holding the locks, a new statement (a new snapshot in READ
-    COMMITTED) sees every earlier claimer's committed rows. ``table``: embeddings or
-    article_themes."""
-    if not ids:
-        return set()
+def claim_unfinished(conn, claim: Callable[[], list], table: str, model: str) -> list:
+    """Run ``claim`` (a ``SKIP LOCKED`` claim of articles with no row in ``table`` for
+    ``model``) until it gives rows no other task has finished meanwhile; [] when nothing is left.
+
+    The row lock guards the article row, not the NOT EXISTS on the table the work is written
+    to: a claim whose snapshot was taken just before another task committed a batch can lock
+    those rows once that commit released them, and still see them as pending (measured: 128 of
+    2,000 articles embedded twice by two tasks). Holding the locks, a new statement (a new
+    snapshot in READ COMMITTED) sees every earlier claimer's committed rows, so those are
+    dropped. ``table``: embeddings or article_themes."""
     query = sql.SQL("SELECT article_id FROM {} WHERE model = %s AND article_id = ANY(%s)").format(sql.Identifier(table))
-    return {row[0] for row in conn.execute(query, (model, list(ids)))}
+    while True:
+        rows = claim()
+        if not rows:
+            return rows
+        done = {row[0] for row in conn.execute(query, (model, [r.article_id for r in rows]))}
+        rows = [r for r in rows if r.article_id not in done]
+        if rows or not done:
+            return rows

@@ -11,7 +11,7 @@ import numpy as np
 from psycopg import sql
 from psycopg.rows import class_row
 
-from pipeline.store import already_written, copy_temp
+from pipeline.store import claim_unfinished, copy_temp
 
 __all__ = ["ActiveModel", "ArticleText", "Neighbour", "active_model", "lock_models", "register_model",
            "delete_vectors", "count_pending", "count_empty", "claim_pending", "write_vectors",
@@ -90,21 +90,16 @@ def claim_pending(conn, model: str, limit: int, skip: Sequence[int] = ()) -> lis
     article is encoded by one of them, and a task that dies gives its rows back with its
     transaction. Call inside a transaction that also writes the vectors. ``skip``: articles
     this caller could not encode (not claimed again by it)."""
-    while True:
+    def claim():
         with conn.cursor(row_factory=class_row(ArticleText)) as cur:
-            rows = cur.execute(
+            return cur.execute(
                 f"""SELECT a.article_id, a.title, left(a.body_text, 20000) AS body_text FROM articles a
                     WHERE {_PENDING_WHERE} AND a.article_id <> ALL(%(skip)s)
                     ORDER BY a.article_id LIMIT %(limit)s FOR NO KEY UPDATE OF a SKIP LOCKED""",
                 {"model": model, "limit": limit, "skip": list(skip)},
             ).fetchall()
-        done = already_written(conn, "embeddings", model, [r.article_id for r in rows])
-        if not done:
-            return rows
-        rows = [r for r in rows if r.article_id not in done]
-        if rows:
-            return rows
 
+    return claim_unfinished(conn, claim, "embeddings", model)
 
 
 def write_vectors(conn, model: str, ids: Sequence[int], vectors: np.ndarray) -> int:

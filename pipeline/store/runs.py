@@ -32,19 +32,18 @@ def beat(conn, run_id: int) -> None:
     conn.execute("UPDATE stage_runs SET heartbeat_at = now() WHERE run_id = %s AND status = 'running'", (run_id,))
 
 
-def abandon_stale(conn, stale_after: dt.timedelta, now: dt.datetime | None = None) -> list[tuple[int, str, str]]:
-    """Mark as failed every running run whose heartbeat is older than ``stale_after`` (its
-    process died without a result); returns (run_id, stage, error) of each. ``now``: the
-    database's clock unless given."""
+def abandon_stale(conn, stale_after: dt.timedelta) -> list[tuple[int, str, str]]:
+    """Mark as failed every running run whose heartbeat is older than ``stale_after`` on the
+    database's clock (its process died without a result); returns (run_id, stage, error) of each."""
     return conn.execute(
         """UPDATE stage_runs
            SET status = 'failed', finished_at = heartbeat_at,
                error = format('abandoned: its process (%%s, pid %%s) stopped without a result; '
                               'last heartbeat %%s', coalesce(host, 'unknown host'), coalesce(pid::text, '?'),
                               to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'))
-           WHERE status = 'running' AND heartbeat_at < coalesce(%s, now()) - %s
+           WHERE status = 'running' AND heartbeat_at < now() - %s
            RETURNING run_id, stage, error""",
-        (now, stale_after),
+        (stale_after,),
     ).fetchall()
 
 

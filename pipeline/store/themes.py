@@ -6,7 +6,7 @@ from typing import NamedTuple, Sequence
 
 from psycopg.rows import class_row
 
-from pipeline.store import already_written, copy_temp
+from pipeline.store import claim_unfinished, copy_temp
 
 __all__ = ["UnthemedArticle", "ArticleTheme", "count_unthemed", "claim_unthemed", "write_themes"]
 
@@ -44,18 +44,15 @@ def claim_unthemed(conn, model: str, limit: int) -> list[UnthemedArticle]:
     """Up to ``limit`` unthemed articles, by id, locked until the caller's transaction ends
     (``FOR NO KEY UPDATE ... SKIP LOCKED``): several theming tasks share one backlog, each
     article is scored by one of them. Call inside the transaction that writes the themes."""
-    while True:
+    def claim():
         with conn.cursor(binary=True, row_factory=class_row(UnthemedArticle)) as cur:
-            cur.execute(
+            return cur.execute(
                 "SELECT a.article_id, a.title, left(a.body_text, 4000) AS lead, a.language, e.embedding " + _UNTHEMED
                 + " ORDER BY a.article_id LIMIT %(limit)s FOR NO KEY UPDATE OF a SKIP LOCKED",
                 {"model": model, "limit": limit},
-            )
-            rows = cur.fetchall()
-        done = already_written(conn, "article_themes", model, [r.article_id for r in rows])  # see pipeline/store/__init__.py
-        rows = [r for r in rows if r.article_id not in done]
-        if rows or not done:
-            return rows
+            ).fetchall()
+
+    return claim_unfinished(conn, claim, "article_themes", model)
 
 
 def write_themes(conn, model: str, rows: Sequence[ArticleTheme]) -> int:

@@ -53,6 +53,11 @@ def _in_two_tasks(monkeypatch, module, claim_name: str, target) -> tuple[list, l
         return rows
 
     monkeypatch.setattr(module, claim_name, claim_and_meet)
+    return _in_two_threads(target), list(claimed.values())
+
+
+def _in_two_threads(target) -> list:
+    """``target()`` in two threads at once; their results (any exception fails the test)."""
     results, errors = [], []
 
     def run():
@@ -67,7 +72,7 @@ def _in_two_tasks(monkeypatch, module, claim_name: str, target) -> tuple[list, l
     for t in threads:
         t.join(timeout=300)
     assert not errors, errors
-    return results, list(claimed.values())
+    return results
 
 
 def test_two_embedding_tasks_share_the_backlog(runtime, use_encoder, monkeypatch):  # noqa: F811
@@ -213,20 +218,11 @@ def test_no_article_is_embedded_twice_by_racing_claims(runtime):
             insert_article(conn, key=f"race-{i}", title=f"Race {i}", body=f"body {i}")
         conn.commit()
     start = threading.Barrier(2, timeout=60)
-    results, errors = [], []
 
     def task():
-        try:
-            start.wait()
-            results.append(run_embed(runtime, encoder=_FastEncoder(), batch_size=2))
-        except Exception as exc:  # reported by the assert below
-            errors.append(exc)
+        start.wait()
+        return run_embed(runtime, encoder=_FastEncoder(), batch_size=2)
 
-    threads = [threading.Thread(target=task) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not errors, errors
+    results = _in_two_threads(task)
     assert sorted(r.counts.get("embedded", 0) for r in results) != [0, 400]  # both took a share
     assert sum(r.counts.get("embedded", 0) for r in results) == 400

@@ -24,6 +24,7 @@ load average is printed with the figures: other work on the machine lowers the r
 
     .venv/bin/python bench/scaleout.py              # 400 pages, about 4 minutes
     .venv/bin/python bench/scaleout.py --pages 2000
+    .venv/bin/python bench/scaleout.py --pages 2000 --activity   # + Postgres CPU by statement
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 SPREAD = {"fetch_feeds", "extract_articles", "embed_articles"}  # mapped tasks: they spread over workers
 # stage_runs names recorded by each task's body (its busy time minus these is task start-up);
@@ -133,8 +135,12 @@ def warm_up(cluster) -> None:
     cluster.api("PATCH", "/api/v2/dags/newsmon_alerts", json={"is_paused": True})
 
 
-def run_config(pg, workers: int, feeds_file: Path, feeds: int, tmp: Path) -> dict:
+def run_config(pg, workers: int, feeds_file: Path, feeds: int, tmp: Path, activity: bool = False) -> dict:
+    import contextlib
+
     import psycopg
+
+    from pg_activity import ActivitySampler
 
     from tests.dags.airflow_cluster import AirflowCluster
 
@@ -168,8 +174,12 @@ def run_config(pg, workers: int, feeds_file: Path, feeds: int, tmp: Path) -> dic
         for dag_id in ("newsmon_ingest", "newsmon_stories"):
             cluster.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
         load_before = os.getloadavg()[0]
-        run = cluster.api("POST", "/api/v2/dags/newsmon_ingest/dagRuns", json={"logical_date": None, "conf": {}})
-        done = cluster.wait_for_run("newsmon_ingest", run["dag_run_id"], timeout=3600)
+        sampler = ActivitySampler(pg.url("postgres")) if activity else contextlib.nullcontext()
+        with sampler:
+            run = cluster.api("POST", "/api/v2/dags/newsmon_ingest/dagRuns", json={"logical_date": None, "conf": {}})
+            done = cluster.wait_for_run("newsmon_ingest", run["dag_run_id"], timeout=3600)
+        if activity:
+            sampler.report(f"ingest run, {workers} worker(s)")
         tis = cluster.api("GET", f"/api/v2/dags/newsmon_ingest/dagRuns/{run['dag_run_id']}/taskInstances")[
             "task_instances"]
         if done["state"] != "success":
@@ -260,6 +270,8 @@ def report(one: dict, two: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=400)
+    ap.add_argument("--activity", action="store_true",
+                    help="sample pg_stat_activity during the ingest runs and print the backends' CPU by statement")
     args = ap.parse_args()
     if shutil.which("redis-server") is None:
         raise SystemExit("redis-server is missing: `make system-deps` installs it")
@@ -283,7 +295,7 @@ def main() -> None:
               "(not timed below)")
         for workers in (1, 2):
             started = time.monotonic()
-            results.append(run_config(pg, workers, feeds_file, corpus.FEEDS, tmp))
+            results.append(run_config(pg, workers, feeds_file, corpus.FEEDS, tmp, args.activity))
             print(f"  {workers} worker(s) done in {time.monotonic() - started:.0f} s (with Airflow start-up)")
     finally:
         pg.stop()

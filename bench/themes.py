@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.embed.encoders import MINILM_MODEL, USE_MODEL, load_encoder  # noqa: E402
+from pipeline.embed.encoders import E5_MODEL, MINILM_MODEL, USE_MODEL, load_encoder  # noqa: E402
 from pipeline.embed.stage import encode_articles  # noqa: E402
 from pipeline.labelled import dev_articles  # noqa: E402
 from pipeline.themes.calibrate import fit_themes, fit_weights, measure  # noqa: E402
@@ -70,8 +70,8 @@ def bench(model: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", action="append", help=f"model(s) to measure (default: {USE_MODEL}, {MINILM_MODEL})")
-    for model in ap.parse_args().model or [USE_MODEL, MINILM_MODEL]:
+    ap.add_argument("--model", action="append", help=f"model(s) to measure (default: {E5_MODEL}, {USE_MODEL}, {MINILM_MODEL})")
+    for model in ap.parse_args().model or [E5_MODEL, USE_MODEL, MINILM_MODEL]:
         bench(model)
 
 

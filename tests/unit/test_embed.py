@@ -77,12 +77,14 @@ def test_sentence_transformers_path(minilm_encoder):
 
 def test_default_model_is_the_bundled_calibrated_one_and_loads_without_a_warning(caplog):
     """The default must load offline as itself: no fallback warning in the demo or a fresh stack."""
-    from pipeline.embed.encoders import USE_MODEL, load_encoder
+    from pipeline.embed.encoders import E5_MODEL, FALLBACK_MODEL, USE_MODEL, load_encoder
     from pipeline.infra.config import DEFAULT_EMBED_MODEL, Settings
     from pipeline.themes.calibrate import shipped_calibration
 
-    assert DEFAULT_EMBED_MODEL == USE_MODEL and Settings().embed_model == USE_MODEL
+    assert DEFAULT_EMBED_MODEL == E5_MODEL and Settings().embed_model == E5_MODEL
     with caplog.at_level(logging.WARNING):
-        encoder = load_encoder(DEFAULT_EMBED_MODEL, fallback=False)
-    assert encoder.name == USE_MODEL and not [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert shipped_calibration(USE_MODEL) is not None
+        encoder = load_encoder(Settings(), fallback=False)
+    assert encoder.name == E5_MODEL and not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert FALLBACK_MODEL == USE_MODEL  # the offline fallback is calibrated too
+    for model in (E5_MODEL, USE_MODEL):
+        assert shipped_calibration(model)["params"].keys() == {"themes", "stories"}

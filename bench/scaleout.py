@@ -24,7 +24,7 @@ load average is printed with the figures: other work on the machine lowers the r
 
     .venv/bin/python bench/scaleout.py              # 400 pages, about 4 minutes
     .venv/bin/python bench/scaleout.py --pages 2000
-    .venv/bin/python bench/scaleout.py --pages 2000 --activity   # + Postgres CPU by statement
+    .venv/bin/python bench/scaleout.py --pages 2000 --activity   # + CPU by statement and by process role
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ def run_config(pg, workers: int, feeds_file: Path, feeds: int, tmp: Path, activi
     import psycopg
 
     from pg_activity import ActivitySampler
+    from proc_cpu import ProcessCpu
 
     from tests.dags.airflow_cluster import AirflowCluster
 
@@ -175,11 +176,14 @@ def run_config(pg, workers: int, feeds_file: Path, feeds: int, tmp: Path, activi
             cluster.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
         load_before = os.getloadavg()[0]
         sampler = ActivitySampler(pg.url("postgres")) if activity else contextlib.nullcontext()
-        with sampler:
+        cpu = ProcessCpu() if activity else contextlib.nullcontext()
+        started = time.monotonic()
+        with sampler, cpu:
             run = cluster.api("POST", "/api/v2/dags/newsmon_ingest/dagRuns", json={"logical_date": None, "conf": {}})
             done = cluster.wait_for_run("newsmon_ingest", run["dag_run_id"], timeout=3600)
         if activity:
             sampler.report(f"ingest run, {workers} worker(s)")
+            cpu.report(f"ingest run, {workers} worker(s)", time.monotonic() - started)
         tis = cluster.api("GET", f"/api/v2/dags/newsmon_ingest/dagRuns/{run['dag_run_id']}/taskInstances")[
             "task_instances"]
         if done["state"] != "success":
@@ -271,7 +275,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=400)
     ap.add_argument("--activity", action="store_true",
-                    help="sample pg_stat_activity during the ingest runs and print the backends' CPU by statement")
+                    help="during the ingest runs, sample pg_stat_activity and /proc: Postgres CPU by statement, "
+                         "and every process's CPU by role (scheduler, worker, task, ...)")
     args = ap.parse_args()
     if shutil.which("redis-server") is None:
         raise SystemExit("redis-server is missing: `make system-deps` installs it")

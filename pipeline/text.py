@@ -18,7 +18,7 @@ import re
 import unicodedata
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["MAX_SENTENCE_CHARS", "clean_text", "has_hidden_characters", "matchable", "one_line", "split_sentences", "truncate_words",
+__all__ = ["MAX_SENTENCE_CHARS", "clean_text", "has_hidden_characters", "matchable", "one_line", "plural", "split_sentences", "truncate_words",
            "without_overlaps"]
 
 MAX_SENTENCE_CHARS = 800  # real sentences are shorter; pattern cost grows with length^2
@@ -62,6 +62,11 @@ def one_line(value: Any, max_chars: int | None = None) -> str:
     text = _INVISIBLE.sub("", _CONTROL.sub("", text))
     text = _ANY_SPACE.sub(" ", text).strip()
     return truncate_words(text, max_chars) if max_chars else text
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 story', '4 stories' (``many`` defaults to ``one`` + 's')."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def has_hidden_characters(text: str) -> bool:

@@ -31,12 +31,9 @@ from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import alerts as store
 from pipeline.store import locks
 from pipeline.store import subscribers as subscriber_store
+from pipeline.text import plural
 
 MAX_LISTED = 20  # alerts listed in one mail; the rest are counted
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
 
 
 def alert_subject(alerts: list[Alert]) -> str:
@@ -44,8 +41,8 @@ def alert_subject(alerts: list[Alert]) -> str:
         return f"newsmon alert: {alerts[0].title} — {alerts[0].detail.split(' (')[0]}"
     stories = sum(a.kind == "story_growth" for a in alerts)
     facts = len(alerts) - stories
-    parts = [p for p in (stories and _plural(stories, "story growing fast", "stories growing fast"),
-                         facts and _plural(facts, "figure changed", "figures changed")) if p]
+    parts = [p for p in (stories and plural(stories, "story growing fast", "stories growing fast"),
+                         facts and plural(facts, "figure changed", "figures changed")) if p]
     return f"newsmon alerts: {', '.join(parts)}; biggest: {alerts[0].title}"
 
 
@@ -59,8 +56,8 @@ def alert_bodies(alerts: list[Alert], as_of: dt.datetime, link: str | None) -> t
         title = (f'<a href="{html.escape(a.url)}">{html.escape(a.title)}</a>' if a.url else html.escape(a.title))
         items.append(f"<li><strong>{title}</strong> &mdash; {html.escape(a.detail)}</li>")
     if rest > 0:
-        lines.append(f"... and {_plural(rest, 'more alert', 'more alerts')} (see alert_sends).")
-        items.append(f"<li>&hellip; and {_plural(rest, 'more alert', 'more alerts')} (see alert_sends).</li>")
+        lines.append(f"... and {plural(rest, 'more alert', 'more alerts')} (see alert_sends).")
+        items.append(f"<li>&hellip; and {plural(rest, 'more alert', 'more alerts')} (see alert_sends).</li>")
     footer = f"Unsubscribe: {link}" if link else "Reply with 'unsubscribe' to stop these mails."
     lines += ["", "--", footer]
     foot_html = f'<a href="{html.escape(link)}">Unsubscribe</a>' if link else html.escape(footer)

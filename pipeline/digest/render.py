@@ -21,7 +21,7 @@ import jinja2
 from pathlib import Path
 from pipeline.digest.chart import theme_colour
 from pipeline.digest.gather import safe_url
-from pipeline.text import one_line
+from pipeline.text import one_line, plural
 from pipeline.digest.model import DigestData
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -81,10 +81,6 @@ def day_long(day: dt.date) -> str:
     return f"{_WEEKDAYS[day.weekday()]}, {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else plural or word + 's'}"
-
-
 def subject_for(data: DigestData) -> str:
     """One line: the date, the top story's headline, then the day's counts spelled out
     ("· 4 stories, 9 articles": never "+9", which reads as nine more stories)."""
@@ -92,7 +88,7 @@ def subject_for(data: DigestData) -> str:
     if data.empty:
         return f"{head}: no articles"
     top = data.top_line[0] if data.top_line else None
-    counts = f"{_plural(data.story_count, 'story', 'stories')}, {_plural(data.total_articles, 'article')}"
+    counts = f"{plural(data.story_count, 'story', 'stories')}, {plural(data.total_articles, 'article')}"
     return f"{head}: {one_line(top.title, 90)} · {counts}" if top else f"{head}: {counts}"
 
 

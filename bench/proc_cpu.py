@@ -1,5 +1,5 @@
 """CPU time of every process on the machine while a bench runs, by role (Airflow scheduler,
-api-server, Celery worker, task, Postgres, ...): a thread reads /proc every ``interval`` seconds
+api-server, Celery worker, task, Postgres, ...): a thread reads psutil every ``interval`` seconds
 and adds each process's CPU since the last read to its role. A process that ends between two
 reads loses at most one interval of CPU.
 
@@ -10,11 +10,11 @@ reads loses at most one interval of CPU.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 
-_TICK = os.sysconf("SC_CLK_TCK")
+import psutil
+
 # (substring of the command line or process title, role): the first that matches wins
 _ROLES = (
     ("postgres", "postgres"),
@@ -34,17 +34,13 @@ _ROLES = (
 )
 
 
-def _read(pid: str) -> tuple[float, str] | None:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far; None when it is gone."""
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            stat = fh.read()
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmdline = fh.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-    except OSError:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
         return None
-    fields = stat.rsplit(")", 1)[1].split()
-    name = stat[stat.index("(") + 1: stat.rindex(")")]
-    return (int(fields[11]) + int(fields[12])) / _TICK, cmdline or f"[{name}]"
+    return times.user + times.system
 
 
 def role(cmdline: str) -> str:
@@ -72,8 +68,14 @@ class ProcessCpu:
         self._thread.join()
         self._account()
 
-    def _snapshot(self) -> dict[str, tuple[float, str]]:
-        return {pid: got for pid in os.listdir("/proc") if pid.isdigit() and (got := _read(pid))}
+    def _snapshot(self) -> dict[int, tuple[float, str]]:
+        """pid -> (CPU seconds so far, command line or [name]) of every process."""
+        out = {}
+        for proc in psutil.process_iter(["cmdline", "name", "cpu_times"]):
+            times = proc.info["cpu_times"]
+            if times is not None:
+                out[proc.pid] = (times.user + times.system, " ".join(proc.info["cmdline"] or []) or f"[{proc.info['name']}]")
+        return out
 
     def _account(self) -> None:
         now = self._snapshot()

@@ -82,22 +82,18 @@ def _gaps(items: list[dict]) -> list[tuple[str, str, float]]:
     return gaps
 
 
-def _queue_wait(items: list[dict]) -> float:
-    """Seconds from queued to running, summed over the task instances."""
-    return sum(max(0.0, (_when(t["start_date"]) - _when(t["queued_when"])).total_seconds())
-               for t in items if t.get("start_date") and t.get("queued_when"))
+def _queue_waits(items: list[dict]) -> list[tuple[dict, float]]:
+    """(task instance, seconds from queued to running) of each that ran, in queue order."""
+    started = [t for t in items if t.get("start_date") and t.get("queued_when")]
+    return [(t, max(0.0, (_when(t["start_date"]) - _when(t["queued_when"])).total_seconds()))
+            for t in sorted(started, key=lambda t: t["queued_when"])]
 
 
-def _waits(items: list[dict], at_least: float = 1.0) -> list[str]:
-    """The task instances that waited ``at_least`` seconds from queued to running: which, where,
-    and how long (a free worker should take a queued task at once)."""
-    out = []
-    for t in sorted(items, key=lambda t: t.get("queued_when") or ""):
-        if t.get("start_date") and t.get("queued_when"):
-            wait = (_when(t["start_date"]) - _when(t["queued_when"])).total_seconds()
-            if wait >= at_least:
-                out.append(f"{t['task_id']}[{t.get('map_index', -1)}] on {t.get('hostname')} waited {wait:.1f} s")
-    return out
+def _long_waits(items: list[dict], at_least: float = 1.0) -> list[str]:
+    """The task instances that waited ``at_least`` seconds in the queue: which, where, how long
+    (a free worker should take a queued task at once)."""
+    return [f"{t['task_id']}[{t.get('map_index', -1)}] on {t.get('hostname')} waited {wait:.1f} s"
+            for t, wait in _queue_waits(items) if wait >= at_least]
 
 
 def _stage_seconds(url: str) -> dict[str, float]:
@@ -223,8 +219,8 @@ def run_config(pg, workers: int, feeds_file: Path, feeds: int, tmp: Path, activi
     return {
         "workers": workers, "extracted": extracted, "themed": themed, "ingest_s": ingest_s,
         "stories_s": _span(story_tis), "gaps": _gaps(tis),
-        "idle_s": sum(g[2] for g in _gaps(tis)), "queue_wait_s": _queue_wait(tis),
-        "waits": _waits(tis),
+        "idle_s": sum(g[2] for g in _gaps(tis)), "queue_wait_s": sum(wait for _, wait in _queue_waits(tis)),
+        "waits": _long_waits(tis),
         "tasks": {k: (_span(v), sum(t["duration"] or 0 for t in v), len(v)) for k, v in by_task.items()},
         "stage_s": stage_s, "hosts": sorted({t["hostname"] for t in tis}), "embed_hosts": embed_hosts,
         "pages_per_s": extracted / ingest_s if ingest_s else 0.0, "load": (load_before, load_after),

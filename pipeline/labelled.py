@@ -17,6 +17,7 @@ DEV_FILES = tuple(DEV_DIR / name for name in (
     "articles.yaml", "articles_dev.yaml",
     "articles_dev_offtopic.yaml",  # near-topic off-topic singles added for issue 12 (round 3)
     "articles_dev_events.yaml",    # DE/EN events added for issue 12 (round 3)
+    "articles_dev_r4.yaml",        # the unseen set of rounds 4-5, a dev file since round 6
 ))
 
 

@@ -25,8 +25,10 @@ from pipeline.embed.stage import encode_articles
 from pipeline.stories.cluster import NewArticle, StoryParams, cluster_articles
 from pipeline.stories.terms import terms_of
 
-JOIN_GRID = tuple(round(0.40 + 0.02 * i, 2) for i in range(26))  # 0.40 .. 0.90
-LEXICAL_GRID = (0.25, 0.5, 0.75, 1.0)
+# 0.30 .. 0.90; below 0.40 and above a lexical weight of 1.0 since round 6: E5's best cells sat on
+# both edges of the old grid (0.42, 1.0)
+JOIN_GRID = tuple(round(0.30 + 0.02 * i, 2) for i in range(31))
+LEXICAL_GRID = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 TIME_GRID = (0.0, 0.1, 0.2)
 MERGE_MARGIN = 0.10  # merging two grown stories asks for this much more than joining
 PLATEAU_TOLERANCE = 0.02  # cells within this of the best objective form the plateau

@@ -36,7 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pipeline.stories.evidence import is_evidence_key
+from pipeline.stories.evidence import is_evidence_key, subject_keys
 from pipeline.stories.terms import LANGUAGES, NAME
 from pipeline.stories.state import (BLOCK_SIZE, CANDIDATES, JOIN_THRESHOLD, LEXICAL_WEIGHT, MAX_TERMS,  # noqa: F401
                                    MERGE_CANDIDATES, MERGE_THRESHOLD, TIME_WEIGHT, NewArticle, Placement,
@@ -100,6 +100,7 @@ class StoryClusterer:
                 self.term_languages[key] |= tags or languages
             self.n_docs += max(1, s.member_count_for_terms)
         self.merges: list[tuple[int, int]] = []
+        self._subjects = subject_keys() if self.params.conflict_weight else frozenset()  # noqa: E501
         # Story index as arrays, row i = self.stories[i]: representation vector, time span, live.
         self._reps = np.zeros((0, 0), dtype=np.float32)
         self._first = np.zeros(0)
@@ -308,9 +309,31 @@ class StoryClusterer:
                 weights[same] = self._term_weights(it.terms, None if same else it.language)
             score = (cs + p.lexical_weight * self._lexical_weighted(*weights[same], story)
                      - self._time_penalty(max(0.0, self._first[c] - when, when - self._last[c])))
+            if p.conflict_weight and self._conflict(self._subjects_of_article(it), self._subjects_of_story(story)):
+                score -= p.conflict_weight
             if score > best_score:
                 best, best_score, best_cos = c, score, cs
         return best, best_score, best_cos
+
+    # -- subject conflict: two reports headlined with different companies, models or chips
+    def _subjects_of_article(self, it: NewArticle) -> tuple[frozenset, frozenset]:
+        subjects = self._subjects
+        return (frozenset(k for k, v in it.terms.items() if k in subjects and v[1]),
+                frozenset(k for k in it.terms if k in subjects))
+
+    def _subjects_of_story(self, story: StoryState) -> tuple[frozenset, frozenset]:
+        subjects = self._subjects
+        return (frozenset(k for k, e in story.terms.items() if k in subjects and e[2] > 0),
+                frozenset(k for k in story.terms if k in subjects))
+
+    @staticmethod
+    def _conflict(a: tuple[frozenset, frozenset], b: tuple[frozenset, frozenset]) -> bool:
+        """Both headline a company, model or chip, and neither mentions the other's: "Mistral
+        releases Small 4" and "Alibaba releases Qwen 3.5" on one day are two events however
+        alike their wording (a follow-up names its story's subject: "Wingtech falls after the
+        Dutch seize Nexperia")."""
+        (a_title, a_all), (b_title, b_all) = a, b
+        return bool(a_title and b_title and not (a_title & b_all) and not (b_title & a_all))
 
     def _time_penalty(self, gap_seconds: float) -> float:
         """time_weight times a time gap (between an article and a story's span, or between two
@@ -376,6 +399,9 @@ class StoryClusterer:
                 vb = vectors.get(b) or vectors.setdefault(b, self._term_vector(self.stories[b]))
                 gap = max(0.0, self._first[b] - self._last[a], self._first[a] - self._last[b])
                 score = c + p.lexical_weight * self._term_cosine(va, vb) - self._time_penalty(gap)
+                if p.conflict_weight and self._conflict(self._subjects_of_story(self.stories[a]),
+                                                        self._subjects_of_story(self.stories[b])):
+                    score -= p.conflict_weight
                 if score >= p.merge_threshold:
                     pairs.append((-score, a, b))
             if not pairs:

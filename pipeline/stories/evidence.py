@@ -26,6 +26,7 @@ from pipeline.text import without_overlaps
 
 ENTITY_PREFIX = "@"
 FIGURE_PREFIX = "#"
+SUBJECT_TYPES = frozenset({"company", "model", "chip"})
 MIN_BARE_NUMBER = 100  # a number without a scale word below this is no evidence ("10 percent")
 
 _SCALES = {
@@ -85,6 +86,11 @@ class EntityMatcher:
         # an entity shows under its gazetteer name: "Taiwanese", "Dutch" or "Nvidias" would put
         # adjectives and inflections into labels
         self.names: dict[str, str] = {}
+        # the entities that name what a report is about (a company, a model, a chip), as opposed
+        # to where it happens (a country, a bloc): two reports headlined with different ones are
+        # two events (pipeline/stories/cluster.py: subject conflict)
+        self.subjects: frozenset[str] = frozenset(
+            ENTITY_PREFIX + e.name.lower() for e in entities if set(e.types) & SUBJECT_TYPES)
         for entity in entities:
             key = ENTITY_PREFIX + entity.name.lower()
             self.names[key] = entity.name
@@ -143,9 +149,14 @@ def evidence_in(text: str, language: str) -> list[Evidence]:
     return without_overlaps(entity_matcher().find(text) + figures_in(text, language))
 
 
+def subject_keys() -> frozenset[str]:
+    """The entity keys of companies, models and chips (EntityMatcher.subjects)."""
+    return entity_matcher().subjects
+
+
 def is_evidence_key(key: str) -> bool:
     return key[:1] in (ENTITY_PREFIX, FIGURE_PREFIX)
 
 
-__all__ = ["Evidence", "EntityMatcher", "entity_matcher", "evidence_in", "figures_in", "is_evidence_key",
+__all__ = ["Evidence", "EntityMatcher", "entity_matcher", "evidence_in", "figures_in", "is_evidence_key", "subject_keys",
            "ENTITY_PREFIX", "FIGURE_PREFIX"]

@@ -182,3 +182,28 @@ def test_window_copies_and_merge():
     assert first[0].story != first[1].story
     c.place([_article(3, [0.8, 0.6, 0.0], T0 + timedelta(hours=2), terms=("a", "b"))])
     assert c.merges and c.root(first[1].story) == first[0].story
+
+
+def test_reports_headlined_with_different_subjects_stay_apart():
+    """Two open-model releases on one day written alike (same vector, same common words) are two
+    events when their titles name different models and neither names the other's; a follow-up
+    that names its story's subject still joins, and so does a report with no subject in its title."""
+    common = ("open", "weights", "hugging")
+    qwen = {"@qwen": ("Qwen", True), "@alibaba": ("Alibaba", True), **{t: (t, False) for t in common}}
+    mistral = {"@mistral": ("Mistral", True), **{t: (t, False) for t in common}}
+    follow_up = {"@qwen": ("Qwen", True), "@hugging face": ("Hugging Face", False), **{t: (t, False) for t in common}}
+    untitled = {t: (t, False) for t in common}
+    v = np.asarray([1.0, 0.0, 0.0], dtype=np.float32)
+
+    def items(*term_sets, first_id=0):
+        return [NewArticle(first_id + i, T0 + timedelta(hours=i), v, terms, "en") for i, terms in enumerate(term_sets)]
+
+    assert len(set(cluster_articles(items(qwen, mistral), params=StoryParams(conflict_weight=0)))) == 1
+    out = cluster_articles(items(qwen, mistral, follow_up, untitled))
+    assert out[0] != out[1] and out[2] == out[0] and out[3] in (out[0], out[1])
+    # the same rule keeps two grown stories from merging
+    clusterer = StoryClusterer([], timedelta(days=7), StoryParams())
+    first = clusterer.place(items(qwen, follow_up))
+    second = clusterer.place(items(mistral, mistral, first_id=10))
+    assert first[0].story == first[1].story and second[0].story == second[1].story
+    assert clusterer.root(first[0].story) != clusterer.root(second[0].story) and not clusterer.merges

@@ -201,6 +201,8 @@ class StoryClusterer:
         if self.dims is None:
             self.dims = items[0].vector.shape[0]
         for it in items:
+            if it.duplicate_of is not None:
+                continue  # a syndicated copy is the same report: no second vote on how common a term is
             for key in it.terms:
                 self.df[key] += 1
                 if it.language:

@@ -207,3 +207,15 @@ def test_reports_headlined_with_different_subjects_stay_apart():
     second = clusterer.place(items(mistral, mistral, first_id=10))
     assert first[0].story == first[1].story and second[0].story == second[1].story
     assert clusterer.root(first[0].story) != clusterer.root(second[0].story) and not clusterer.merges
+
+
+def test_syndicated_copies_do_not_count_in_term_frequencies():
+    """A copy joins its original's story but is no second vote on how common its words are: the
+    demo's copy of a Taiwan report once tipped a Dresden plant report into TSMC's Arizona story."""
+    e1 = [1.0, 0.0, 0.0]
+    clusterer = StoryClusterer([], timedelta(days=7), StoryParams())
+    out = clusterer.place([_article(1, e1, T0, terms=("taiwan", "fab")),
+                           _article(2, e1, T0 + timedelta(hours=1), terms=("taiwan", "fab"), dup=1)],
+                          known_story_of={})
+    assert out[0].story == out[1].story
+    assert clusterer.df["taiwan"] == 1 and clusterer.n_docs == 1

@@ -18,6 +18,8 @@ languages count (a German noun no English report uses is no evidence either way)
 than exp(-idf_offset) of the window's articles weigh nothing, and the share is taken of at least
 lexical_floor of IDF mass, so two common words ("China", "chips") never make a full share. Every candidate
 must lie in the time window of the article. Syndicated copies join their original's story.
+A report and a story whose titles name different companies, models or chips, neither mentioning
+the other's, lose conflict_weight (two releases on one day are two events however alike).
 
 Cost: new articles are placed in time order, in blocks; each block is one matrix product
 against the live stories, and each article scores at most CANDIDATES stories exactly (a story
@@ -100,7 +102,7 @@ class StoryClusterer:
                 self.term_languages[key] |= tags or languages
             self.n_docs += max(1, s.member_count_for_terms)
         self.merges: list[tuple[int, int]] = []
-        self._subjects = subject_keys() if self.params.conflict_weight else frozenset()  # noqa: E501
+        self._subjects = subject_keys() if self.params.conflict_weight else frozenset()
         # Story index as arrays, row i = self.stories[i]: representation vector, time span, live.
         self._reps = np.zeros((0, 0), dtype=np.float32)
         self._first = np.zeros(0)

@@ -299,6 +299,7 @@ class StoryClusterer:
         cos = self._reps[roots] @ it.vector.astype(np.float32, copy=False)
         when, w = it.placed_at.timestamp(), self.window.total_seconds()
         weights: dict[bool, tuple] = {}  # per "the story has a member in the article's language"
+        subjects = self._subjects_of_article(it) if p.conflict_weight else None  # once per article
         for j in np.argsort(-cos, kind="stable"):
             c, cs = roots[j], float(cos[j])
             # sorted by cosine and the lexical overlap is at most 1: nothing after this one can
@@ -313,7 +314,7 @@ class StoryClusterer:
                 weights[same] = self._term_weights(it.terms, None if same else it.language)
             score = (cs + p.lexical_weight * self._lexical_weighted(*weights[same], story)
                      - self._time_penalty(max(0.0, self._first[c] - when, when - self._last[c])))
-            if p.conflict_weight and self._conflict(self._subjects_of_article(it), self._subjects_of_story(story)):
+            if subjects is not None and self._conflict(subjects, self._subjects_of_story(story)):
                 score -= p.conflict_weight
             if score > best_score:
                 best, best_score, best_cos = c, score, cs
@@ -395,17 +396,20 @@ class StoryClusterer:
                 for a, row, cands in zip(block, sims, tops):
                     for b in cands:
                         cos[(min(a, b), max(a, b))] = float(row[b])
-            # term vectors are built once per story per round (the IDF does not change here)
+            # term vectors and subjects are built once per story per round (nothing changes here)
             vectors: dict[int, tuple[dict[str, float], float]] = {}
+            subjects: dict[int, tuple[frozenset, frozenset]] = {}
             pairs = []
             for (a, b), c in cos.items():
                 va = vectors.get(a) or vectors.setdefault(a, self._term_vector(self.stories[a]))
                 vb = vectors.get(b) or vectors.setdefault(b, self._term_vector(self.stories[b]))
                 gap = max(0.0, self._first[b] - self._last[a], self._first[a] - self._last[b])
                 score = c + p.lexical_weight * self._term_cosine(va, vb) - self._time_penalty(gap)
-                if p.conflict_weight and self._conflict(self._subjects_of_story(self.stories[a]),
-                                                        self._subjects_of_story(self.stories[b])):
-                    score -= p.conflict_weight
+                if p.conflict_weight:
+                    sa = subjects.get(a) or subjects.setdefault(a, self._subjects_of_story(self.stories[a]))
+                    sb = subjects.get(b) or subjects.setdefault(b, self._subjects_of_story(self.stories[b]))
+                    if self._conflict(sa, sb):
+                        score -= p.conflict_weight
                 if score >= p.merge_threshold:
                     pairs.append((-score, a, b))
             if not pairs:

@@ -18,6 +18,8 @@ DEV_FILES = tuple(DEV_DIR / name for name in (
     "articles_dev_offtopic.yaml",  # near-topic off-topic singles added for issue 12 (round 3)
     "articles_dev_events.yaml",    # DE/EN events added for issue 12 (round 3)
     "articles_dev_r4.yaml",        # the unseen set of rounds 4-5, a dev file since round 6
+    "articles_dev_r6a.yaml",       # an unseen set of round 6 (its story errors were read), dev since round 7
+    "articles_dev_offtopic2.yaml",  # near-topic off-topic singles written in round 6, dev since round 7
 ))
 
 

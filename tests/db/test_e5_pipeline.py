@@ -46,6 +46,7 @@ def _dev_slice(per_theme: int = 8):
 def test_e5_is_calibrated_on_first_use_and_runs_themes_and_stories(runtime, e5, monkeypatch):
     dev = _dev_slice()
     monkeypatch.setattr(calibrate, "dev_articles", lambda: dev)
+    monkeypatch.setattr(calibrate, "story_dev_articles", lambda: dev)
     monkeypatch.setattr(themes_calibrate, "dev_articles", lambda: dev)
     monkeypatch.setattr(calibrate, "shipped_calibration", lambda model: None)  # nothing shipped for E5
     monkeypatch.setattr(themes_calibrate, "shipped_calibration", lambda model: None)

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.stories.calibrate import evaluate, fit_story_params, labelled_items, story_params_to_dict
 from pipeline.stories.cluster import StoryParams, cluster_articles
-from pipeline.labelled import dev_articles
+from pipeline.labelled import story_dev_articles
 from tests.support.labelled import LABELLED_FILE, load_labelled
 from tests.support.newsdata import default_encoder, use_encoder  # noqa: F401
 
@@ -22,9 +22,9 @@ LABELLED = Path(LABELLED_FILE).parent
 
 @pytest.fixture(scope="module")
 def dev_half():
-    """Every dev file `newsmon calibrate` fits on (pipeline.labelled.DEV_FILES: with round 3's
-    DE/EN events and off-topic singles)."""
-    return dev_articles()
+    """Every dev file `newsmon calibrate` fits the stories on (pipeline.labelled.DEV_FILES but the
+    web-page files: with round 3's DE/EN events and off-topic singles)."""
+    return story_dev_articles()
 
 
 @pytest.fixture(scope="module")

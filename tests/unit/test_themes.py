@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.embed.stage import encode_articles
 from pipeline.infra.config import BASE_THEMES, known_themes
-from pipeline.labelled import dev_articles
+from pipeline.labelled import dev_articles, story_dev_articles
 from pipeline.themes.calibrate import fit_dev, fit_weights, measure
 from pipeline.themes.scorer import FEATURES, OUTRANK_RATIO, REASON_LANGUAGE, ThemeParams, ThemeScorer, decide
 from pipeline.themes.taxonomy import OTHER, ThemeError, compile_keywords, default_taxonomy, load_taxonomy
@@ -153,7 +153,8 @@ def test_fit_on_dev_half(fitted):
     assert fitted.figures["accuracy"] >= 0.97  # in-sample, by design
     # the threshold comes from out-of-fold probabilities (each story scored without itself)
     assert fitted.figures["out_of_fold"]["accuracy"] >= 0.95
-    assert fitted.figures["out_of_fold"]["off_topic_given_theme"] <= 2
+    # since 0.6.0 the dev half holds r7w's 150 off-topic web pages: USE themes 4 of 456 out of fold
+    assert fitted.figures["out_of_fold"]["off_topic_given_theme"] <= 4
     scores = {float(t): v for t, v in fitted.figures["score_by_threshold"].items()}
     assert scores[fitted.params.threshold] >= max(scores.values()) - 0.01
     assert ThemeParams.from_json(fitted.params.to_json()) == fitted.params
@@ -303,7 +304,7 @@ def test_shipped_calibration_of_the_default_model_is_a_fresh_fit(default_encoder
 
     assert DEFAULT_EMBED_MODEL == default_encoder.name
     shipped = _assert_shipped_is(DEFAULT_EMBED_MODEL, fitted_default)
-    fresh = story_params_to_dict(fit_story_params(default_encoder, dev_half()))
+    fresh = story_params_to_dict(fit_story_params(default_encoder, story_dev_articles()))
     assert shipped["params"]["stories"] == pytest.approx(fresh)
 
 

@@ -59,18 +59,21 @@ def load_labelled(path: Path) -> list[LabelledArticle]:
     return out
 
 
-def dev_articles() -> list[LabelledArticle]:
-    """The development half, or [] when the files are not installed (calibration impossible)."""
+def _dev_articles_of(files) -> list[LabelledArticle]:
+    """The articles of ``files``, or [] when the dev files are not installed (calibration impossible)."""
     if not all(p.is_file() for p in DEV_FILES):
         return []
-    return [a for p in DEV_FILES for a in load_labelled(p)]
+    return [a for p in files for a in load_labelled(p)]
+
+
+def dev_articles() -> list[LabelledArticle]:
+    """The development half (the theme fit uses all of it)."""
+    return _dev_articles_of(DEV_FILES)
 
 
 def story_dev_articles() -> list[LabelledArticle]:
     """The development half the story fit uses: every dev file but THEME_ONLY_FILES."""
-    if not all(p.is_file() for p in DEV_FILES):
-        return []
-    return [a for p in DEV_FILES if p.name not in THEME_ONLY_FILES for a in load_labelled(p)]
+    return _dev_articles_of([p for p in DEV_FILES if p.name not in THEME_ONLY_FILES])
 
 
 __all__ = ["LabelledArticle", "load_labelled", "dev_articles", "story_dev_articles", "DEV_FILES",

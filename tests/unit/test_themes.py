@@ -343,6 +343,26 @@ def test_a_title_only_item_is_no_full_spread():
     assert spread[0] <= 0.25 < spread[1]  # one hit in a title is less than a theme running through an article
 
 
+def test_words_with_a_second_meaning_count_only_near_a_context_word():
+    """A wafer is also a biscuit, "hugging face" also an emoji, and a German "Halbleiter" page may
+    be a physics primer: alone they are no evidence; the industry's compounds and a context word
+    are (round 7, from the web pages of articles_dev_r7w.yaml)."""
+    scorer = ThemeScorer(default_taxonomy(), _FlatEncoder())
+    cases = [  # (language, text, theme, evidence expected)
+        ("en", "Our bakery sells thin wafers and Belgian waffles every Saturday.", "chips", False),
+        ("en", "The new plant will cut silicon wafers for the chip industry.", "chips", True),
+        ("en", "The hugging face emoji shows a smiling face with open hands.", "open_source", False),
+        ("en", "Hugging Face hosts the weights of the new AI model.", "open_source", True),
+        ("de", "Halbleiter leiten Strom umso besser, je wärmer sie sind.", "chips", False),
+        ("de", "Die Halbleiterindustrie in Sachsen stellt neue Leute ein.", "chips", True),
+    ]
+    feats = scorer.features(np.ones((len(cases), 4)) / 2.0, [""] * len(cases), [c[1] for c in cases],
+                            [c[0] for c in cases])
+    for i, (_, text, theme, expected) in enumerate(cases):
+        keywords = feats[i, scorer.keys.index(theme), FEATURES.index("keywords")]
+        assert (keywords > 0) == expected, text
+
+
 def test_too_few_stories_give_no_out_of_fold_figures():
     from pipeline.labelled import LabelledArticle
     from pipeline.themes import calibrate

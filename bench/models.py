@@ -73,13 +73,12 @@ def story_line(name, figures, articles) -> str:
             f"{round(figures.cross_lingual * pairs)} of {pairs} ({figures.cross_lingual:.3f})")
 
 
-def quality(model: str, dev, reports: dict[str, list]) -> dict:
+def quality(model: str, dev, story_dev, reports: dict[str, list]) -> dict:
     """Calibrate ``model`` on the dev files, then report it on each named set (never fitted on)."""
     encoder = CachedEncoder(load_encoder(model, fallback=False))
     t0 = time.perf_counter()
     fit = fit_themes(encoder, dev)
-    story_articles = story_dev_articles()  # the web-page dev files hold no stories
-    story_params, story_dev = fit_story_params_with_figures(encoder, story_articles)
+    story_params, dev_story_figures = fit_story_params_with_figures(encoder, story_dev)
     print(f"model {encoder.name} (calibrated on the dev files in {time.perf_counter() - t0:.0f} s): theme threshold "
           f"{fit.params.threshold:.2f}, weights " + ", ".join(f"{k} {v:.2f}" for k, v in fit.params.weights.items())
           + f"; stories join {story_params.join_threshold:.2f}, merge {story_params.merge_threshold:.2f}, "
@@ -87,8 +86,8 @@ def quality(model: str, dev, reports: dict[str, list]) -> dict:
     scorer = ThemeScorer(default_taxonomy(), encoder, fit.params)
     keys = scorer.keys + ["other"]
     print(line("dev half (in-sample)", fit.figures, keys))
-    print(story_line("dev half (in-sample)", story_dev, story_articles))
-    result = {"model": encoder.name, "dev_themes": fit.figures, "dev_stories": vars(story_dev)}
+    print(story_line("dev half (in-sample)", dev_story_figures, story_dev))
+    result = {"model": encoder.name, "dev_themes": fit.figures, "dev_stories": vars(dev_story_figures)}
     for name, articles in reports.items():
         vectors = encode_articles(encoder, [(a.title, a.body) for a in articles])
         assigned = scorer.assign(vectors, [a.title for a in articles], [a.body for a in articles],
@@ -178,6 +177,7 @@ def main() -> None:
         throughput(models, args.throughput_n)
         return
     dev, reports = dev_articles(), {}
+    story_dev = story_dev_articles()  # the story fit leaves out the web-page dev files (no stories)
     for path in args.unseen or ():  # a set written after the fit and never tuned on
         reports[Path(path).stem] = load_labelled(Path(path))
     if not args.dev_only:
@@ -188,7 +188,7 @@ def main() -> None:
     results = []
     for model in models:
         try:
-            results.append(quality(model, dev, reports))
+            results.append(quality(model, dev, story_dev, reports))
         except Exception as exc:  # a model that cannot be loaded here is reported, not fatal
             print(f"model {model}: cannot be measured here ({type(exc).__name__}: {str(exc)[:160]})")
     if not args.skip_throughput:

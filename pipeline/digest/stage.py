@@ -38,7 +38,7 @@ from pipeline.digest.mail import (
     parse_smtp_url,
 )
 from pipeline.digest.model import DigestData
-from pipeline.digest.readers import Reader, digest_for, resolve_readers, unsubscribe_link
+from pipeline.digest.readers import Reader, digest_for, only_themes, resolve_readers, unsubscribe_link
 from pipeline.digest.render import RenderedDigest, render
 from pipeline.infra.ledger import committed, session_locked
 from pipeline.infra.runs import StageResult, record_stage
@@ -156,11 +156,9 @@ def run_digest(rt, day=None, send: bool | None = False, out: Path | None = None,
                 day = store.latest_article_day(conn, settings.timezone, as_of)
             the_day = resolve_day(day, settings, as_of)
             themes = tuple(dict.fromkeys([*settings.digest_themes, *(t for r in readers for t in r.themes)]))
-            data = gather(conn, the_day, timezone=settings.timezone, themes=settings.digest_themes, as_of=as_of)
-            if themes != settings.digest_themes:  # a reader chose a theme beyond the default digest's
-                wide = gather(conn, the_day, timezone=settings.timezone, themes=themes, as_of=as_of)
-            else:
-                wide = data
+            # gathered once, with every theme some reader chose; the default digest is cut from it
+            wide = gather(conn, the_day, timezone=settings.timezone, themes=themes, as_of=as_of)
+            data = only_themes(wide, settings.digest_themes)
         if indicators_missing:  # said in the mail's footer
             data = dataclasses.replace(data, indicators_missing=True)
             wide = dataclasses.replace(wide, indicators_missing=True)

@@ -108,14 +108,13 @@ def fetch_feeds(
     settings = rt.settings
     with record_stage(rt.pool, "ingest_fetch") as result, HttpClient(settings) as client:
         with rt.pool.connection() as conn:
-            feeds = feed_store.get_feeds(conn, list(names))
-            due = set(feed_store.due_feed_names(conn, list(names), now))
+            feeds = feed_store.get_feeds(conn, list(names), now)
         # A few more threads than connections: some wait on a host's delay without holding one.
         threads = settings.http_concurrency + 4
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fetch") as pool:
-            with rt.progress.task("fetching feeds", total=sum(f.name in due for f in feeds)) as bar:
+            with rt.progress.task("fetching feeds", total=sum(f.due for f in feeds)) as bar:
                 # a feed in backoff is not fetched; its pending pages below are
-                futures = [pool.submit(fetch_feed, rt, client, f, now) for f in feeds if f.name in due]
+                futures = [pool.submit(fetch_feed, rt, client, f, now) for f in feeds if f.due]
                 prepared: set[str] = set()
                 for fut in as_completed(futures):
                     fetched = fut.result()

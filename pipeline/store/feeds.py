@@ -118,12 +118,14 @@ def record_refused_entries(conn, feed_id: int, refused: Sequence[RefusedEntry], 
     )
 
 
-def get_feeds(conn, names: Sequence[str]) -> list[FeedRow]:
+def get_feeds(conn, names: Sequence[str], now: datetime) -> list[FeedRow]:
+    """The enabled feeds among ``names``, each with whether its backoff has run out at ``now``."""
     with conn.cursor(row_factory=class_row(FeedRow)) as cur:
         return cur.execute(
-            """SELECT feed_id, name, url, language, etag, last_modified, consecutive_failures
+            """SELECT feed_id, name, url, language, etag, last_modified, consecutive_failures,
+                      (next_check_at IS NULL OR next_check_at <= %s) AS due
                FROM feeds WHERE name = ANY(%s) AND enabled ORDER BY name""",
-            (list(names),),
+            (now, list(names)),
         ).fetchall()
 
 

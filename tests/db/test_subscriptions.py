@@ -148,3 +148,25 @@ def test_a_preview_is_addressed_to_the_first_reader(runtime, db_url, tmp_path):
     run_digest(runtime, day=DAY, out=tmp_path / "preview", as_of=AS_OF)
     msg = email.message_from_bytes((tmp_path / "preview.eml").read_bytes(), policy=email.policy.default)
     assert msg["To"] == "first@example.org" and msg["List-Unsubscribe"].startswith("<mailto:")
+
+
+def test_a_reader_theme_beyond_the_default_digest_is_gathered_with_it_once(runtime, db_url, monkeypatch):
+    """The digest is gathered once, with every theme some reader chose; the default digest is
+    cut from that (its sections and chart lines only) and never shows the extra theme."""
+    from pipeline.digest import stage
+
+    calls = []
+    real_gather = stage.gather
+    monkeypatch.setattr(stage, "gather", lambda *a, **kw: calls.append(kw["themes"]) or real_gather(*a, **kw))
+    seed_day(db_url, DAY)
+    _subscribe(db_url, "open@example.org", ["open_source"])
+    _subscribe(db_url, "default@example.org")
+    with SmtpServer() as server:
+        run_digest(_settings(runtime, server.port, digest_themes=("chips",)), day=DAY, send=True, as_of=AS_OF)
+        mails = {m.rcpt_tos[0]: email.message_from_bytes(m.data, policy=email.policy.default)
+                 for m in server.messages}
+    assert calls == [("chips", "open_source")]
+    default = mails["default@example.org"].get_body(("plain",)).get_content()
+    assert "== CHIPS ==" in default and "== OPEN SOURCE ==" not in default and TOP_HEADLINE in default
+    chosen = mails["open@example.org"].get_body(("plain",)).get_content()
+    assert "== OPEN SOURCE ==" in chosen and "== CHIPS ==" not in chosen

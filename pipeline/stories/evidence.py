@@ -17,11 +17,13 @@ label shows words; these keys are evidence).
 from __future__ import annotations
 
 import re
+from decimal import InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
 from pipeline.entities import ALIAS_ENDINGS, ENTITIES_FILE, Subject, alias_is_exact, load_entities
+from pipeline.numbers import DIGITS, SCALE_WORD, parse_number, scale_value
 from pipeline.text import without_overlaps
 
 ENTITY_PREFIX = "@"
@@ -29,19 +31,9 @@ FIGURE_PREFIX = "#"
 SUBJECT_TYPES = frozenset({"company", "model", "chip"})
 MIN_BARE_NUMBER = 100  # a number without a scale word below this is no evidence ("10 percent")
 
-_SCALES = {
-    "thousand": 1e3, "million": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12,
-    "tausend": 1e3, "million_de": 1e6, "millionen": 1e6, "mio": 1e6, "milliarde": 1e9, "milliarden": 1e9,
-    "mrd": 1e9, "billion_de": 1e12, "billionen": 1e12,
-}
-_SCALE_WORDS = r"thousand|million|mn|billion|bn|trillion|tausend|millionen|mio\.?|milliarden?|mrd\.?|billionen"
-# English: 1,234,567.89; German: 1.234.567,89. Not part of a code ("H100", "Apache-2.0", "2nm").
-_NUMBER = {
-    "en": re.compile(rf"(?<![\w.,\-])(\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(\d+))?(?:\s+({_SCALE_WORDS}))?(?![\w\-])",
-                     re.IGNORECASE),
-    "de": re.compile(rf"(?<![\w.,\-])(\d{{1,3}}(?:\.\d{{3}})+|\d+)(?:,(\d+))?(?:\s+({_SCALE_WORDS}))?(?![\w\-])",
-                     re.IGNORECASE),
-}
+# a number, then maybe a scale word ("2,5 Milliarden"); not next to a hyphen or a letter, so
+# "5-nm", "2nm", "i5-8500" and "Req ID 24-0871" stay words
+_NUMBER = re.compile(rf"(?<!-){DIGITS}(?:\s+{SCALE_WORD}(?![A-Za-zäöüß]))?(?![\w\-])", re.IGNORECASE)
 
 
 class Evidence(NamedTuple):
@@ -52,22 +44,16 @@ class Evidence(NamedTuple):
     replaces_words: bool = True  # False for a pattern match ("Qwen3-Coder" is @qwen and keeps its own code)
 
 
-def _scale(word: str | None, language: str) -> float:
-    if not word:
-        return 1.0
-    key = word.lower().rstrip(".")
-    if key in ("million", "billion") and language == "de":  # "1 Billion" is a trillion in German
-        key += "_de"
-    return _SCALES.get(key, 1.0)
-
-
 def figures_in(text: str, language: str) -> list[Evidence]:
     """The figures of ``text`` as ``#value`` keys, with their spans."""
     out = []
-    for m in _NUMBER["de" if language == "de" else "en"].finditer(text):
-        whole, fraction, scale_word = m.groups()
-        digits = whole.replace(",", "").replace(".", "")
-        value = float(f"{digits}.{fraction}" if fraction else digits) * _scale(scale_word, language)
+    for m in _NUMBER.finditer(text):
+        try:
+            number = parse_number(m.group("num"), language)
+        except (InvalidOperation, ValueError):
+            continue
+        scale_word = m.group("scale")
+        value = float(number) * (scale_value(scale_word, language) if scale_word else 1)
         if not scale_word and value < MIN_BARE_NUMBER:
             continue
         canonical = str(int(value)) if value == int(value) else f"{value:.6g}"

@@ -11,6 +11,7 @@ import numpy as np
 
 from pipeline.stories.cluster import NewArticle, StoryClusterer, StoryParams
 from pipeline.entities import parse_entities
+from pipeline.indicators.text import find_mentions
 from pipeline.stories.evidence import EntityMatcher, figures_in
 from pipeline.stories.terms import NAME, ctfidf_labels, terms_of
 
@@ -30,6 +31,18 @@ def test_figures_meet_across_languages():
 def test_codes_and_small_numbers_are_no_figures():
     assert figures_in("H100, Apache-2.0, 2nm, 720p and 10 percent", "en") == []
     assert {e.key for e in figures_in("31 million euros", "en")} == {"#31000000"}  # a scale makes it one
+    # part of a compound or a code: not its first digits ("200,000-token" was once #200)
+    assert figures_in("a 200,000-token window, a Core i5-8500, Req ID 24-0871", "en") == []
+
+
+def test_story_figures_and_indicator_figures_read_numbers_alike():
+    """One notation parser (pipeline.numbers) serves both: the same text gives the same value."""
+    for text, language in (("1.600.000 Downloads", "de"), ("1,6 Millionen Downloads", "de"),
+                           ("1,600,000 downloads", "en"), ("2,5 Milliarden Downloads", "de"),
+                           ("2.5 billion downloads", "en"), ("1.600 Downloads", "de")):
+        [story] = figures_in(text, language)
+        [indicator] = find_mentions(text, language)
+        assert float(story.key[1:]) == indicator.value, text
 
 
 def test_entities_meet_across_languages_and_forms():

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 
+from pipeline.numbers import DIGITS, SCALE_WORD, parse_number, scale_value
 from pipeline.text import without_overlaps
 
 _SEP = r"[\s\u00a0\u202f\u2009\-]*"
 
-_DIGITS = (r"(?:(?<![\w.,/])(?<![A-Za-z]-)|(?<=USD|EUR|GBP|JPY|KRW|TWD|RMB|CNY))(?P<num>\d{1,3}(?:(?:\.\d{3})+|(?:,\d{3})+|(?:[\u00a0\u202f\u2009]\d{3})+)(?:[.,]\d+)?"
-           r"|\d+(?:[.,]\d+)?)(?!\d)(?![.,]\d)")
 _WORD_NUMBERS = {
     "a": 1, "an": 1, "one": 1, "ein": 1, "eine": 1, "einer": 1, "einem": 1, "einen": 1,
     "two": 2, "zwei": 2, "three": 3, "drei": 3, "four": 4, "vier": 4, "five": 5, "fünf": 5,
@@ -31,9 +30,6 @@ _WORD_NUMBERS = {
 }
 _WORD_NUM = r"(?<![\w])(?P<word>" + "|".join(sorted(map(re.escape, _WORD_NUMBERS), key=len, reverse=True)) + r")"
 
-# scale words; "Billion" is 10^12 in German and 10^9 in English (handled in _scale_value)
-_SCALE_WORD = (r"(?P<scale>thousand|tausend|Tsd\.?|millions?|Millionen|Million|Mio\.?|mn\b|mln\.?|"
-               r"billions?|Billionen|bn\b|bln\.?|Milliarden|Milliarde|Mrd\.?|Mia\.?|trillions?|tn\b)")
 _SCALE_ATTACHED = r"(?P<ascale>[kKmMbB]|bn|mn|tn)(?![A-Za-zäöüÄÖÜß])"
 _CURRENCY_SUFFIX = (r"(?P<cur>(?i:US[\s\-]?dollars?|U\.S\.\s?dollars?|(?:New\s+)?Taiwan(?:[\s\-]Dollars?|\s+dollars?)|"
                     r"dollars?|euros?|yuan|renminbi|pounds?(?:\s+sterling)?|Pfund(?:\s+Sterling)?|yen|won)|"
@@ -132,41 +128,6 @@ class Mention:
     noun: tuple[int, int] | None = None  # the word a bare count counts: an indicator cue must be it
 
 
-def parse_number(raw: str, language: str) -> Decimal:
-    """A digit string in German or English notation; the language settles '1,600' vs '1.600'."""
-    s = raw.replace("\u00a0", "").replace("\u202f", "").replace("\u2009", "")
-    dots, commas = s.count("."), s.count(",")
-    if dots and commas:
-        dec = "." if s.rfind(".") > s.rfind(",") else ","
-        thou = "," if dec == "." else "."
-        return Decimal(s.replace(thou, "").replace(dec, "."))
-    if not dots and not commas:
-        return Decimal(s)
-    sep = "." if dots else ","
-    if dots + commas > 1:
-        return Decimal(s.replace(sep, ""))
-    whole, frac = s.split(sep)
-    if len(frac) != 3 or whole == "0":
-        return Decimal(f"{whole}.{frac}")
-    decimal_sep = "," if language == "de" else "."
-    return Decimal(f"{whole}.{frac}") if sep == decimal_sep else Decimal(whole + frac)
-
-
-def _scale_value(word: str, language: str) -> int:
-    w = word.lower().rstrip(".")
-    if w in {"thousand", "tausend", "tsd", "k"}:
-        return 10**3
-    if w in {"million", "millions", "millionen", "mio", "mn", "mln", "m"}:
-        return 10**6
-    if w in {"milliarde", "milliarden", "mrd", "mia", "bn", "bln", "b"}:
-        return 10**9
-    if w in {"billion", "billions"}:
-        return 10**12 if (language == "de" and word[0] == "B") else 10**9
-    if w in {"billionen", "trillion", "trillions", "tn"}:
-        return 10**12
-    return 1
-
-
 _CURRENCY_WORDS = {"€": "eur", "£": "gbp", "¥": "jpy", "₩": "krw", "yuan": "cny", "renminbi": "cny", "rmb": "cny",
                    "cny": "cny", "yen": "jpy", "jpy": "jpy", "won": "krw", "krw": "krw", "gbp": "gbp", "twd": "twd",
                    "nt$": "twd"}
@@ -192,7 +153,7 @@ def _as_float(d: Decimal) -> float:
 def find_mentions_masked(text: str, language: str) -> list[Mention]:
     """Every figure with a unit or count noun in a (masked) sentence."""
     mentions: list[Mention] = []
-    starts = [(m.start(), m.end(), m.group("num"), None) for m in re.finditer(_DIGITS, text)]
+    starts = [(m.start(), m.end(), m.group("num"), None) for m in re.finditer(DIGITS, text)]
     starts += [(m.start(), m.end(), None, m.group("word")) for m in re.finditer(_WORD_NUM, text, re.IGNORECASE)]
     for start, end, digits, word in starts:
         rest = text[end:]
@@ -203,14 +164,14 @@ def find_mentions_masked(text: str, language: str) -> list[Mention]:
             except (InvalidOperation, ValueError):
                 continue
             m = re.match(_SCALE_ATTACHED, rest)
-            m = m or re.match(_SEP + _SCALE_WORD + r"(?![A-Za-zäöüß])", rest, re.IGNORECASE)
+            m = m or re.match(_SEP + SCALE_WORD + r"(?![A-Za-zäöüß])", rest, re.IGNORECASE)
         else:
             value = Decimal(_WORD_NUMBERS[word.lower()])
-            m = re.match(r"\s+" + _SCALE_WORD + r"(?![A-Za-zäöüß])", rest, re.IGNORECASE)
+            m = re.match(r"\s+" + SCALE_WORD + r"(?![A-Za-zäöüß])", rest, re.IGNORECASE)
             if not m:
                 continue  # number words only count with a scale: "eine Million", "a billion"
         if m:
-            scale = _scale_value(m.group(m.lastgroup), language)
+            scale = scale_value(m.group(m.lastgroup), language)
             scale_end = end + m.end()
         rest2 = text[scale_end:]
         prefix = _CURRENCY_PREFIX.search(text[max(0, start - 6):start])

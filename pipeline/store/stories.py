@@ -64,6 +64,7 @@ class MemberText(NamedTuple):
     title: str | None
     lead: str | None  # the first 3,000 characters of the body
     language: str | None
+    copy: bool = False  # a syndicated copy (articles.duplicate_of is set)
 
 
 class StoryHeadline(NamedTuple):
@@ -128,7 +129,8 @@ def member_texts(conn, story_ids: Sequence[int]) -> dict[int, list[MemberText]]:
     out: dict[int, list[MemberText]] = {}
     with conn.cursor(row_factory=class_row(MemberText)) as cur:
         cur.execute(
-            """SELECT m.story_id, m.placed_at, a.title, left(a.body_text, 3000) AS lead, a.language
+            """SELECT m.story_id, m.placed_at, a.title, left(a.body_text, 3000) AS lead, a.language,
+                      a.duplicate_of IS NOT NULL AS copy
                FROM story_members m JOIN articles a USING (article_id)
                WHERE m.story_id = ANY(%s) ORDER BY m.story_id, m.placed_at, m.article_id""",
             (list(story_ids),),

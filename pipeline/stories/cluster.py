@@ -227,7 +227,7 @@ class StoryClusterer:
                 original = story_of.get(it.duplicate_of) if it.duplicate_of is not None else None
                 if original is not None:
                     s = self.root(original)
-                    self._join(s, it, counts_vector=False)
+                    self._join(s, it, counts=False)
                     story_of[it.article_id] = s
                     story_at.append(s)
                     placements.append(Placement(it.article_id, s, 1.0, it.placed_at))
@@ -316,6 +316,8 @@ class StoryClusterer:
                      - self._time_penalty(max(0.0, self._first[c] - when, when - self._last[c])))
             if subjects is not None and self._conflict(subjects, self._subjects_of_story(story)):
                 score -= p.conflict_weight
+            if p.same_language_margin and it.language in story.languages:
+                score -= p.same_language_margin  # a same-language join asks for more
             if score > best_score:
                 best, best_score, best_cos = c, score, cs
         return best, best_score, best_cos
@@ -349,12 +351,14 @@ class StoryClusterer:
     def _rep(self, story: StoryState) -> np.ndarray:
         return story.mean() if self.params.average_link else story.centroid()
 
-    def _join(self, s: int, it: NewArticle, counts_vector: bool = True) -> None:
+    def _join(self, s: int, it: NewArticle, counts: bool = True) -> None:
+        """``counts=False``: a syndicated copy, a member that adds neither its vector nor its
+        terms (the same report twice is no second vote on what the story is about)."""
         story = self.stories[s]
-        if counts_vector:
+        if counts:
             story.vec_sum = story.vec_sum + it.vector
             story.n_vec += 1
-        story.add_terms(it.terms)
+            story.add_terms(it.terms)
         if it.language:
             story.languages.add(it.language)
         story.first_seen = min(story.first_seen, it.placed_at)

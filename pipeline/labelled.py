@@ -21,16 +21,11 @@ DEV_FILES = tuple(DEV_DIR / name for name in (
     "articles_dev_r6a.yaml",       # an unseen set of round 6 (its story errors were read), dev since round 7
     "articles_dev_offtopic2.yaml",  # near-topic off-topic singles written in round 6, dev since round 7
     "articles_dev_r7w.yaml",       # web pages of round 7 (measured once, then its errors were read)
-    "articles_dev_r7s.yaml",       # neighbour events of round 7 (measured once, read), dev since round 8
 ))
 # Web-page sets: single pages of all kinds spread over three years. They teach the themes what an
 # off-topic page looks like but hold no story structure, so the story fit leaves them out (with
 # them the fit's flat plateau moved to E5 thresholds that fused more neighbour events).
 THEME_ONLY_FILES = frozenset({"articles_dev_r7w.yaml"})
-# Neighbour-event sets whose writer labelled chip makers' earnings and market moves `other`, where
-# the other dev files call such reports chips: in the theme fit their few off-topic reports would
-# teach that one convention. They are story dev files only (they hold what the story fit needs most).
-STORY_ONLY_FILES = frozenset({"articles_dev_r7s.yaml"})
 
 
 @dataclass(frozen=True)
@@ -44,9 +39,6 @@ class LabelledArticle:
     alternatives: tuple[str, ...]
     title: str
     body: str
-    # the labelled file it comes from: each file is its own set of events, written independently
-    # (two writers may both report one real event), so the story fit clusters each file apart
-    collection: str = ""
 
     def theme_ok(self, theme: str) -> bool:
         return theme == self.theme or theme in self.alternatives
@@ -62,7 +54,7 @@ def load_labelled(path: Path) -> list[LabelledArticle]:
         out.append(LabelledArticle(
             id=a["id"], story=a["story"] or a["id"], language=a["language"], published_at=published,
             source=a["source"], theme=a["theme"], alternatives=tuple(a.get("alternatives") or ()),
-            title=a["title"], body=" ".join(a["body"].split()), collection=Path(path).name,
+            title=a["title"], body=" ".join(a["body"].split()),
         ))
     return out
 
@@ -75,8 +67,8 @@ def _dev_articles_of(files) -> list[LabelledArticle]:
 
 
 def dev_articles() -> list[LabelledArticle]:
-    """The development half the theme fit uses: every dev file but STORY_ONLY_FILES."""
-    return _dev_articles_of([p for p in DEV_FILES if p.name not in STORY_ONLY_FILES])
+    """The development half (the theme fit uses all of it)."""
+    return _dev_articles_of(DEV_FILES)
 
 
 def story_dev_articles() -> list[LabelledArticle]:
@@ -85,4 +77,4 @@ def story_dev_articles() -> list[LabelledArticle]:
 
 
 __all__ = ["LabelledArticle", "load_labelled", "dev_articles", "story_dev_articles", "DEV_FILES",
-           "THEME_ONLY_FILES", "STORY_ONLY_FILES"]
+           "THEME_ONLY_FILES"]

@@ -3,17 +3,11 @@
 Each model has its own cosine scale: the bundled USE puts two reports of one event at ~0.70 and
 a German/English pair at ~0.65, an English-only MiniLM puts the German/English pair at ~0.45.
 So the join threshold, the lexical weight and the time weight are fitted per model on a small
-grid, scored by the mean of the pairwise F1 and the share of
-German/English event pairs kept in one story; the result is the middle of the widest plateau of
-near-best cells, not the single best (a lucky cell of a small set does not carry over to the news).
+grid, scored by the mean of the pairwise F1 and the share of German/English event pairs kept in
+one story; the result is the middle of the widest plateau of near-best cells, not the single best
+(a lucky cell of a 180-article set does not carry over to the news).
 
-Each labelled file is clustered on its own and scored on its own, and a cell counts with its
-mean objective over the files and the demo week. Files are written independently, and two
-writers may both report one real event; clustered together, the fit would be scored against a
-labelling that keeps that event apart. A file full of neighbour events counts as much as a big
-file without them.
-
-``newsmon calibrate`` (pipeline/calibrate.py) calls ``fit_story_params_with_figures`` and stores
+``newsmon calibrate`` (pipeline/themes/calibrate.py) calls ``fit_story_params`` and stores
 ``story_params_to_dict`` in ``model_calibration.params["stories"]``; the stories stage reads it
 back with ``story_params_from_dict``.
 """
@@ -60,50 +54,22 @@ class StoryFigures:
         return (self.f1 + self.cross_lingual) / 2
 
 
-@dataclasses.dataclass(frozen=True)
-class PairCounts:
-    """Pair counts of one clustering against the gold stories. Counts of corpora clustered apart
-    add up to those of the corpora side by side (no pair across them is together in either)."""
-
-    articles: int = 0
-    together: int = 0  # pairs in one gold story and one predicted story
-    in_gold: int = 0
-    in_predicted: int = 0
-    bilingual_together: int = 0  # German/English pairs of one gold story, in one predicted story
-    bilingual: int = 0
-
-    def __add__(self, other: "PairCounts") -> "PairCounts":
-        return PairCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
-
-    def figures(self) -> StoryFigures:
-        """Pairwise F1, adjusted Rand index and the German/English pair share."""
-        both, in_gold, in_pred = self.together, self.in_gold, self.in_predicted
-        f1 = 2 * both / (in_gold + in_pred) if in_gold + in_pred else 1.0
-        total = comb(self.articles, 2)
-        expected = in_gold * in_pred / total if total else 0.0
-        top = (in_gold + in_pred) / 2
-        ari = 1.0 if top == expected else (both - expected) / (top - expected)
-        return StoryFigures(f1, ari, self.bilingual_together / self.bilingual if self.bilingual else 1.0)
-
-    @property
-    def objective(self) -> float:
-        return self.figures().objective
-
-
-def pair_counts(gold: Sequence, predicted: Sequence, languages: Sequence[str]) -> PairCounts:
+def story_figures(gold: Sequence, predicted: Sequence, languages: Sequence[str]) -> StoryFigures:
+    """Pairwise F1, adjusted Rand index and the German/English pair share, from pair counts."""
+    both = sum(comb(c, 2) for c in Counter(zip(gold, predicted)).values())
+    in_gold = sum(comb(c, 2) for c in Counter(gold).values())
+    in_pred = sum(comb(c, 2) for c in Counter(predicted).values())
+    f1 = 2 * both / (in_gold + in_pred) if in_gold + in_pred else 1.0
+    total = comb(len(gold), 2)
+    expected = in_gold * in_pred / total if total else 0.0
+    top = (in_gold + in_pred) / 2
+    ari = 1.0 if top == expected else (both - expected) / (top - expected)
     xl_total = xl_hit = 0
     for i, j in itertools.combinations(range(len(gold)), 2):
         if gold[i] == gold[j] and languages[i] != languages[j]:
             xl_total += 1
             xl_hit += predicted[i] == predicted[j]
-    return PairCounts(len(gold), sum(comb(c, 2) for c in Counter(zip(gold, predicted)).values()),
-                      sum(comb(c, 2) for c in Counter(gold).values()),
-                      sum(comb(c, 2) for c in Counter(predicted).values()), xl_hit, xl_total)
-
-
-def story_figures(gold: Sequence, predicted: Sequence, languages: Sequence[str]) -> StoryFigures:
-    """Pairwise F1, adjusted Rand index and the German/English pair share, from pair counts."""
-    return pair_counts(gold, predicted, languages).figures()
+    return StoryFigures(f1, ari, xl_hit / xl_total if xl_total else 1.0)
 
 
 def labelled_items(encoder, articles: Sequence[LabelledStoryArticle]) -> list[NewArticle]:
@@ -112,15 +78,10 @@ def labelled_items(encoder, articles: Sequence[LabelledStoryArticle]) -> list[Ne
             for i, a in enumerate(articles)]
 
 
-def _counts(items: Sequence[NewArticle], articles: Sequence[LabelledStoryArticle], params: StoryParams,
-            window_days: int) -> PairCounts:
-    predicted = cluster_articles(items, window_days, params)
-    return pair_counts([a.story for a in articles], predicted, [a.language for a in articles])
-
-
 def evaluate(items: Sequence[NewArticle], articles: Sequence[LabelledStoryArticle], params: StoryParams,
              window_days: int = 7) -> StoryFigures:
-    return _counts(items, articles, params, window_days).figures()
+    predicted = cluster_articles(items, window_days, params)
+    return story_figures([a.story for a in articles], predicted, [a.language for a in articles])
 
 
 def _params(join: float, lexical: float, time_weight: float) -> StoryParams:
@@ -156,45 +117,34 @@ def fit_story_params(encoder, articles: Sequence[LabelledStoryArticle], window_d
     return params
 
 
-def by_collection(articles: Sequence[LabelledStoryArticle]) -> list[list[LabelledStoryArticle]]:
-    """``articles`` split by the labelled file they come from (``collection``), in order."""
-    groups: dict[str, list] = {}
-    for a in articles:
-        groups.setdefault(getattr(a, "collection", ""), []).append(a)
-    return list(groups.values())
-
-
 def fit_story_params_with_figures(encoder, articles: Sequence[LabelledStoryArticle], window_days: int = 7,
                                   extra_corpora: Sequence[Sequence[LabelledStoryArticle]] | None = None,
                                   ) -> tuple[StoryParams, StoryFigures]:
-    """Each grid cell is scored on every labelled file of ``articles`` and on ``extra_corpora``
-    (by default the demo corpus, a dense one-theme week), each clustered apart, and counts with
-    its mean objective. The figures returned are those of ``articles``' files side by side."""
-    files = by_collection(articles)
-    corpora = files + [list(c) for c in (extra_corpora if extra_corpora is not None else [demo_articles()]) if c]
+    """Each grid cell is scored on every corpus (``articles``, then ``extra_corpora``, by default
+    the demo corpus) and counts with its worst objective: a threshold has to hold on the varied
+    labelled set and on a dense one-theme week alike. The figures returned are those on ``articles``."""
+    corpora = [list(articles)] + [list(c) for c in (extra_corpora if extra_corpora is not None else [demo_articles()])
+                                  if c]
     prepared = [(labelled_items(encoder, corpus), corpus) for corpus in corpora]
-    rows: dict[tuple[float, float], list[list[PairCounts]]] = {}
+    rows: dict[tuple[float, float], list[list[StoryFigures]]] = {}
     for lexical, time_weight in itertools.product(LEXICAL_GRID, TIME_GRID):
         rows[(lexical, time_weight)] = [
-            [_counts(items, corpus, _params(j, lexical, time_weight), window_days)
-             for items, corpus in prepared]
+            [evaluate(items, corpus, _params(j, lexical, time_weight), window_days) for items, corpus in prepared]
             for j in JOIN_GRID]
-    params, cell = choose_plateau(rows)
-    return params, sum(cell[:len(files)], PairCounts()).figures()
+    return choose_plateau(rows)
 
 
-def choose_plateau(rows: dict[tuple[float, float], list[list]]) -> tuple[StoryParams, list]:
-    """The middle of the widest run of join thresholds whose mean objective over the corpora is
+def choose_plateau(rows: dict[tuple[float, float], list[list[StoryFigures]]]) -> tuple[StoryParams, StoryFigures]:
+    """The middle of the widest run of join thresholds whose worst objective over the corpora is
     within PLATEAU_TOLERANCE of the best cell; ties go to the higher objective at that middle.
-    ``rows``: per (lexical weight, time weight), one cell per JOIN_GRID
-    threshold, each a list of per-corpus figures or counts. Returns the parameters and that cell."""
-    def score(cell: list) -> float:
-        return sum(c.objective for c in cell) / len(cell)
+    Returns the parameters and the figures of the first corpus there."""
+    def worst(cell: list[StoryFigures]) -> float:
+        return min(f.objective for f in cell)
 
-    best = max(score(cell) for row in rows.values() for cell in row)
+    best = max(worst(cell) for row in rows.values() for cell in row)
     choice = None
     for (lexical, time_weight), row in rows.items():
-        good = [score(cell) >= best - PLATEAU_TOLERANCE for cell in row]
+        good = [worst(cell) >= best - PLATEAU_TOLERANCE for cell in row]
         start = 0
         while start < len(good):
             if not good[start]:
@@ -204,9 +154,9 @@ def choose_plateau(rows: dict[tuple[float, float], list[list]]) -> tuple[StoryPa
             while end + 1 < len(good) and good[end + 1]:
                 end += 1
             middle = (start + end) // 2
-            key = (end - start + 1, score(row[middle]))
+            key = (end - start + 1, worst(row[middle]))
             if choice is None or key > choice[0]:
-                choice = (key, _params(JOIN_GRID[middle], lexical, time_weight), row[middle])
+                choice = (key, _params(JOIN_GRID[middle], lexical, time_weight), row[middle][0])
             start = end + 1
     return choice[1], choice[2]
 
@@ -221,5 +171,4 @@ def story_params_from_dict(values: dict) -> StoryParams:
 
 
 __all__ = ["fit_story_params", "fit_story_params_with_figures", "choose_plateau", "story_figures", "evaluate",
-           "PairCounts", "pair_counts", "by_collection",
            "labelled_items", "demo_articles", "CorpusArticle", "story_params_to_dict", "story_params_from_dict", "StoryFigures"]

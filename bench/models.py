@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -29,13 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
+from intervals import f1_interval  # noqa: E402  (bench/intervals.py)
 from themes import line  # noqa: E402  (bench/themes.py: one line of theme figures)
 from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE_MODEL, E5Encoder,  # noqa: E402
                                      load_encoder)
 from pipeline.embed.stage import article_text, encode_articles  # noqa: E402
 from pipeline.labelled import dev_articles, load_labelled, story_dev_articles  # noqa: E402
-from pipeline.stories.calibrate import (demo_articles, evaluate, fit_story_params_with_figures,  # noqa: E402
-                                       labelled_items)
+from pipeline.stories.calibrate import (demo_articles, fit_story_params_with_figures, labelled_items,  # noqa: E402
+                                       story_figures)
+from pipeline.stories.cluster import cluster_articles  # noqa: E402
 from pipeline.themes.calibrate import fit_themes, measure  # noqa: E402
 from pipeline.themes.scorer import ThemeScorer  # noqa: E402
 from pipeline.themes.taxonomy import default_taxonomy  # noqa: E402
@@ -67,9 +70,15 @@ def de_en_pairs(articles) -> int:
     return sum(langs.count("de") * langs.count("en") for langs in by_story.values())
 
 
-def story_line(name, figures, articles) -> str:
+def story_line(name, figures, articles, predicted=None) -> str:
     pairs = de_en_pairs(articles)
-    return (f"  {name:<22} pairwise F1 {figures.f1:.3f}  ARI {figures.ari:.3f}  de/en pairs together "
+    if len({a.story for a in articles}) == len(articles):  # singles only (web pages): no F1 to give
+        joined = sum(n * (n - 1) // 2 for n in Counter(predicted or ()).values())
+        return f"  {name:<22} no two reports of one event; {joined} pairs of different pages put in one story"
+    interval = ""
+    if predicted is not None:  # with the clusters, the 95 % interval over the events
+        interval = " (95 % {:.3f}-{:.3f})".format(*f1_interval([a.story for a in articles], predicted))
+    return (f"  {name:<22} pairwise F1 {figures.f1:.3f}{interval}  ARI {figures.ari:.3f}  de/en pairs together "
             f"{round(figures.cross_lingual * pairs)} of {pairs} ({figures.cross_lingual:.3f})")
 
 
@@ -93,9 +102,10 @@ def quality(model: str, dev, story_dev, reports: dict[str, list]) -> dict:
         assigned = scorer.assign(vectors, [a.title for a in articles], [a.body for a in articles],
                                  [a.language for a in articles])
         themes = measure(articles, assigned)
-        stories = evaluate(labelled_items(encoder, articles), articles, story_params)
+        predicted = cluster_articles(labelled_items(encoder, articles), 7, story_params)
+        stories = story_figures([a.story for a in articles], predicted, [a.language for a in articles])
         print(line(name, themes, keys))
-        print(story_line(name, stories, articles))
+        print(story_line(name, stories, articles, predicted))
         key = "test" if name == "test half" else name
         result.update({f"{key}_themes": themes, f"{key}_stories": vars(stories)})
     return result

@@ -19,7 +19,9 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from intervals import rate_interval  # noqa: E402  (bench/intervals.py)
 from pipeline.embed.encoders import E5_MODEL, MINILM_MODEL, USE_MODEL, load_encoder  # noqa: E402
 from pipeline.embed.stage import encode_articles  # noqa: E402
 from pipeline.labelled import dev_articles  # noqa: E402
@@ -32,8 +34,9 @@ from tests.support.labelled import frozen_test_half  # noqa: E402
 def line(name: str, figures: dict, keys) -> str:
     per_theme = "  ".join(f"{k} P {figures[k]['precision']:.3f} R {figures[k]['recall']:.3f}"
                           for k in keys if k in figures)
+    low, high = rate_interval(figures["off_topic_given_theme"], figures["off_topic"])
     return (f"  {name:<22} accuracy {figures['accuracy']:.3f}  off-topic given a theme "
-            f"{figures['off_topic_given_theme']}/{figures['off_topic']}  {per_theme}")
+            f"{figures['off_topic_given_theme']}/{figures['off_topic']} (95 % {low:.1%}-{high:.1%})  {per_theme}")
 
 
 def bench(model: str) -> None:

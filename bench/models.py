@@ -16,6 +16,7 @@ Choose a model by the dev figures; the test half is the report, never the object
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -42,7 +43,7 @@ from pipeline.stories.cluster import cluster_articles  # noqa: E402
 from pipeline.themes.calibrate import fit_themes, measure  # noqa: E402
 from pipeline.themes.scorer import ThemeScorer  # noqa: E402
 from pipeline.themes.taxonomy import default_taxonomy  # noqa: E402
-from tests.support.labelled import frozen_test_half  # noqa: E402
+from tests.support.labelled import frozen_test_half, pair_scores  # noqa: E402
 
 MODELS = (USE_MODEL, E5_MODEL, MINILM_MODEL)
 
@@ -76,8 +77,11 @@ def story_line(name, figures, articles, predicted=None) -> str:
         joined = sum(n * (n - 1) // 2 for n in Counter(predicted or ()).values())
         return f"  {name:<22} no two reports of one event; {joined} pairs of different pages put in one story"
     interval = ""
-    if predicted is not None:  # with the clusters, the 95 % interval over the events
-        interval = " (95 % {:.3f}-{:.3f})".format(*f1_interval([a.story for a in articles], predicted))
+    if predicted is not None:  # with the clusters: the 95 % interval over the events, pair precision and recall
+        gold = [a.story for a in articles]
+        pairs_found = pair_scores(gold, predicted, [a.language for a in articles])
+        interval = " (95 % {:.3f}-{:.3f}; P {:.3f} R {:.3f})".format(
+            *f1_interval(gold, predicted), pairs_found.precision, pairs_found.recall)
     return (f"  {name:<22} pairwise F1 {figures.f1:.3f}{interval}  ARI {figures.ari:.3f}  de/en pairs together "
             f"{round(figures.cross_lingual * pairs)} of {pairs} ({figures.cross_lingual:.3f})")
 
@@ -97,6 +101,7 @@ def quality(model: str, dev, story_dev, reports: dict[str, list]) -> dict:
     print(line("dev half (in-sample)", fit.figures, keys))
     print(story_line("dev half (in-sample)", dev_story_figures, story_dev))
     result = {"model": encoder.name, "dev_themes": fit.figures, "dev_stories": vars(dev_story_figures)}
+    pooled: list[tuple] = []  # (set, story), (set, predicted), article: the sets side by side, never mixed
     for name, articles in reports.items():
         vectors = encode_articles(encoder, [(a.title, a.body) for a in articles])
         assigned = scorer.assign(vectors, [a.title for a in articles], [a.body for a in articles],
@@ -106,6 +111,12 @@ def quality(model: str, dev, story_dev, reports: dict[str, list]) -> dict:
         stories = story_figures([a.story for a in articles], predicted, [a.language for a in articles])
         print(line(name, themes, keys))
         print(story_line(name, stories, articles, predicted))
+        pooled += [((name, a.story), (name, p), a) for a, p in zip(articles, predicted)]
+    if len(reports) > 1:  # one figure over every set, each clustered apart: a narrower interval
+        gold, predicted, articles = zip(*pooled)
+        pooled_articles = [dataclasses.replace(a, story=g) for a, g in zip(articles, gold)]
+        figures = story_figures(gold, predicted, [a.language for a in articles])
+        print(story_line("all sets pooled", figures, pooled_articles, list(predicted)))
         key = "test" if name == "test half" else name
         result.update({f"{key}_themes": themes, f"{key}_stories": vars(stories)})
     return result

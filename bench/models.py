@@ -111,14 +111,15 @@ def quality(model: str, dev, story_dev, reports: dict[str, list]) -> dict:
         stories = story_figures([a.story for a in articles], predicted, [a.language for a in articles])
         print(line(name, themes, keys))
         print(story_line(name, stories, articles, predicted))
+        key = "test" if name == "test half" else name
+        result.update({f"{key}_themes": themes, f"{key}_stories": vars(stories)})
         pooled += [((name, a.story), (name, p), a) for a, p in zip(articles, predicted)]
     if len(reports) > 1:  # one figure over every set, each clustered apart: a narrower interval
         gold, predicted, articles = zip(*pooled)
         pooled_articles = [dataclasses.replace(a, story=g) for a, g in zip(articles, gold)]
         figures = story_figures(gold, predicted, [a.language for a in articles])
         print(story_line("all sets pooled", figures, pooled_articles, list(predicted)))
-        key = "test" if name == "test half" else name
-        result.update({f"{key}_themes": themes, f"{key}_stories": vars(stories)})
+        result["pooled_stories"] = vars(figures)
     return result
 
 

@@ -24,7 +24,6 @@ import hashlib
 import subprocess
 import sys
 import tarfile
-import zlib
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import yaml  # noqa: E402
 
-from pipeline.ingest.extract import extract_page  # noqa: E402
+from pipeline.ingest.extract import compress, decompress, extract_page  # noqa: E402
 from pipeline.records import ExtractJob  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -78,7 +77,7 @@ def pages(cache: Path):
                     continue
                 body = tar.extractfile(member).read()
                 if inner.lower().endswith(".gz"):
-                    body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+                    body = decompress(body)  # gzip, as the page store reads it
                 page_id = f"{spec.split('==')[0]}:{inner[len(folder):]}"
                 digest = hashlib.sha256(body).hexdigest()
                 if digest in seen or page_id in seen:
@@ -88,7 +87,7 @@ def pages(cache: Path):
 
 
 def extract(page_id: str, body: bytes) -> dict:
-    job = ExtractJob(article_id=0, url=f"https://example.invalid/{page_id}", body_gz=zlib.compress(body),
+    job = ExtractJob(article_id=0, url=f"https://example.invalid/{page_id}", body_gz=compress(body),
                      charset=None, feed_language=None, feed_title=None, feed_published_at=None,
                      fetched_at=FETCHED_AT)
     return vars(extract_page(job))

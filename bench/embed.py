@@ -28,9 +28,10 @@ import numpy as np  # noqa: E402
 from pipeline.embed.encoders import load_encoder  # noqa: E402
 from pipeline.embed.stage import article_text  # noqa: E402
 from pipeline.text import one_line  # noqa: E402
+from pipeline.stories.calibrate import story_figures  # noqa: E402
 from pipeline.stories.cluster import NewArticle, cluster_articles  # noqa: E402
 from pipeline.stories.terms import terms_of  # noqa: E402
-from tests.support.labelled import load_labelled, pair_scores  # noqa: E402
+from tests.support.labelled import load_labelled  # noqa: E402
 
 
 def demo_corpus():
@@ -66,7 +67,7 @@ def chunked(encoder, title, body, size=1200):
 
 def story_quality(corpus, vectors):
     items = [NewArticle(i, c[4], vectors[i], terms_of(c[0], c[1]), c[2]) for i, c in enumerate(corpus)]
-    s = pair_scores([c[3] for c in corpus], cluster_articles(items), [c[2] for c in corpus])
+    s = story_figures([c[3] for c in corpus], cluster_articles(items), [c[2] for c in corpus])
     return s
 
 
@@ -89,7 +90,7 @@ def input_variants(encoder):
             vecs = np.stack([fn(c) for c in corpus])
             dt = time.perf_counter() - t0
             s = story_quality(corpus, vecs)
-            print(f"  {vname:30s} F1 {s.f1:.3f}  de/en pairs {s.cross_lingual_recall:.3f}  ARI {s.ari:.3f}  "
+            print(f"  {vname:30s} F1 {s.f1:.3f}  de/en pairs {s.cross_lingual:.3f}  ARI {s.ari:.3f}  "
                   f"encode {dt:.2f}s")
 
 

@@ -33,8 +33,8 @@ import numpy as np  # noqa: E402
 
 from intervals import f1_interval  # noqa: E402  (bench/intervals.py)
 from themes import line  # noqa: E402  (bench/themes.py: one line of theme figures)
-from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE_MODEL, E5Encoder,  # noqa: E402
-                                     load_encoder)
+from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE_MODEL, CachedEncoder,  # noqa: E402
+                                     E5Encoder, load_encoder)
 from pipeline.embed.stage import article_text, encode_articles  # noqa: E402
 from pipeline.labelled import dev_articles, load_labelled, story_dev_articles  # noqa: E402
 from pipeline.stories.calibrate import (demo_articles, fit_story_params_with_figures, labelled_items,  # noqa: E402
@@ -43,24 +43,9 @@ from pipeline.stories.cluster import cluster_articles  # noqa: E402
 from pipeline.themes.calibrate import fit_themes, measure  # noqa: E402
 from pipeline.themes.scorer import ThemeScorer  # noqa: E402
 from pipeline.themes.taxonomy import default_taxonomy  # noqa: E402
-from tests.support.labelled import frozen_test_half, pair_scores  # noqa: E402
+from tests.support.labelled import frozen_test_half  # noqa: E402
 
 MODELS = (USE_MODEL, E5_MODEL, MINILM_MODEL)
-
-
-class CachedEncoder:
-    """One model's vectors per text, computed once: the theme fit, the story fit and the reports
-    encode the same texts several times, and E5 takes ~0.25 s an article on two cores."""
-
-    def __init__(self, encoder):
-        self.inner, self.name, self.dims, self.backend = encoder, encoder.name, encoder.dims, encoder.backend
-        self._vectors: dict[str, np.ndarray] = {}
-
-    def encode(self, texts):
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if missing:
-            self._vectors.update(zip(missing, self.inner.encode(missing)))
-        return np.stack([self._vectors[t] for t in texts]) if texts else self.inner.encode([])
 
 
 def de_en_pairs(articles) -> int:
@@ -78,10 +63,8 @@ def story_line(name, figures, articles, predicted=None) -> str:
         return f"  {name:<22} no two reports of one event; {joined} pairs of different pages put in one story"
     interval = ""
     if predicted is not None:  # with the clusters: the 95 % interval over the events, pair precision and recall
-        gold = [a.story for a in articles]
-        pairs_found = pair_scores(gold, predicted, [a.language for a in articles])
         interval = " (95 % {:.3f}-{:.3f}; P {:.3f} R {:.3f})".format(
-            *f1_interval(gold, predicted), pairs_found.precision, pairs_found.recall)
+            *f1_interval([a.story for a in articles], predicted), figures.precision, figures.recall)
     return (f"  {name:<22} pairwise F1 {figures.f1:.3f}{interval}  ARI {figures.ari:.3f}  de/en pairs together "
             f"{round(figures.cross_lingual * pairs)} of {pairs} ({figures.cross_lingual:.3f})")
 

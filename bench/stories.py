@@ -47,9 +47,9 @@ from pipeline.embed.encoders import load_encoder  # noqa: E402
 from pipeline.embed.stage import article_text  # noqa: E402
 from pipeline.labelled import story_dev_articles  # noqa: E402
 from pipeline.stories.cluster import NewArticle, StoryClusterer, StoryParams, StoryState  # noqa: E402
-from pipeline.stories.calibrate import LEXICAL_GRID, TIME_GRID, fit_story_params  # noqa: E402
+from pipeline.stories.calibrate import LEXICAL_GRID, TIME_GRID, fit_story_params, story_figures  # noqa: E402
 from pipeline.stories.terms import ctfidf_labels, terms_of  # noqa: E402
-from tests.support.labelled import LABELLED_FILE, load_labelled, pair_scores  # noqa: E402
+from tests.support.labelled import LABELLED_FILE, load_labelled  # noqa: E402
 
 LABELLED = LABELLED_FILE.parent
 
@@ -124,10 +124,10 @@ def quality(skip_bertopic: bool):
                 except ImportError:
                     print("  BERTopic not installed (pip install -e '.[bench]'): skipped")
             for name, pred, dt in rows:
-                s = pair_scores(gold, pred, langs)
+                s = story_figures(gold, pred, langs)
                 whole, bilingual = bilingual_events_whole(gold, pred, langs)
                 print(f"  {model[:20]:20s} {cname:12s} {name:17s} ARI {s.ari:.3f}  F1 {s.f1:.3f} (P {s.precision:.3f} "
-                      f"R {s.recall:.3f})  de/en pairs {s.cross_lingual_recall:.3f} ({cross_pairs(gold, pred, langs)})  "
+                      f"R {s.recall:.3f})  de/en pairs {s.cross_lingual:.3f} ({cross_pairs(gold, pred, langs)})  "
                       f"de/en events whole {whole}/{bilingual}  {dt * 1000:8.1f} ms")
 
 
@@ -158,8 +158,8 @@ def grid():
             cells = []
             for jt in np.arange(0.44, 0.89, 0.04):
                 p = StoryParams(join_threshold=jt, merge_threshold=jt + 0.10, lexical_weight=lw, time_weight=tw)
-                s = pair_scores([c[3] for c in corpus], ours(corpus, vectors, p)[0], [c[2] for c in corpus])
-                cells.append(f"{jt:.2f}: {s.f1:.2f}/{s.cross_lingual_recall:.2f}")
+                s = story_figures([c[3] for c in corpus], ours(corpus, vectors, p)[0], [c[2] for c in corpus])
+                cells.append(f"{jt:.2f}: {s.f1:.2f}/{s.cross_lingual:.2f}")
             print(f"lexical {lw:.2f} time {tw:.1f} | " + " | ".join(cells))
 
 

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.embed.encoders import load_encoder, model_id
+from pipeline.embed.encoders import CachedEncoder, load_encoder, model_id
 from pipeline.infra.config import UserError
 from pipeline.infra.ledger import session_locked
 from pipeline.labelled import dev_articles, story_dev_articles
@@ -70,6 +70,7 @@ def calibrate(rt, *, parts: tuple[str, ...] = ("themes", "stories"), encoder=Non
     """Fit ``parts`` for the active model on the development set and store them."""
     model = _active_model(rt)
     encoder = encoder if encoder is not None and encoder.name == model else load_encoder(model, fallback=False)
+    encoder = CachedEncoder(encoder)  # the story fit encodes most of the theme fit's articles again
     result = CalibrateResult(model)
     params: dict = {}
     if "themes" in parts:

@@ -12,6 +12,7 @@ itself is pipeline/stories/cluster.py, terms and labels are pipeline/stories/ter
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -23,14 +24,19 @@ from pipeline.store import calibration as calibration_store
 from pipeline.store import embeddings as embeddings_store
 from pipeline.store import locks
 from pipeline.store import stories as store
-from pipeline.stories.calibrate import story_params_from_dict
+from pipeline.stories.calibrate import fitted_by_older_version, story_params_from_dict
 from pipeline.stories.cluster import NewArticle, Placement, StoryClusterer, StoryParams, StoryState
 from pipeline.stories.headlines import pick_headlines
 from pipeline.stories.terms import LANGUAGES, ctfidf_labels, terms_of
 
+log = logging.getLogger(__name__)
+
 # StoryParams() was fitted for this model (pipeline/stories/calibrate.py on the dev half); any
 # other model needs its own calibration (`newsmon calibrate`).
 DEFAULTS_FITTED_FOR = USE_MODEL
+
+
+_WARNED_OLDER_FIT: set[str] = set()  # once per model and process
 
 
 class StoryCalibrationError(UserError):
@@ -42,6 +48,10 @@ def story_params_for(conn, model: str) -> StoryParams:
     were fitted on, else a one-line refusal naming the model."""
     calibration = calibration_store.load(conn, model)
     if calibration is not None and calibration.stories:
+        if fitted_by_older_version(calibration.stories) and model not in _WARNED_OLDER_FIT:
+            _WARNED_OLDER_FIT.add(model)
+            log.warning("the story calibration of %s was fitted by a newsmon before 0.8.0 (a narrower time "
+                        "grid): run `newsmon calibrate` to refit it", model)
         return story_params_from_dict(calibration.stories)
     if model == DEFAULTS_FITTED_FOR:
         return StoryParams()

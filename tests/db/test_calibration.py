@@ -6,6 +6,7 @@ databases and a file for another model is refused naming both."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -103,15 +104,30 @@ def test_uncalibrated_model_without_any_calibration_is_refused(runtime, use_enco
         assert conn.execute("SELECT count(*) FROM article_themes").fetchone()[0] == 0
 
 
+class CountingEncoder:
+    """The model, counting how often each text reaches it."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dims, self.backend = inner, inner.name, inner.dims, inner.backend
+        self.texts: Counter = Counter()
+
+    def encode(self, texts):
+        self.texts.update(texts)
+        return self.inner.encode(texts)
+
+
 def test_calibrate_command_fits_both_parts(runtime, use_encoder):  # noqa: F811
     with runtime.pool.connection() as conn:
         insert_article(conn, key="y", title="Chip export controls", body="New rules.", language="en",
                        published_at=T0)
         conn.commit()
     run_embed(runtime, encoder=use_encoder)
-    result = calibrate.calibrate(runtime, encoder=use_encoder)
+    counting = CountingEncoder(use_encoder)
+    result = calibrate.calibrate(runtime, encoder=counting)
     assert result.model == use_encoder.name and "themes" in result.fitted
     assert "accuracy" in result.summary()
+    # the story fit encodes most of the theme fit's articles again: each text reaches the model once
+    assert counting.texts and max(counting.texts.values()) == 1
     with runtime.pool.connection() as conn:
         stored = calibration_store.load(conn, use_encoder.name)
     assert stored.themes and (stored.stories or result.notes)
@@ -210,3 +226,30 @@ def test_concurrent_first_use_calibrates_once(runtime, use_encoder, monkeypatch)
     first.join(60)
     second.join(60)
     assert len(fits) == 1 and results[0] is not None and results[1] is None
+
+
+def test_story_calibration_of_an_older_fit_is_used_with_one_warning(runtime, use_encoder, caplog):  # noqa: F811
+    """A database upgraded from before 0.8.0 keeps its stored story thresholds (they are the
+    operator's until refitted) and the stories stage says once that `newsmon calibrate` refits them."""
+    from pipeline.stories import stage as stories_stage
+    from pipeline.stories.calibrate import STORY_FIT
+
+    stories_stage._WARNED_OLDER_FIT.discard(use_encoder.name)
+    old = {"join_threshold": 0.6, "merge_threshold": 0.7, "lexical_weight": 1.0, "time_weight": 0.2}
+    with runtime.pool.connection() as conn:
+        calibration_store.save(conn, use_encoder.name, {"stories": old}, {})
+        conn.commit()
+        with caplog.at_level("WARNING", logger="pipeline.stories.stage"):
+            params = [stories_stage.story_params_for(conn, use_encoder.name) for _ in range(2)]
+    assert params[0].join_threshold == 0.6 and params[0].time_weight == 0.2
+    warnings = [r.getMessage() for r in caplog.records if "before 0.8.0" in r.getMessage()]
+    assert len(warnings) == 1 and use_encoder.name in warnings[0] and "newsmon calibrate" in warnings[0]
+
+    caplog.clear()
+    stories_stage._WARNED_OLDER_FIT.discard(use_encoder.name)
+    with runtime.pool.connection() as conn:
+        calibration_store.save(conn, use_encoder.name, {"stories": {**old, "fit": STORY_FIT}}, {})
+        conn.commit()
+        with caplog.at_level("WARNING", logger="pipeline.stories.stage"):
+            stories_stage.story_params_for(conn, use_encoder.name)
+    assert not [r for r in caplog.records if "before 0.8.0" in r.getMessage()]

@@ -116,6 +116,13 @@ def test_ari_and_pair_scores():
     s = pair_scores(["a", "a", "b"], [1, 2, 3], ["de", "en", "en"])
     assert s.recall == 0 and s.cross_lingual_recall == 0
 
+    # the pipeline's figures (the benches print its precision and recall) agree with this oracle:
+    # 4 pairs predicted, 2 of them one event; 4 same-event pairs, 2 of them found
+    gold, predicted, languages = ["a", "a", "a", "b", "b", "c"], [1, 1, 2, 2, 2, 3], ["de", "en", "en", "de", "en", "de"]
+    ours, oracle = story_figures(gold, predicted, languages), pair_scores(gold, predicted, languages)
+    assert ours.precision == oracle.precision == 0.5 and ours.recall == oracle.recall == 0.5
+    assert ours.f1 == pytest.approx(oracle.f1) and ours.cross_lingual == oracle.cross_lingual_recall
+
 
 @pytest.fixture(scope="module")
 def items(use_encoder, labelled):

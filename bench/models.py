@@ -48,16 +48,7 @@ from tests.support.labelled import frozen_test_half  # noqa: E402
 MODELS = (USE_MODEL, E5_MODEL, MINILM_MODEL)
 
 
-def de_en_pairs(articles) -> int:
-    """How many same-event German/English pairs a set has (story_figures gives the share)."""
-    by_story: dict[str, list[str]] = {}
-    for a in articles:
-        by_story.setdefault(a.story, []).append(a.language)
-    return sum(langs.count("de") * langs.count("en") for langs in by_story.values())
-
-
 def story_line(name, figures, articles, predicted=None) -> str:
-    pairs = de_en_pairs(articles)
     if len({a.story for a in articles}) == len(articles):  # singles only (web pages): no F1 to give
         joined = sum(n * (n - 1) // 2 for n in Counter(predicted or ()).values())
         return f"  {name:<22} no two reports of one event; {joined} pairs of different pages put in one story"
@@ -66,7 +57,7 @@ def story_line(name, figures, articles, predicted=None) -> str:
         interval = " (95 % {:.3f}-{:.3f}; P {:.3f} R {:.3f})".format(
             *f1_interval([a.story for a in articles], predicted), figures.precision, figures.recall)
     return (f"  {name:<22} pairwise F1 {figures.f1:.3f}{interval}  ARI {figures.ari:.3f}  de/en pairs together "
-            f"{round(figures.cross_lingual * pairs)} of {pairs} ({figures.cross_lingual:.3f})")
+            f"{figures.cross_lingual_together} of {figures.cross_lingual_pairs} ({figures.cross_lingual:.3f})")
 
 
 def quality(model: str, dev, story_dev, reports: dict[str, list]) -> dict:

@@ -127,15 +127,8 @@ def quality(skip_bertopic: bool):
                 s = story_figures(gold, pred, langs)
                 whole, bilingual = bilingual_events_whole(gold, pred, langs)
                 print(f"  {model[:20]:20s} {cname:12s} {name:17s} ARI {s.ari:.3f}  F1 {s.f1:.3f} (P {s.precision:.3f} "
-                      f"R {s.recall:.3f})  de/en pairs {s.cross_lingual:.3f} ({cross_pairs(gold, pred, langs)})  "
+                      f"R {s.recall:.3f})  de/en pairs {s.cross_lingual:.3f} ({s.cross_lingual_together} of {s.cross_lingual_pairs})  "
                       f"de/en events whole {whole}/{bilingual}  {dt * 1000:8.1f} ms")
-
-
-def cross_pairs(gold, pred, langs) -> str:
-    """'hit of total' German/English same-event pairs in one story."""
-    pairs = [(i, j) for i in range(len(gold)) for j in range(i + 1, len(gold))
-             if gold[i] == gold[j] and langs[i] != langs[j]]
-    return f"{sum(pred[i] == pred[j] for i, j in pairs)} of {len(pairs)}"
 
 
 def bilingual_events_whole(gold, pred, langs) -> tuple[int, int]:

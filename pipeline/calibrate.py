@@ -62,7 +62,8 @@ def _active_model(rt) -> str:
 def _fit_stories(encoder) -> tuple[dict, dict]:
     """(params, figures) of the stories' fit on the development set."""
     params, figures = fit_story_params_with_figures(encoder, story_dev_articles())
-    figures = {k: float(v) for k, v in vars(figures).items() if isinstance(v, (int, float))}
+    # shares as floats, pair counts as ints (the summary prints the shares)
+    figures = {k: v if isinstance(v, int) else float(v) for k, v in vars(figures).items()}
     return story_params_to_dict(params), figures
 
 

@@ -55,6 +55,8 @@ class StoryFigures:
     cross_lingual: float  # share of same-event German/English pairs in one story
     precision: float = 1.0  # share of the pairs put in one story that are one event
     recall: float = 1.0  # share of same-event pairs put in one story
+    cross_lingual_together: int = 0  # same-event German/English pairs in one story
+    cross_lingual_pairs: int = 0  # same-event German/English pairs
 
     @property
     def objective(self) -> float:
@@ -62,8 +64,8 @@ class StoryFigures:
 
 
 def story_figures(gold: Sequence, predicted: Sequence, languages: Sequence[str]) -> StoryFigures:
-    """Pairwise F1, adjusted Rand index, the German/English pair share, pair precision and recall,
-    from pair counts."""
+    """Pairwise F1, adjusted Rand index, the German/English pair share (and its counts), pair
+    precision and recall, from pair counts."""
     both = sum(comb(c, 2) for c in Counter(zip(gold, predicted)).values())
     in_gold = sum(comb(c, 2) for c in Counter(gold).values())
     in_pred = sum(comb(c, 2) for c in Counter(predicted).values())
@@ -78,7 +80,7 @@ def story_figures(gold: Sequence, predicted: Sequence, languages: Sequence[str])
             xl_total += 1
             xl_hit += predicted[i] == predicted[j]
     return StoryFigures(f1, ari, xl_hit / xl_total if xl_total else 1.0,
-                        both / in_pred if in_pred else 1.0, both / in_gold if in_gold else 1.0)
+                        both / in_pred if in_pred else 1.0, both / in_gold if in_gold else 1.0, xl_hit, xl_total)
 
 
 def labelled_items(encoder, articles: Sequence[LabelledStoryArticle]) -> list[NewArticle]:

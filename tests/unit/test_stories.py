@@ -94,7 +94,7 @@ def test_fitting_picks_the_middle_of_the_widest_plateau():
     assert params.join_threshold == JOIN_GRID[4]
     assert story_params_from_dict(story_params_to_dict(params)) == params
     assert story_params_from_dict({"join_threshold": 0.6, "unknown": 1}).join_threshold == 0.6
-    assert story_figures(["a", "a", "b"], [1, 1, 2], ["de", "en", "en"]) == StoryFigures(1.0, 1.0, 1.0)
+    assert story_figures(["a", "a", "b"], [1, 1, 2], ["de", "en", "en"]) == StoryFigures(1.0, 1.0, 1.0, 1.0, 1.0, 1, 1)
 
 
 def test_ctfidf_label_prefers_distinctive_terms():
@@ -122,6 +122,7 @@ def test_ari_and_pair_scores():
     ours, oracle = story_figures(gold, predicted, languages), pair_scores(gold, predicted, languages)
     assert ours.precision == oracle.precision == 0.5 and ours.recall == oracle.recall == 0.5
     assert ours.f1 == pytest.approx(oracle.f1) and ours.cross_lingual == oracle.cross_lingual_recall
+    assert (ours.cross_lingual_together, ours.cross_lingual_pairs) == (2, 3)  # a: 2 de/en pairs, 1 kept; b: 1, kept
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ articles given a theme, per-theme precision/recall, story pairwise F1, ARI, Germ
 pairs kept together, and encode throughput on one thread (articles/s, the same texts, one run).
 
     .venv/bin/python bench/models.py [--model NAME ...] [--dev-only] [--unseen FILE] [--throughput-n 120]
+    .venv/bin/python bench/models.py --shipped ...  # the shipped calibrations instead of a refit
     .venv/bin/python bench/models.py --fit-center   # (re)write E5's centring vector (dev + demo)
 
 Choose a model by the dev figures; the test half is the report, never the objective.
@@ -38,10 +39,10 @@ from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE
 from pipeline.embed.stage import article_text, encode_articles  # noqa: E402
 from pipeline.labelled import dev_articles, load_labelled, story_dev_articles  # noqa: E402
 from pipeline.stories.calibrate import (demo_articles, fit_story_params_with_figures, labelled_items,  # noqa: E402
-                                       story_figures)
+                                       story_figures, story_params_from_dict)
 from pipeline.stories.cluster import cluster_articles  # noqa: E402
-from pipeline.themes.calibrate import fit_themes, measure  # noqa: E402
-from pipeline.themes.scorer import ThemeScorer  # noqa: E402
+from pipeline.themes.calibrate import fit_themes, measure, shipped_calibration  # noqa: E402
+from pipeline.themes.scorer import ThemeParams, ThemeScorer  # noqa: E402
 from pipeline.themes.taxonomy import default_taxonomy  # noqa: E402
 from tests.support.labelled import frozen_test_half  # noqa: E402
 
@@ -60,21 +61,34 @@ def story_line(name, figures, articles, predicted=None) -> str:
             f"{figures.cross_lingual_together} of {figures.cross_lingual_pairs} ({figures.cross_lingual:.3f})")
 
 
-def quality(model: str, dev, story_dev, reports: dict[str, list]) -> dict:
-    """Calibrate ``model`` on the dev files, then report it on each named set (never fitted on)."""
+def quality(model: str, dev, story_dev, reports: dict[str, list], shipped: bool = False) -> dict:
+    """Calibrate ``model`` on the dev files (or, with ``shipped``, take the calibration shipped for
+    it), then report it on each named set (never fitted on)."""
     encoder = CachedEncoder(load_encoder(model, fallback=False))
     t0 = time.perf_counter()
-    fit = fit_themes(encoder, dev)
-    story_params, dev_story_figures = fit_story_params_with_figures(encoder, story_dev)
-    print(f"model {encoder.name} (calibrated on the dev files in {time.perf_counter() - t0:.0f} s): theme threshold "
-          f"{fit.params.threshold:.2f}, weights " + ", ".join(f"{k} {v:.2f}" for k, v in fit.params.weights.items())
+    if shipped:  # the same parameters as a refit (the shipped file is one), without its minutes
+        data = shipped_calibration(model)
+        if data is None or "themes" not in data["params"] or "stories" not in data["params"]:
+            raise ValueError(f"no complete calibration is shipped for {model}")
+        theme_params = ThemeParams.from_json(data["params"]["themes"])
+        story_params = story_params_from_dict(data["params"]["stories"])
+        source = f"shipped calibration, fitted on the dev files on {str(data.get('fitted_at', '?'))[:10]}"
+    else:
+        fit = fit_themes(encoder, dev)
+        theme_params = fit.params
+        story_params, dev_story_figures = fit_story_params_with_figures(encoder, story_dev)
+        source = f"calibrated on the dev files in {time.perf_counter() - t0:.0f} s"
+    print(f"model {encoder.name} ({source}): theme threshold "
+          f"{theme_params.threshold:.2f}, weights " + ", ".join(f"{k} {v:.2f}" for k, v in theme_params.weights.items())
           + f"; stories join {story_params.join_threshold:.2f}, merge {story_params.merge_threshold:.2f}, "
           f"lexical {story_params.lexical_weight:.2f}, time {story_params.time_weight:.2f}")
-    scorer = ThemeScorer(default_taxonomy(), encoder, fit.params)
+    scorer = ThemeScorer(default_taxonomy(), encoder, theme_params)
     keys = scorer.keys + ["other"]
-    print(line("dev half (in-sample)", fit.figures, keys))
-    print(story_line("dev half (in-sample)", dev_story_figures, story_dev))
-    result = {"model": encoder.name, "dev_themes": fit.figures, "dev_stories": vars(dev_story_figures)}
+    result = {"model": encoder.name}
+    if not shipped:
+        print(line("dev half (in-sample)", fit.figures, keys))
+        print(story_line("dev half (in-sample)", dev_story_figures, story_dev))
+        result.update({"dev_themes": fit.figures, "dev_stories": vars(dev_story_figures)})
     pooled: list[tuple] = []  # (set, story), (set, predicted), article: the sets side by side, never mixed
     for name, articles in reports.items():
         vectors = encode_articles(encoder, [(a.title, a.body) for a in articles])
@@ -155,6 +169,9 @@ def main() -> None:
     ap.add_argument("--dev-only", action="store_true", help="do not report the frozen test half")
     ap.add_argument("--unseen", action="append", metavar="FILE",
                     help="also report on this labelled file (a set written after the fit; repeatable)")
+    ap.add_argument("--shipped", action="store_true",
+                    help="use the calibration shipped for each model instead of refitting it (minutes faster; "
+                         "no dev-half lines)")
     ap.add_argument("--throughput-n", type=int, default=120)
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--throughput-only", action="store_true")
@@ -184,7 +201,7 @@ def main() -> None:
     results = []
     for model in models:
         try:
-            results.append(quality(model, dev, story_dev, reports))
+            results.append(quality(model, dev, story_dev, reports, shipped=args.shipped))
         except Exception as exc:  # a model that cannot be loaded here is reported, not fatal
             print(f"model {model}: cannot be measured here ({type(exc).__name__}: {str(exc)[:160]})")
     if not args.skip_throughput:

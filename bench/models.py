@@ -39,9 +39,9 @@ from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE
 from pipeline.embed.stage import article_text, encode_articles  # noqa: E402
 from pipeline.labelled import dev_articles, load_labelled, story_dev_articles  # noqa: E402
 from pipeline.stories.calibrate import (demo_articles, fit_story_params_with_figures, labelled_items,  # noqa: E402
-                                       story_figures, story_params_from_dict)
+                                       fitted_by_older_version, story_figures, story_params_from_dict)
 from pipeline.stories.cluster import cluster_articles  # noqa: E402
-from pipeline.themes.calibrate import fit_themes, measure, shipped_calibration  # noqa: E402
+from pipeline.themes.calibrate import fit_themes, fitted_with_this_taxonomy, measure, shipped_calibration  # noqa: E402
 from pipeline.themes.scorer import ThemeParams, ThemeScorer  # noqa: E402
 from pipeline.themes.taxonomy import default_taxonomy  # noqa: E402
 from tests.support.labelled import frozen_test_half  # noqa: E402
@@ -66,10 +66,12 @@ def quality(model: str, dev, story_dev, reports: dict[str, list], shipped: bool 
     it), then report it on each named set (never fitted on)."""
     encoder = CachedEncoder(load_encoder(model, fallback=False))
     t0 = time.perf_counter()
-    if shipped:  # the same parameters as a refit (the shipped file is one), without its minutes
+    if shipped:  # the same parameters as a refit (the shipped file is one, of this version), without its minutes
         data = shipped_calibration(model)
-        if data is None or "themes" not in data["params"] or "stories" not in data["params"]:
-            raise ValueError(f"no complete calibration is shipped for {model}")
+        if data is None or not fitted_with_this_taxonomy(data["params"].get("themes")) \
+                or fitted_by_older_version(data["params"].get("stories")):
+            raise ValueError(f"no calibration fitted by this version is shipped for {model} (a part is missing, "
+                             f"or fitted with another themes.yaml or an older story fit): measure it without --shipped")
         theme_params = ThemeParams.from_json(data["params"]["themes"])
         story_params = story_params_from_dict(data["params"]["stories"])
         source = f"shipped calibration, fitted on the dev files on {str(data.get('fitted_at', '?'))[:10]}"

@@ -23,8 +23,8 @@ from pipeline.store import calibration as store
 from pipeline.store import embeddings as embeddings_store
 from pipeline.store import locks
 from pipeline.stories.calibrate import fit_story_params_with_figures, story_params_to_dict
-from pipeline.themes.calibrate import FILE_FORMAT, CalibrationError, fit_dev, read_calibration_file, shipped_calibration
-from pipeline.themes.taxonomy import default_taxonomy
+from pipeline.themes.calibrate import (FILE_FORMAT, CalibrationError, fit_dev, fitted_with_this_taxonomy,
+                                      read_calibration_file, shipped_calibration)
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def _ensure_calibrated(rt, encoder=None) -> CalibrateResult | None:
         return None
     shipped = shipped_calibration(active.model)
     if shipped is not None and all(p in shipped["params"] for p in missing) and (
-            "themes" not in missing or shipped["params"]["themes"].get("taxonomy") == default_taxonomy().digest):
+            "themes" not in missing or fitted_with_this_taxonomy(shipped["params"]["themes"])):
         with rt.pool.connection() as conn, conn.transaction():
             store.save(conn, active.model, {p: shipped["params"][p] for p in missing},
                        {p: shipped["dev_figures"][p] for p in missing if p in shipped.get("dev_figures", {})})

@@ -222,26 +222,28 @@ def read_calibration_file(path: Path, check_themes: bool = True) -> dict:
     return data
 
 
+def fitted_with_this_taxonomy(themes: dict | None) -> bool:
+    """Whether theme parameters (as stored or shipped) were fitted with this very themes file."""
+    return bool(themes) and themes.get("taxonomy") == default_taxonomy().digest
+
+
 def theme_params(pool, encoder) -> ThemeParams:
     """The stored theme parameters of the encoder's model; the first time a model is used they
     come from the calibration shipped for it, else they are fitted on the development set, and
     are stored."""
     with pool.connection() as conn:
         stored = calibration_store.load(conn, encoder.name)
-    digest = default_taxonomy().digest
     if stored and stored.themes and set(stored.themes.get("weights") or ()) == set(FEATURES):
-        params = ThemeParams.from_json(stored.themes)
-        if params.taxonomy != digest:
+        if not fitted_with_this_taxonomy(stored.themes):
             log.warning("the theme calibration of %s was fitted with another version of themes.yaml: "
                         "run `newsmon calibrate` to refit it", encoder.name)
-        return params
+        return ThemeParams.from_json(stored.themes)
     if stored and stored.themes:  # weights for another set of evidence (an older newsmon): unusable
         log.warning("the stored theme calibration of %s weighs other evidence than this version "
                     "(%s): replacing it", encoder.name, ", ".join(FEATURES))
     shipped = shipped_calibration(encoder.name)
-    shipped_params = ThemeParams.from_json(shipped["params"]["themes"]) if shipped and "themes" in shipped["params"] else None
-    if shipped_params is not None and shipped_params.taxonomy == digest:  # fitted with this very themes file
-        params, figures = shipped_params, shipped["dev_figures"].get("themes", {})
+    if shipped and fitted_with_this_taxonomy(shipped["params"].get("themes")):
+        params, figures = ThemeParams.from_json(shipped["params"]["themes"]), shipped["dev_figures"].get("themes", {})
     else:
         fit = fit_dev(encoder)
         params, figures = fit.params, fit.figures
@@ -254,4 +256,4 @@ def theme_params(pool, encoder) -> ThemeParams:
 
 __all__ = ["ThemeFit", "CalibrationError", "fit_themes", "fit_features", "fit_weights", "out_of_fold",
            "threshold_score", "FOLDS", "fit_dev", "theme_params", "measure",
-           "plateau_middle", "read_calibration_file", "shipped_calibration", "THRESHOLDS", "FILE_FORMAT", "SHIPPED_DIR"]
+           "plateau_middle", "read_calibration_file", "shipped_calibration", "fitted_with_this_taxonomy", "THRESHOLDS", "FILE_FORMAT", "SHIPPED_DIR"]

@@ -235,8 +235,8 @@ def theme_params(pool, encoder) -> ThemeParams:
         stored = calibration_store.load(conn, encoder.name)
     if stored and stored.themes and set(stored.themes.get("weights") or ()) == set(FEATURES):
         if not fitted_with_this_taxonomy(stored.themes):
-            log.warning("the theme calibration of %s was fitted with another version of themes.yaml: "
-                        "run `newsmon calibrate` to refit it", encoder.name)
+            log.warning("the theme calibration of %s was fitted with another version of themes.yaml or of "
+                        "its keyword matching: run `newsmon calibrate` to refit it", encoder.name)
         return ThemeParams.from_json(stored.themes)
     if stored and stored.themes:  # weights for another set of evidence (an older newsmon): unusable
         log.warning("the stored theme calibration of %s weighs other evidence than this version "

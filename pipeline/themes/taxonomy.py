@@ -27,9 +27,16 @@ THEMES_FILE = DATA_DIR / "themes.yaml"
 OTHER = OTHER_THEME
 LANGUAGES = ("en", "de")
 CONTEXT_WINDOW = 12  # words on either side of an ambiguous keyword in which a context word counts
+# German hyphenates a compound whenever a part is a name or an acronym ("Infineon-Fabrik",
+# "Russland-Sanktionen"), so in German text a hyphen ends a word, for keywords and for the context
+# window alike. An English hyphen joins a modifier to its word ("blue-chip"), so there it does not.
+HYPHEN_ENDS_WORD = {"de": True, "en": False}
+# Part of the taxonomy digest: weights fitted while keywords matched differently are stale.
+# 2: HYPHEN_ENDS_WORD (0.9.0).
+KEYWORD_MATCHING = 2
 _LISTS = ("keywords", "ambiguous_keywords", "context", "negative_keywords")
 _THEME_FIELDS = {"label", "description_de", "description_en", "outranks"} | {f"{n}_{lang}" for n in _LISTS for lang in LANGUAGES}
-_WORD = re.compile(r"[\w-]+", re.UNICODE)
+_WORDS = {True: re.compile(r"\w+", re.UNICODE), False: re.compile(r"[\w-]+", re.UNICODE)}  # by HYPHEN_ENDS_WORD
 
 
 class ThemeError(UserError):
@@ -44,12 +51,13 @@ class Lexicon:
     ambiguous: re.Pattern | None
     context: re.Pattern | None
     negative: re.Pattern | None
+    word: re.Pattern = _WORDS[False]  # what one word is, for the context window
 
     def hits(self, title: str, text: str) -> tuple[int, int]:
         """(weighted positive hits, negative hits): distinct keywords, title hits count twice;
         an ambiguous keyword counts only with a context word within CONTEXT_WINDOW words."""
         pos = _hits(self.keywords, title, text)
-        pos += _hits_in_context(self.ambiguous, self.context, title, text)
+        pos += _hits_in_context(self.ambiguous, self.context, self.word, title, text)
         return pos, _hits(self.negative, title, text)
 
     def sentences_with_evidence(self, title: str, sentences: Sequence[str]) -> int:
@@ -59,9 +67,9 @@ class Lexicon:
         text = " ".join(sentences)
         bounds = list(itertools.accumulate((len(s) + 1 for s in sentences[:-1]), initial=0))
         offsets = [m.start() for m in self.keywords.finditer(text)] if self.keywords else []
-        offsets += [m.start() for m in _in_context(self.ambiguous, self.context, text)]
+        offsets += [m.start() for m in _in_context(self.ambiguous, self.context, self.word, text)]
         in_title = bool(self.keywords and self.keywords.search(title)) or bool(
-            _in_context(self.ambiguous, self.context, title))
+            _in_context(self.ambiguous, self.context, self.word, title))
         return len({bisect.bisect_right(bounds, o) for o in offsets}) + in_title
 
 
@@ -75,7 +83,8 @@ class Theme:
     _lexicons: dict[str, Lexicon] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
-        self._lexicons = {lang: Lexicon(*(compile_keywords(self.lists[lang][n]) for n in _LISTS))
+        self._lexicons = {lang: Lexicon(*(compile_keywords(self.lists[lang][n], HYPHEN_ENDS_WORD[lang])
+                                          for n in _LISTS), word=_WORDS[HYPHEN_ENDS_WORD[lang]])
                           for lang in LANGUAGES}
 
     @property
@@ -100,7 +109,7 @@ class Theme:
 class Taxonomy:
     themes: dict[str, Theme]
     background: list[str]
-    digest: str = ""  # of the file's text: which taxonomy a calibration was fitted with
+    digest: str = ""  # of the file's text and KEYWORD_MATCHING: which taxonomy a calibration was fitted with
 
 
 def _hits(pattern: re.Pattern | None, title: str, text: str) -> int:
@@ -111,11 +120,13 @@ def _hits(pattern: re.Pattern | None, title: str, text: str) -> int:
     return 2 * len(in_title) + len(in_text)
 
 
-def _in_context(ambiguous: re.Pattern | None, context: re.Pattern | None, part: str) -> list[re.Match]:
-    """The matches of ambiguous keywords with a context word within CONTEXT_WINDOW words."""
+def _in_context(ambiguous: re.Pattern | None, context: re.Pattern | None, word: re.Pattern,
+                part: str) -> list[re.Match]:
+    """The matches of ambiguous keywords with a context word within CONTEXT_WINDOW words (not in
+    the same word: a word is no context of itself)."""
     if ambiguous is None or context is None:
         return []
-    starts = [m.start() for m in _WORD.finditer(part)]
+    starts = [m.start() for m in word.finditer(part)]
     near = [bisect.bisect_right(starts, m.start()) for m in context.finditer(part)]
     found = []
     for m in ambiguous.finditer(part):
@@ -125,27 +136,31 @@ def _in_context(ambiguous: re.Pattern | None, context: re.Pattern | None, part: 
     return found
 
 
-def _hits_in_context(ambiguous: re.Pattern | None, context: re.Pattern | None, title: str, text: str) -> int:
+def _hits_in_context(ambiguous: re.Pattern | None, context: re.Pattern | None, word: re.Pattern,
+                     title: str, text: str) -> int:
     counted: dict[str, int] = {}
     for weight, part in ((2, title), (1, text)):
-        for m in _in_context(ambiguous, context, part):
+        for m in _in_context(ambiguous, context, word, part):
             key = m.group(0).lower()
             counted[key] = max(counted.get(key, 0), weight)
     return sum(counted.values())
 
 
-def compile_keywords(keywords: Sequence[str]) -> re.Pattern | None:
-    """One regex for a keyword list: whole words, `*` = any letters, phrases across spaces."""
+def compile_keywords(keywords: Sequence[str], hyphen_ends_word: bool = False) -> re.Pattern | None:
+    """One regex for a keyword list: whole words, `*` = any letters, phrases across spaces. With
+    ``hyphen_ends_word`` a hyphen is a word boundary ("infineon" in "Infineon-Fabrik"; `*` stops at
+    it); a hyphen written in a keyword ("ki-chip*") still matches itself."""
+    letter = r"\w" if hyphen_ends_word else r"[\w-]"
     parts = []
     for kw in keywords:
-        words = [re.escape(w).replace(r"\*", r"[\w-]*") for w in str(kw).lower().split()]
+        words = [re.escape(w).replace(r"\*", letter + "*") for w in str(kw).lower().split()]
         if words:
             parts.append(r"\s+".join(words))
     if not parts:
         return None
     # Longest first, so "export controls" wins over "export" when both could match.
     parts.sort(key=len, reverse=True)
-    return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])", re.IGNORECASE)
+    return re.compile(f"(?<!{letter})(?:" + "|".join(parts) + f")(?!{letter})", re.IGNORECASE)
 
 
 def _str_list(value, where: str) -> list[str]:
@@ -199,7 +214,8 @@ def load_taxonomy(path: Path | str = THEMES_FILE) -> Taxonomy:
     background = [s for lang in LANGUAGES for s in _str_list(bg.get(lang), f"background.{lang}")]
     if not background:
         raise ThemeError("themes file: `background:` needs en and/or de descriptions of off-topic news")
-    return Taxonomy(themes=themes, background=background, digest=hashlib.sha1(text.encode()).hexdigest()[:12])
+    digest = hashlib.sha1(f"keyword matching {KEYWORD_MATCHING}\n{text}".encode()).hexdigest()[:12]
+    return Taxonomy(themes=themes, background=background, digest=digest)
 
 
 @lru_cache(maxsize=4)
@@ -212,4 +228,4 @@ def default_taxonomy() -> Taxonomy:
 
 
 __all__ = ["Taxonomy", "Theme", "Lexicon", "ThemeError", "load_taxonomy", "default_taxonomy", "compile_keywords",
-           "OTHER", "THEMES_FILE", "LANGUAGES", "CONTEXT_WINDOW"]
+           "OTHER", "THEMES_FILE", "LANGUAGES", "CONTEXT_WINDOW", "HYPHEN_ENDS_WORD", "KEYWORD_MATCHING"]

@@ -35,9 +35,10 @@ TIME_GRID = (0.0, 0.1, 0.2, 0.4, 0.7, 1.0)
 MERGE_MARGIN = 0.10  # merging two grown stories asks for this much more than joining
 PLATEAU_TOLERANCE = 0.02  # cells within this of the best objective form the plateau
 FITTED_FIELDS = ("join_threshold", "merge_threshold", "lexical_weight", "time_weight")
-# stored beside the fitted fields: 2 since 0.8.0 (the wider time grid); a stored calibration
-# without it was fitted by an older newsmon and may sit on the old grid's edge
-STORY_FIT = 2
+# stored beside the fitted fields: 2 since 0.8.0 (the wider time grid), 3 since 0.9.0 (the subject
+# conflict compares headlines only, and the thresholds moved with it); a stored calibration with
+# a lower number (or none) was fitted for an older newsmon's clustering
+STORY_FIT = 3
 
 
 class LabelledStoryArticle(Protocol):

@@ -14,13 +14,13 @@ import numpy as np
 # lexical x time grid, each cell scored by its worse corpus); other models get their own values
 # from `newsmon calibrate`. The dev files alone point lower, which fuses neighbouring events of
 # the demo corpus's one dense week. Merging asks for 0.10 more than joining.
-JOIN_THRESHOLD = 0.66
-MERGE_THRESHOLD = 0.76
-LEXICAL_WEIGHT = 1.5
+JOIN_THRESHOLD = 0.62
+MERGE_THRESHOLD = 0.72
+LEXICAL_WEIGHT = 1.25
 CANDIDATES = 8  # stories looked at closely per article (by cosine) before the lexical check
 MERGE_CANDIDATES = 16  # stories looked at closely per grown story when merging
 BLOCK_SIZE = 256  # new articles compared with the stories in one matrix product
-TIME_WEIGHT = 0.2  # score taken off per window of time between an article and a story's span (fitted for USE)
+TIME_WEIGHT = 0.4  # score taken off per window of time between an article and a story's span (fitted for USE)
 MAX_TERMS = 60  # terms kept per story (labels, lexical evidence)
 # Lexical evidence, the same for every model (fitted with USE on the dev files + demo corpus,
 # issue 12 round 3): see StoryParams.lexical_floor and .idf_offset.
@@ -116,8 +116,8 @@ class StoryParams:
     # taken off every term's IDF (not below 0): a term in more than exp(-offset) of the window's
     # articles ("China", "chips" in a week of chip news) is no evidence at all
     idf_offset: float = IDF_OFFSET
-    # taken off the score of an article and a story (or two stories) headlined with different
-    # companies, models or chips that neither mentions of the other (pipeline/stories/cluster.py)
+    # taken off the score of an article and a story (or two stories) whose headlines name
+    # companies, models or chips and share none of them (pipeline/stories/cluster.py)
     conflict_weight: float = CONFLICT_WEIGHT
 
 

@@ -229,8 +229,9 @@ def test_concurrent_first_use_calibrates_once(runtime, use_encoder, monkeypatch)
 
 
 def test_story_calibration_of_an_older_fit_is_used_with_one_warning(runtime, use_encoder, caplog):  # noqa: F811
-    """A database upgraded from before 0.8.0 keeps its stored story thresholds (they are the
-    operator's until refitted) and the stories stage says once that `newsmon calibrate` refits them."""
+    """A database upgraded from an older newsmon (before 0.8.0: no fit number; 0.8.x: fit 2) keeps
+    its stored story thresholds (they are the operator's until refitted) and the stories stage
+    says once that `newsmon calibrate` refits them."""
     from pipeline.stories import stage as stories_stage
     from pipeline.stories.calibrate import STORY_FIT
 
@@ -242,8 +243,18 @@ def test_story_calibration_of_an_older_fit_is_used_with_one_warning(runtime, use
         with caplog.at_level("WARNING", logger="pipeline.stories.stage"):
             params = [stories_stage.story_params_for(conn, use_encoder.name) for _ in range(2)]
     assert params[0].join_threshold == 0.6 and params[0].time_weight == 0.2
-    warnings = [r.getMessage() for r in caplog.records if "before 0.8.0" in r.getMessage()]
+    warnings = [r.getMessage() for r in caplog.records if "older newsmon" in r.getMessage()]
     assert len(warnings) == 1 and use_encoder.name in warnings[0] and "newsmon calibrate" in warnings[0]
+
+    caplog.clear()
+    stories_stage._WARNED_OLDER_FIT.discard(use_encoder.name)
+    with runtime.pool.connection() as conn:
+        calibration_store.save(conn, use_encoder.name, {"stories": {**old, "fit": 2}}, {})  # 0.8.x
+        conn.commit()
+        with caplog.at_level("WARNING", logger="pipeline.stories.stage"):
+            stories_stage.story_params_for(conn, use_encoder.name)
+    warnings = [r.getMessage() for r in caplog.records if "older newsmon" in r.getMessage()]
+    assert len(warnings) == 1 and "fit 2" in warnings[0]
 
     caplog.clear()
     stories_stage._WARNED_OLDER_FIT.discard(use_encoder.name)
@@ -252,4 +263,4 @@ def test_story_calibration_of_an_older_fit_is_used_with_one_warning(runtime, use
         conn.commit()
         with caplog.at_level("WARNING", logger="pipeline.stories.stage"):
             stories_stage.story_params_for(conn, use_encoder.name)
-    assert not [r for r in caplog.records if "before 0.8.0" in r.getMessage()]
+    assert not [r for r in caplog.records if "older newsmon" in r.getMessage()]

@@ -194,13 +194,15 @@ def test_window_copies_and_merge():
 
 def test_reports_headlined_with_different_subjects_stay_apart():
     """Two open-model releases on one day written alike (same vector, same common words) are two
-    events when their titles name different models and neither names the other's; a follow-up
-    that names its story's subject still joins, and so does a report with no subject in its title."""
+    events when their titles name different models; a follow-up that names its story's subject
+    in its title still joins, and so does a report with no subject in its title. Only titles
+    count: a Mistral report that mentions Qwen in its text is still another event."""
     common = ("open", "weights", "hugging")
     qwen = {"@qwen": ("Qwen", True), "@alibaba": ("Alibaba", True), **{t: (t, False) for t in common}}
     mistral = {"@mistral": ("Mistral", True), **{t: (t, False) for t in common}}
     follow_up = {"@qwen": ("Qwen", True), "@hugging face": ("Hugging Face", False), **{t: (t, False) for t in common}}
     untitled = {t: (t, False) for t in common}
+    mistral_citing_qwen = {"@mistral": ("Mistral", True), "@qwen": ("Qwen", False), **{t: (t, False) for t in common}}
     v = np.asarray([1.0, 0.0, 0.0], dtype=np.float32)
 
     def items(*term_sets, first_id=0):
@@ -209,6 +211,8 @@ def test_reports_headlined_with_different_subjects_stay_apart():
     assert len(set(cluster_articles(items(qwen, mistral), params=StoryParams(conflict_weight=0)))) == 1
     out = cluster_articles(items(qwen, mistral, follow_up, untitled))
     assert out[0] != out[1] and out[2] == out[0] and out[3] in (out[0], out[1])
+    out = cluster_articles(items(qwen, mistral_citing_qwen))
+    assert out[0] != out[1]  # until 0.9.0 the mention in the text switched the conflict off
     # the same rule keeps two grown stories from merging
     clusterer = StoryClusterer([], timedelta(days=7), StoryParams())
     first = clusterer.place(items(qwen, follow_up))

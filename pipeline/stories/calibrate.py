@@ -177,9 +177,14 @@ def story_params_to_dict(params: StoryParams) -> dict:
     return {**{name: getattr(params, name) for name in FITTED_FIELDS}, "fit": STORY_FIT}
 
 
+def fit_version(values: dict) -> int:
+    """The STORY_FIT stored story parameters were fitted by (1: before the number was stored)."""
+    return int((values or {}).get("fit") or 1)
+
+
 def fitted_by_older_version(values: dict) -> bool:
     """Whether stored story parameters come from an older fit than this version's (STORY_FIT)."""
-    return int((values or {}).get("fit") or 1) < STORY_FIT
+    return fit_version(values) < STORY_FIT
 
 
 def story_params_from_dict(values: dict) -> StoryParams:
@@ -189,4 +194,4 @@ def story_params_from_dict(values: dict) -> StoryParams:
 
 __all__ = ["fit_story_params", "fit_story_params_with_figures", "choose_plateau", "story_figures", "evaluate",
            "labelled_items", "demo_articles", "CorpusArticle", "story_params_to_dict", "story_params_from_dict", "StoryFigures",
-           "STORY_FIT", "fitted_by_older_version"]
+           "STORY_FIT", "fit_version", "fitted_by_older_version"]

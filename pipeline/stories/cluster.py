@@ -408,9 +408,10 @@ class StoryClusterer:
                 gap = max(0.0, self._first[b] - self._last[a], self._first[a] - self._last[b])
                 score = c + p.lexical_weight * self._term_cosine(va, vb) - self._time_penalty(gap)
                 if p.conflict_weight:
-                    sa = subjects.get(a) or subjects.setdefault(a, self._subjects_of_story(self.stories[a]))
-                    sb = subjects.get(b) or subjects.setdefault(b, self._subjects_of_story(self.stories[b]))
-                    if self._conflict(sa, sb):
+                    for s in (a, b):  # (an empty set is a cached answer too)
+                        if s not in subjects:
+                            subjects[s] = self._subjects_of_story(self.stories[s])
+                    if self._conflict(subjects[a], subjects[b]):
                         score -= p.conflict_weight
                 if score >= p.merge_threshold:
                     pairs.append((-score, a, b))

@@ -24,7 +24,7 @@ from pipeline.store import calibration as calibration_store
 from pipeline.store import embeddings as embeddings_store
 from pipeline.store import locks
 from pipeline.store import stories as store
-from pipeline.stories.calibrate import STORY_FIT, fitted_by_older_version, story_params_from_dict
+from pipeline.stories.calibrate import STORY_FIT, fit_version, fitted_by_older_version, story_params_from_dict
 from pipeline.stories.cluster import NewArticle, Placement, StoryClusterer, StoryParams, StoryState
 from pipeline.stories.headlines import pick_headlines
 from pipeline.stories.terms import LANGUAGES, ctfidf_labels, terms_of
@@ -52,7 +52,7 @@ def story_params_for(conn, model: str) -> StoryParams:
             _WARNED_OLDER_FIT.add(model)
             log.warning("the story calibration of %s was fitted for an older newsmon's clustering (fit %s; "
                         "this version's is %s): run `newsmon calibrate` to refit it", model,
-                        calibration.stories.get("fit") or 1, STORY_FIT)
+                        fit_version(calibration.stories), STORY_FIT)
         return story_params_from_dict(calibration.stories)
     if model == DEFAULTS_FITTED_FOR:
         return StoryParams()

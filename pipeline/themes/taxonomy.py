@@ -36,7 +36,9 @@ HYPHEN_ENDS_WORD = {"de": True, "en": False}
 KEYWORD_MATCHING = 2
 _LISTS = ("keywords", "ambiguous_keywords", "context", "negative_keywords")
 _THEME_FIELDS = {"label", "description_de", "description_en", "outranks"} | {f"{n}_{lang}" for n in _LISTS for lang in LANGUAGES}
-_WORDS = {True: re.compile(r"\w+", re.UNICODE), False: re.compile(r"[\w-]+", re.UNICODE)}  # by HYPHEN_ENDS_WORD
+# one letter of a word, by HYPHEN_ENDS_WORD: keywords and the context window agree on what a word is
+_LETTER = {True: r"\w", False: r"[\w-]"}
+_WORDS = {ends: re.compile(letter + "+", re.UNICODE) for ends, letter in _LETTER.items()}
 
 
 class ThemeError(UserError):
@@ -51,7 +53,7 @@ class Lexicon:
     ambiguous: re.Pattern | None
     context: re.Pattern | None
     negative: re.Pattern | None
-    word: re.Pattern = _WORDS[False]  # what one word is, for the context window
+    word: re.Pattern  # what one word is, for the context window
 
     def hits(self, title: str, text: str) -> tuple[int, int]:
         """(weighted positive hits, negative hits): distinct keywords, title hits count twice;
@@ -150,7 +152,7 @@ def compile_keywords(keywords: Sequence[str], hyphen_ends_word: bool = False) ->
     """One regex for a keyword list: whole words, `*` = any letters, phrases across spaces. With
     ``hyphen_ends_word`` a hyphen is a word boundary ("infineon" in "Infineon-Fabrik"; `*` stops at
     it); a hyphen written in a keyword ("ki-chip*") still matches itself."""
-    letter = r"\w" if hyphen_ends_word else r"[\w-]"
+    letter = _LETTER[hyphen_ends_word]
     parts = []
     for kw in keywords:
         words = [re.escape(w).replace(r"\*", letter + "*") for w in str(kw).lower().split()]

@@ -9,6 +9,8 @@ pairs kept together, and encode throughput on one thread (articles/s, the same t
 
     .venv/bin/python bench/models.py [--model NAME ...] [--dev-only] [--unseen FILE] [--throughput-n 120]
     .venv/bin/python bench/models.py --shipped ...  # the shipped calibrations instead of a refit
+    .venv/bin/python bench/models.py --shipped --all-unseen --skip-throughput  # every held-out set, pooled
+    .venv/bin/python bench/models.py --shipped --errors --unseen FILE ...  # and what each set got wrong
     .venv/bin/python bench/models.py --fit-center   # (re)write E5's centring vector (dev + demo)
 
 Choose a model by the dev figures; the test half is the report, never the objective.
@@ -20,6 +22,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -32,12 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
+from errors import story_errors, theme_errors  # noqa: E402  (bench/errors.py)
 from intervals import f1_interval  # noqa: E402  (bench/intervals.py)
 from themes import line  # noqa: E402  (bench/themes.py: one line of theme figures)
 from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE_MODEL, CachedEncoder,  # noqa: E402
                                      E5Encoder, load_encoder)
 from pipeline.embed.stage import article_text, encode_articles  # noqa: E402
-from pipeline.labelled import dev_articles, load_labelled, story_dev_articles  # noqa: E402
+from pipeline.labelled import DEV_DIR, dev_articles, load_labelled, story_dev_articles  # noqa: E402
 from pipeline.stories.calibrate import (demo_articles, fit_story_params_with_figures, labelled_items,  # noqa: E402
                                        fitted_by_older_version, story_figures, story_params_from_dict)
 from pipeline.stories.cluster import cluster_articles  # noqa: E402
@@ -47,6 +51,15 @@ from pipeline.themes.taxonomy import default_taxonomy  # noqa: E402
 from tests.support.labelled import frozen_test_half  # noqa: E402
 
 MODELS = (USE_MODEL, E5_MODEL, MINILM_MODEL)
+
+
+def unseen_files() -> list[Path]:
+    """Every held-out set shipped beside the dev files (articles_unseen_rNx.yaml), in the order they
+    were written: round, then letter."""
+    def order(path: Path) -> tuple:
+        match = re.fullmatch(r"articles_unseen_r(\d+)(\w*)", path.stem)
+        return (int(match[1]), match[2]) if match else (1 << 30, path.stem)
+    return sorted(DEV_DIR.glob("articles_unseen_*.yaml"), key=order)
 
 
 def story_line(name, figures, articles, predicted=None) -> str:
@@ -61,9 +74,11 @@ def story_line(name, figures, articles, predicted=None) -> str:
             f"{figures.cross_lingual_together} of {figures.cross_lingual_pairs} ({figures.cross_lingual:.3f})")
 
 
-def quality(model: str, dev, story_dev, reports: dict[str, list], shipped: bool = False) -> dict:
+def quality(model: str, dev, story_dev, reports: dict[str, list], shipped: bool = False,
+            errors: bool = False) -> dict:
     """Calibrate ``model`` on the dev files (or, with ``shipped``, take the calibration shipped for
-    it), then report it on each named set (never fitted on)."""
+    it), then report it on each named set (never fitted on); with ``errors``, list what each set
+    got wrong under its figures."""
     encoder = CachedEncoder(load_encoder(model, fallback=False))
     t0 = time.perf_counter()
     if shipped:  # the same parameters as a refit (the shipped file is one, of this version), without its minutes
@@ -92,19 +107,26 @@ def quality(model: str, dev, story_dev, reports: dict[str, list], shipped: bool 
         print(story_line("dev half (in-sample)", dev_story_figures, story_dev))
         result.update({"dev_themes": fit.figures, "dev_stories": vars(dev_story_figures)})
     pooled: list[tuple] = []  # (set, story), (set, predicted), article: the sets side by side, never mixed
+    pooled_themes: tuple[list, list] = ([], [])  # articles, their assignments
     for name, articles in reports.items():
         vectors = encode_articles(encoder, [(a.title, a.body) for a in articles])
         assigned = scorer.assign(vectors, [a.title for a in articles], [a.body for a in articles],
                                  [a.language for a in articles])
         themes = measure(articles, assigned)
+        pooled_themes[0].extend(articles)
+        pooled_themes[1].extend(assigned)
         predicted = cluster_articles(labelled_items(encoder, articles), 7, story_params)
         stories = story_figures([a.story for a in articles], predicted, [a.language for a in articles])
         print(line(name, themes, keys))
         print(story_line(name, stories, articles, predicted))
+        for wrong in theme_errors(articles, assigned) + story_errors(articles, predicted) if errors else ():
+            print(wrong)
         key = "test" if name == "test half" else name
         result.update({f"{key}_themes": themes, f"{key}_stories": vars(stories)})
         pooled += [((name, a.story), (name, p), a) for a, p in zip(articles, predicted)]
     if len(reports) > 1:  # one figure over every set, each clustered apart: a narrower interval
+        result["pooled_themes"] = measure(*pooled_themes)
+        print(line("all sets pooled", result["pooled_themes"], keys))
         gold, predicted, articles = zip(*pooled)
         pooled_articles = [dataclasses.replace(a, story=g) for a, g in zip(articles, gold)]
         figures = story_figures(gold, predicted, [a.language for a in articles])
@@ -171,6 +193,11 @@ def main() -> None:
     ap.add_argument("--dev-only", action="store_true", help="do not report the frozen test half")
     ap.add_argument("--unseen", action="append", metavar="FILE",
                     help="also report on this labelled file (a set written after the fit; repeatable)")
+    ap.add_argument("--all-unseen", action="store_true",
+                    help="report on every held-out set shipped in pipeline/data/labelled/ "
+                         "(articles_unseen_*.yaml), then on all of them pooled")
+    ap.add_argument("--errors", action="store_true",
+                    help="under each set's figures, list its wrong themes and its wrongly joined or split events")
     ap.add_argument("--shipped", action="store_true",
                     help="use the calibration shipped for each model instead of refitting it (minutes faster; "
                          "no dev-half lines)")
@@ -193,7 +220,8 @@ def main() -> None:
         return
     dev, reports = dev_articles(), {}
     story_dev = story_dev_articles()  # the story fit leaves out the web-page dev files (no stories)
-    for path in args.unseen or ():  # a set written after the fit and never tuned on
+    for path in (unseen_files() if args.all_unseen else []) + [Path(p) for p in args.unseen or ()]:
+        # a set written after the fit and never fitted on
         reports[Path(path).stem] = load_labelled(Path(path))
     if not args.dev_only:
         reports["test half"] = frozen_test_half()
@@ -203,7 +231,7 @@ def main() -> None:
     results = []
     for model in models:
         try:
-            results.append(quality(model, dev, story_dev, reports, shipped=args.shipped))
+            results.append(quality(model, dev, story_dev, reports, shipped=args.shipped, errors=args.errors))
         except Exception as exc:  # a model that cannot be loaded here is reported, not fatal
             print(f"model {model}: cannot be measured here ({type(exc).__name__}: {str(exc)[:160]})")
     if not args.skip_throughput:

@@ -119,8 +119,8 @@ def quality(model: str, dev, story_dev, reports: dict[str, list], shipped: bool 
         stories = story_figures([a.story for a in articles], predicted, [a.language for a in articles])
         print(line(name, themes, keys))
         print(story_line(name, stories, articles, predicted))
-        for wrong in theme_errors(articles, assigned) + story_errors(articles, predicted) if errors else ():
-            print(wrong)
+        if errors:
+            print("\n".join(theme_errors(articles, assigned) + story_errors(articles, predicted)) or "    no errors")
         key = "test" if name == "test half" else name
         result.update({f"{key}_themes": themes, f"{key}_stories": vars(stories)})
         pooled += [((name, a.story), (name, p), a) for a, p in zip(articles, predicted)]

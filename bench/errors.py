@@ -28,9 +28,10 @@ def story_errors(articles: Sequence, predicted: Sequence) -> list[str]:
         members[story].append(article)
         stories_of[article.story].add(story)
     lines = []
-    for story, group in members.items():
-        if len({a.story for a in group}) > 1:
-            lines.append(f"    joined in one story: {len({a.story for a in group})} events")
+    for group in members.values():
+        events = {a.story for a in group}
+        if len(events) > 1:
+            lines.append(f"    joined in one story: {len(events)} events")
             lines += [f"      {a.story:<16} {a.language} {_when(a)} {a.title}"
                       for a in sorted(group, key=lambda a: (a.story, a.published_at))]
     for event, stories in stories_of.items():

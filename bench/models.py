@@ -221,8 +221,7 @@ def main() -> None:
     dev, reports = dev_articles(), {}
     story_dev = story_dev_articles()  # the story fit leaves out the web-page dev files (no stories)
     for path in (unseen_files() if args.all_unseen else []) + [Path(p) for p in args.unseen or ()]:
-        # a set written after the fit and never fitted on
-        reports[Path(path).stem] = load_labelled(Path(path))
+        reports[path.stem] = load_labelled(path)  # a set written after the fit and never fitted on
     if not args.dev_only:
         reports["test half"] = frozen_test_half()
     print(f"dev files {len(dev)} articles; "

@@ -320,6 +320,11 @@ def _assert_shipped_is(model, fitted):
     return shipped
 
 
+# Its own limit: the first test of the module to use ``fitted_default``, it pays for E5 encoding the
+# dev half and fitting its themes (~230 s alone here) before refitting the story grid (6 x 6 x 31
+# cells on two corpora, ~130 s alone). 365 s alone is too close to the suite's 600 s on a loaded
+# CI machine: one CI run beside a benchmark timed out here with the values still equal.
+@pytest.mark.timeout(1800)
 def test_shipped_calibration_of_the_default_model_is_a_fresh_fit(default_encoder, fitted_default):  # noqa: F811
     """The calibration shipped for the default model is what `newsmon calibrate` fits today (a
     change to themes.yaml, the stories or the dev half without re-exporting it fails here)."""

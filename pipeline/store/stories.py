@@ -41,6 +41,9 @@ class StoredStory(NamedTuple):
     article_count: int
     languages: list[str] | None
     model: str | None  # the embedding model of the centroid
+    # members whose terms are counted in ``terms``: every member but syndicated copies, which
+    # join without adding terms (article_count counts them too)
+    term_members: int = 0
 
 
 class MemberVector(NamedTuple):
@@ -158,8 +161,10 @@ def window_stories(conn, since: datetime, until: datetime) -> list[StoredStory]:
     with conn.cursor(binary=True, row_factory=class_row(StoredStory)) as cur:
         cur.execute(
             """SELECT story_id, centroid, vector_count, terms, first_seen, last_seen, article_count,
-                      languages, model
-               FROM stories WHERE merged_into IS NULL AND last_seen >= %s AND first_seen <= %s
+                      languages, model,
+                      (SELECT count(*) FROM story_members m JOIN articles a USING (article_id)
+                       WHERE m.story_id = s.story_id AND a.duplicate_of IS NULL)::int AS term_members
+               FROM stories s WHERE merged_into IS NULL AND last_seen >= %s AND first_seen <= %s
                ORDER BY story_id""",
             (since, until),
         )

@@ -205,7 +205,7 @@ def _load_states(conn, rows: list[store.StoredStory], model: str, result: StageR
         terms = {k: [int(v[0]), str(v[1]), int(v[2]) if len(v) > 2 else 0, list(v[3]) if len(v) > 3 else []]
                  for k, v in (r.terms or {}).items()}
         out.append(StoryState(r.story_id, vec_sum, n_vec, terms, r.first_seen, r.last_seen,
-                              member_count_for_terms=max(1, r.article_count)))
+                              member_count_for_terms=max(1, r.term_members)))
     return out
 
 

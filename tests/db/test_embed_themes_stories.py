@@ -15,9 +15,11 @@ from pipeline.embed.encoders import EmbedError
 from pipeline.embed.stage import run_embed
 from pipeline.store import embeddings as emb_store
 from pipeline.infra.db import connect
+from pipeline.infra.runs import StageResult
 from pipeline.store import locks
 from pipeline.store import calibration as calibration_store
-from pipeline.stories.stage import StoryCalibrationError, run_stories
+from pipeline.store import stories as stories_store
+from pipeline.stories.stage import StoryCalibrationError, _load_states, run_stories
 from pipeline.themes.stage import run_themes
 from tests.support.labelled import pair_scores, theme_accuracy
 from tests.support.newsdata import insert_article, insert_labelled, labelled, minilm_encoder, use_encoder  # noqa: F401
@@ -201,6 +203,18 @@ def test_window_separates_and_copies_join(runtime, use_encoder):
         sim = conn.execute("SELECT similarity FROM story_members WHERE article_id = %s", (copy,)).fetchone()[0]
     assert story_of[copy] == story_of[first] == story_of[no_title] and sim == 1.0
     assert story_of[later] != story_of[first]  # same text, a month later: outside the window
+
+    # The next run reads the story back with its terms counted over the two members that added
+    # them, not over all three: read as of three (0.9.2 and before), each of its terms was shared
+    # by two thirds of its members, not all, and weighed less against the next report.
+    with runtime.pool.connection() as conn:
+        stored = {r.story_id: r for r in stories_store.window_stories(conn, t0, t0 + timedelta(days=1))}
+    row = stored[story_of[first]]
+    assert (row.article_count, row.term_members) == (3, 2)
+    state = next(s for s in _load_states(None, [row], use_encoder.name, StageResult("stories"))
+                 if s.story_id == story_of[first])
+    assert state.member_count_for_terms == 2
+    assert max(entry[0] for entry in state.terms.values()) == 2  # terms both members use: a full share
 
 
 def test_other_model_needs_reembed(runtime, use_encoder, minilm_encoder, caplog):

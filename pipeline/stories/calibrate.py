@@ -36,9 +36,10 @@ MERGE_MARGIN = 0.10  # merging two grown stories asks for this much more than jo
 PLATEAU_TOLERANCE = 0.02  # cells within this of the best objective form the plateau
 FITTED_FIELDS = ("join_threshold", "merge_threshold", "lexical_weight", "time_weight")
 # stored beside the fitted fields: 2 since 0.8.0 (the wider time grid), 3 since 0.9.0 (the subject
-# conflict compares headlines only, and the thresholds moved with it); a stored calibration with
-# a lower number (or none) was fitted for an older newsmon's clustering
-STORY_FIT = 3
+# conflict compares headlines only, and the thresholds moved with it), 4 since 0.9.3 (a story's
+# subjects are those at least half of its headlines name); a stored calibration with a lower
+# number (or none) was fitted for an older newsmon's clustering
+STORY_FIT = 4
 
 
 class LabelledStoryArticle(Protocol):

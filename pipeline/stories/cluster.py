@@ -18,8 +18,9 @@ languages count (a German noun no English report uses is no evidence either way)
 than exp(-idf_offset) of the window's articles weigh nothing, and the share is taken of at least
 lexical_floor of IDF mass, so two common words ("China", "chips") never make a full share. Every candidate
 must lie in the time window of the article. Syndicated copies join their original's story.
-A report and a story whose titles name different companies, models or chips, and share none of
-them, lose conflict_weight (two releases on one day are two events however alike).
+A report and a story whose titles name different companies, models or chips (a story's: those
+at least half of its titles name), and share none of them, lose conflict_weight (two releases on
+one day are two events however alike).
 
 Cost: new articles are placed in time order, in blocks; each block is one matrix product
 against the live stories, and each article scores at most CANDIDATES stories exactly (a story
@@ -326,8 +327,12 @@ class StoryClusterer:
         return frozenset(k for k, v in it.terms.items() if k in self._subjects and v[1])
 
     def _subjects_of_story(self, story: StoryState) -> frozenset:
-        """The companies, models and chips any member's title names."""
-        return frozenset(k for k, e in story.terms.items() if k in self._subjects and e[2] > 0)
+        """The companies, models and chips at least half of the members' titles name (0.9.3;
+        before, any member's title): a follow-up that also headlines a rival or a customer ("Qwen
+        beats Mistral's model") does not make it what the story is about, so Mistral's own
+        release still conflicts with the Qwen story."""
+        n = max(1, story.member_count_for_terms)
+        return frozenset(k for k, e in story.terms.items() if k in self._subjects and e[2] > 0 and 2 * e[2] >= n)
 
     @staticmethod
     def _conflict(a: frozenset, b: frozenset) -> bool:

@@ -221,6 +221,26 @@ def test_reports_headlined_with_different_subjects_stay_apart():
     assert clusterer.root(first[0].story) != clusterer.root(second[0].story) and not clusterer.merges
 
 
+def test_a_story_is_about_what_most_of_its_headlines_name():
+    """A follow-up that also headlines a rival ("Qwen beats Mistral's model") does not make the
+    rival the story's subject: Mistral's own release the next hour is another event. Until 0.9.3
+    any member's headline counted, and the shared rival switched the conflict off."""
+    common = ("open", "weights", "hugging")
+    qwen = {"@qwen": ("Qwen", True), "@alibaba": ("Alibaba", True), **{t: (t, False) for t in common}}
+    qwen_beats_mistral = {"@qwen": ("Qwen", True), "@mistral": ("Mistral", True), **{t: (t, False) for t in common}}
+    mistral = {"@mistral": ("Mistral", True), **{t: (t, False) for t in common}}
+    v = np.asarray([1.0, 0.0, 0.0], dtype=np.float32)
+    items = [NewArticle(i, T0 + timedelta(hours=i), v, terms, "en")
+             for i, terms in enumerate((qwen, qwen, qwen_beats_mistral, mistral))]
+    out = cluster_articles(items)
+    assert out[0] == out[1] == out[2] and out[3] != out[0]
+    # a subject half the headlines name is the story's: one Qwen report and one Qwen-and-Mistral
+    # report make a story about both, which a Mistral report may join
+    out = cluster_articles([NewArticle(i, T0 + timedelta(hours=i), v, terms, "en")
+                            for i, terms in enumerate((qwen, qwen_beats_mistral, mistral))])
+    assert out[0] == out[1] == out[2]
+
+
 def test_syndicated_copies_do_not_count_in_term_frequencies():
     """A copy joins its original's story but is no second vote on how common its words are: the
     demo's copy of a Taiwan report once tipped a Dresden plant report into TSMC's Arizona story."""

@@ -331,8 +331,8 @@ class StoryClusterer:
         before, any member's title): a follow-up that also headlines a rival or a customer ("Qwen
         beats Mistral's model") does not make it what the story is about, so Mistral's own
         release still conflicts with the Qwen story."""
-        n = max(1, story.member_count_for_terms)
-        return frozenset(k for k, e in story.terms.items() if k in self._subjects and e[2] > 0 and 2 * e[2] >= n)
+        n = max(1, story.member_count_for_terms)  # so a counted subject is in at least one title
+        return frozenset(k for k, e in story.terms.items() if k in self._subjects and 2 * e[2] >= n)
 
     @staticmethod
     def _conflict(a: frozenset, b: frozenset) -> bool:

@@ -24,6 +24,7 @@ def _work(n: int, limit: int, queue) -> None:
     sys.path.insert(0, str(ROOT))
     from pipeline.embed.encoders import UseEncoder, blas_threads
     from pipeline.themes.calibrate import shipped_calibration
+    from pipeline.themes.exemplars import exemplars_of
     from pipeline.themes.scorer import ThemeParams, ThemeScorer
     from pipeline.themes.taxonomy import default_taxonomy
     from pipeline.labelled import dev_articles
@@ -32,7 +33,7 @@ def _work(n: int, limit: int, queue) -> None:
     encoder = UseEncoder(threads=1)
     params = ThemeParams.from_json(shipped_calibration(encoder.name)["params"]["themes"])
     with blas_threads(limit):
-        scorer = ThemeScorer(default_taxonomy(), encoder, params)
+        scorer = ThemeScorer(default_taxonomy(), encoder, params, exemplars_of(encoder))
         t0, c0 = time.perf_counter(), time.process_time()
         vectors = encoder.encode([f"{a.title}. {a.body}" for a in articles])
         t1, c1 = time.perf_counter(), time.process_time()

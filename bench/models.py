@@ -12,6 +12,11 @@ pairs kept together, and encode throughput on one thread (articles/s, the same t
     .venv/bin/python bench/models.py --shipped --all-unseen --skip-throughput  # every held-out set, pooled
     .venv/bin/python bench/models.py --shipped --errors --unseen FILE ...  # and what each set got wrong
     .venv/bin/python bench/models.py --fit-center   # (re)write E5's centring vector (dev + demo)
+    .venv/bin/python bench/models.py --ship --model NAME  # encode the theme set and refit the shipped
+                                                          # theme calibration of a bundled model
+
+The themes fit on the theme set (the dev files and the held-out sets of rounds up to
+pipeline.labelled.THEME_SET_LAST_ROUND): on those sets the theme lines are in-sample and say so.
 
 Choose a model by the dev figures; the test half is the report, never the objective.
 """
@@ -41,11 +46,13 @@ from themes import line  # noqa: E402  (bench/themes.py: one line of theme figur
 from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE_MODEL, CachedEncoder,  # noqa: E402
                                      E5Encoder, load_encoder)
 from pipeline.embed.stage import article_text, encode_articles  # noqa: E402
-from pipeline.labelled import DEV_DIR, dev_articles, load_labelled, story_dev_articles  # noqa: E402
+from pipeline.labelled import DEV_DIR, dev_articles, load_labelled, story_dev_articles, theme_files  # noqa: E402
 from pipeline.stories.calibrate import (demo_articles, fit_story_params_with_figures, labelled_items,  # noqa: E402
                                        fitted_by_older_version, story_figures, story_params_from_dict)
 from pipeline.stories.cluster import cluster_articles  # noqa: E402
-from pipeline.themes.calibrate import fit_themes, fitted_with_this_taxonomy, measure, shipped_calibration  # noqa: E402
+from pipeline.themes.calibrate import (SHIPPED_DIR, fit_themes, fitted_with_this_taxonomy, measure,  # noqa: E402
+                                      shipped_calibration)
+from pipeline.themes.exemplars import encode_exemplars, exemplars_of, write_shipped  # noqa: E402
 from pipeline.themes.scorer import ThemeParams, ThemeScorer  # noqa: E402
 from pipeline.themes.taxonomy import default_taxonomy  # noqa: E402
 from tests.support.labelled import frozen_test_half  # noqa: E402
@@ -89,9 +96,9 @@ def quality(model: str, dev, story_dev, reports: dict[str, list], shipped: bool 
                              f"or fitted with another themes.yaml or an older story fit): measure it without --shipped")
         theme_params = ThemeParams.from_json(data["params"]["themes"])
         story_params = story_params_from_dict(data["params"]["stories"])
-        source = f"shipped calibration, fitted on the dev files on {str(data.get('fitted_at', '?'))[:10]}"
+        source = f"shipped calibration of {str(data.get('fitted_at', '?'))[:10]}: themes fitted on the theme set, stories on the dev files"
     else:
-        fit = fit_themes(encoder, dev)
+        fit = fit_themes(encoder, exemplars_of(encoder))
         theme_params = fit.params
         story_params, dev_story_figures = fit_story_params_with_figures(encoder, story_dev)
         source = f"calibrated on the dev files in {time.perf_counter() - t0:.0f} s"
@@ -99,11 +106,12 @@ def quality(model: str, dev, story_dev, reports: dict[str, list], shipped: bool 
           f"{theme_params.threshold:.2f}, weights " + ", ".join(f"{k} {v:.2f}" for k, v in theme_params.weights.items())
           + f"; stories join {story_params.join_threshold:.2f}, merge {story_params.merge_threshold:.2f}, "
           f"lexical {story_params.lexical_weight:.2f}, time {story_params.time_weight:.2f}")
-    scorer = ThemeScorer(default_taxonomy(), encoder, theme_params)
+    scorer = ThemeScorer(default_taxonomy(), encoder, theme_params, exemplars_of(encoder))
     keys = scorer.keys + ["other"]
     result = {"model": encoder.name}
+    in_theme_set = {p.stem for p in theme_files()}
     if not shipped:
-        print(line("dev half (in-sample)", fit.figures, keys))
+        print(line("theme set (in-sample)", fit.figures, keys))
         print(story_line("dev half (in-sample)", dev_story_figures, story_dev))
         result.update({"dev_themes": fit.figures, "dev_stories": vars(dev_story_figures)})
     pooled: list[tuple] = []  # (set, story), (set, predicted), article: the sets side by side, never mixed
@@ -117,7 +125,7 @@ def quality(model: str, dev, story_dev, reports: dict[str, list], shipped: bool 
         pooled_themes[1].extend(assigned)
         predicted = cluster_articles(labelled_items(encoder, articles), 7, story_params)
         stories = story_figures([a.story for a in articles], predicted, [a.language for a in articles])
-        print(line(name, themes, keys))
+        print(line(name + (" (themes in-sample)" if name in in_theme_set else ""), themes, keys))
         print(story_line(name, stories, articles, predicted))
         if errors:
             print("\n".join(theme_errors(articles, assigned) + story_errors(articles, predicted)) or "    no errors")
@@ -126,7 +134,9 @@ def quality(model: str, dev, story_dev, reports: dict[str, list], shipped: bool 
         pooled += [((name, a.story), (name, p), a) for a, p in zip(articles, predicted)]
     if len(reports) > 1:  # one figure over every set, each clustered apart: a narrower interval
         result["pooled_themes"] = measure(*pooled_themes)
-        print(line("all sets pooled", result["pooled_themes"], keys))
+        inside = sum(name in in_theme_set for name in reports)
+        print(line("all sets pooled" + (f" (themes in-sample on {inside} of {len(reports)} sets)" if inside else ""),
+                   result["pooled_themes"], keys))
         gold, predicted, articles = zip(*pooled)
         pooled_articles = [dataclasses.replace(a, story=g) for a, g in zip(articles, gold)]
         figures = story_figures(gold, predicted, [a.language for a in articles])
@@ -187,6 +197,21 @@ def fit_center() -> None:
     print(f"wrote {E5_CENTER_FILE} from {len(articles)} articles")
 
 
+def ship(model: str) -> None:
+    """Encode the theme set with a bundled model, ship the vectors and refit the themes part of its
+    shipped calibration (the stories part is kept: `newsmon calibrate` refits it)."""
+    encoder = load_encoder(model, fallback=False)
+    exemplars = encode_exemplars(encoder)
+    print(f"wrote {write_shipped(exemplars)} ({len(exemplars.articles)} articles, set {exemplars.digest})")
+    fit = fit_themes(encoder, exemplars_of(encoder))
+    path = SHIPPED_DIR / f"{model}.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["params"]["themes"], data["dev_figures"]["themes"] = fit.params.to_json(), fit.figures
+    data["fitted_at"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path}: threshold {fit.params.threshold}, out of fold {fit.figures['out_of_fold']['accuracy']}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", action="append", help=f"model(s) to measure (default: {', '.join(MODELS)})")
@@ -205,6 +230,8 @@ def main() -> None:
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--throughput-only", action="store_true")
     ap.add_argument("--fit-center", action="store_true")
+    ap.add_argument("--ship", action="store_true", help="encode the theme set with each --model and refit "
+                                                        "the themes of its shipped calibration")
     ap.add_argument("--throughput-child", help=argparse.SUPPRESS)
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args()
@@ -213,6 +240,10 @@ def main() -> None:
         return
     if args.fit_center:
         fit_center()
+        return
+    if args.ship:
+        for model in args.model or ():
+            ship(model)
         return
     models = args.model or list(MODELS)
     if args.throughput_only:

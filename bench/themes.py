@@ -1,8 +1,9 @@
-"""Themes per embedding model: fitted on the dev half (what `newsmon calibrate` does), reported on
-the frozen test half: accuracy (acceptable alternatives allowed), off-topic articles given an
-on-topic theme, precision and recall per theme, each evidence alone, and the time per 1,000
-articles (encoding, and scoring on its own). The dev half is shown in-sample and out-of-fold
-(each article scored by weights fitted without its story), the honest figure on the dev side.
+"""Themes per embedding model: fitted on the theme set (the dev files and the held-out sets of
+earlier rounds: what `newsmon calibrate` does), reported on the frozen test half: accuracy
+(acceptable alternatives allowed), off-topic articles given an on-topic theme, precision and recall
+per theme, each evidence alone, and the time per 1,000 articles (encoding, and scoring on its own).
+The theme set is shown in-sample and out-of-fold (each article scored by weights fitted without its
+story), the honest figure on the fitting side.
 
     .venv/bin/python bench/themes.py [--model NAME ...]
 
@@ -24,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from intervals import rate_interval  # noqa: E402  (bench/intervals.py)
 from pipeline.embed.encoders import E5_MODEL, MINILM_MODEL, USE_MODEL, CachedEncoder, load_encoder  # noqa: E402
 from pipeline.embed.stage import encode_articles  # noqa: E402
-from pipeline.labelled import dev_articles  # noqa: E402
 from pipeline.themes.calibrate import fit_themes, fit_weights, measure  # noqa: E402
+from pipeline.themes.exemplars import exemplars_of  # noqa: E402
 from pipeline.themes.scorer import FEATURES, ThemeParams, ThemeScorer, decide  # noqa: E402
 from pipeline.themes.taxonomy import default_taxonomy  # noqa: E402
 from tests.support.labelled import frozen_test_half  # noqa: E402
@@ -40,10 +41,11 @@ def line(name: str, figures: dict, keys) -> str:
 
 
 def bench(model: str) -> None:
-    encoder = CachedEncoder(load_encoder(model, fallback=False))  # the fit and the lexical rows both ask for the dev half
-    dev, test = dev_articles(), frozen_test_half()
-    fit = fit_themes(encoder, dev)
-    scorer = ThemeScorer(default_taxonomy(), encoder, fit.params)
+    encoder = CachedEncoder(load_encoder(model, fallback=False))
+    exemplars, test = exemplars_of(encoder), frozen_test_half()
+    dev = exemplars.articles
+    fit = fit_themes(encoder, exemplars)
+    scorer = ThemeScorer(default_taxonomy(), encoder, fit.params, exemplars)
     t0 = time.perf_counter()
     vectors = encode_articles(encoder, [(a.title, a.body) for a in test])
     t1 = time.perf_counter()
@@ -52,14 +54,17 @@ def bench(model: str) -> None:
     keys = scorer.keys + ["other"]
     print(f"model {encoder.name}: threshold {fit.params.threshold:.2f}, weights "
           + ", ".join(f"{k} {v:.2f}" for k, v in fit.params.weights.items()))
-    print(line("dev half (in-sample)", fit.figures, keys))
-    print(line("dev half (out-of-fold)", fit.figures["out_of_fold"], keys))
+    print(line("theme set (in-sample)", fit.figures, keys))
+    print(line("theme set (out-of-fold)", fit.figures["out_of_fold"], keys))
     print(line("test half", measure(test, assigned), keys))
     feats = scorer.features(vectors, [a.title for a in test], [a.body for a in test], [a.language for a in test])
-    dev_vectors = encode_articles(encoder, [(a.title, a.body) for a in dev])
-    dev_feats = scorer.features(dev_vectors, [a.title for a in dev], [a.body for a in dev], [a.language for a in dev])
+    dev_feats = scorer.features(exemplars.vectors, [a.title for a in dev], [a.body for a in dev],
+                                [a.language for a in dev], own_stories=exemplars.stories)
     lexical = [FEATURES.index(f) for f in ("keywords", "negative", "spread")]
-    for name, cols in (("embedding only", [FEATURES.index("margin")]), ("keywords only", lexical)):
+    for name, cols in (("descriptions only", [FEATURES.index("margin")]),
+                       ("neighbours only", [FEATURES.index("neighbours")]),
+                       ("embedding only", [FEATURES.index("margin"), FEATURES.index("neighbours")]),
+                       ("keywords only", lexical)):
         masked, dev_masked = feats.copy(), dev_feats.copy()
         for f in (masked, dev_masked):
             f[..., [c for c in range(len(FEATURES)) if c not in cols]] = 0.0

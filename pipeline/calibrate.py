@@ -25,6 +25,7 @@ from pipeline.store import locks
 from pipeline.stories.calibrate import fit_story_params_with_figures, story_params_to_dict
 from pipeline.themes.calibrate import (FILE_FORMAT, CalibrationError, fit_dev, fitted_with_this_taxonomy,
                                       read_calibration_file, shipped_calibration)
+from pipeline.themes.exemplars import exemplars_for
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class CalibrateResult:
         lines = [f"calibration of {self.model}: " + (f"fitted {', '.join(self.fitted)}" if self.fitted else "unchanged")]
         themes = self.figures.get("themes") or {}
         if themes:
-            lines.append(f"  themes on the development set (in-sample): accuracy {themes['accuracy']:.3f}, "
+            lines.append(f"  themes on the labelled theme set (in-sample): accuracy {themes['accuracy']:.3f}, "
                          f"off-topic given a theme {themes['off_topic_given_theme']} of {themes['off_topic']}")
             held_out = themes.get("out_of_fold")
             if held_out:  # each story scored by weights fitted without it: the honest dev figure
@@ -75,7 +76,7 @@ def calibrate(rt, *, parts: tuple[str, ...] = ("themes", "stories"), encoder=Non
     result = CalibrateResult(model)
     params: dict = {}
     if "themes" in parts:
-        fit = fit_dev(encoder)
+        fit = fit_dev(encoder, exemplars_for(rt.pool, encoder))
         params["themes"], result.figures["themes"] = fit.params.to_json(), fit.figures
     if "stories" in parts:
         params["stories"], result.figures["stories"] = _fit_stories(encoder)

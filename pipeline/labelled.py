@@ -4,6 +4,8 @@ frozen test half stays in tests/resources/labelled/ and is only ever reported.""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +28,13 @@ DEV_FILES = tuple(DEV_DIR / name for name in (
 # off-topic page looks like but hold no story structure, so the story fit leaves them out (with
 # them the fit's flat plateau moved to E5 thresholds that fused more neighbour events).
 THEME_ONLY_FILES = frozenset({"articles_dev_r7w.yaml"})
+# The theme set: the dev files and the held-out sets (articles_unseen_rNx.yaml) of rounds up to
+# this one, all measured and read in their round. The themes fit on it and use it as labelled
+# neighbours (pipeline/themes/exemplars.py); later rounds' sets stay fresh until they are measured.
+# The story fit keeps to the dev files: the held-out sets stay its held-out sets.
+THEME_SET_LAST_ROUND = 23
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the theme set is 6,000 articles
+_UNSEEN = re.compile(r"articles_unseen_r(\d+)(\w*)")
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,7 @@ class LabelledArticle:
 
 
 def load_labelled(path: Path) -> list[LabelledArticle]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     out = []
     for a in data["articles"]:
         published = a["published_at"]
@@ -71,10 +80,24 @@ def dev_articles() -> list[LabelledArticle]:
     return _dev_articles_of(DEV_FILES)
 
 
+def theme_files() -> list[Path]:
+    """The dev files, then the held-out sets of rounds up to THEME_SET_LAST_ROUND in round order."""
+    held_out = [(int(m[1]), m[2], p) for p in DEV_DIR.glob("articles_unseen_r*.yaml")
+                if (m := _UNSEEN.fullmatch(p.stem)) and int(m[1]) <= THEME_SET_LAST_ROUND]
+    return list(DEV_FILES) + [p for *_, p in sorted(held_out)]
+
+
+def theme_articles() -> list[LabelledArticle]:
+    """The theme set, each story id qualified by its file (ids repeat across files), or []."""
+    if not all(p.is_file() for p in DEV_FILES):
+        return []
+    return [dataclasses.replace(a, story=f"{p.stem}:{a.story}") for p in theme_files() for a in load_labelled(p)]
+
+
 def story_dev_articles() -> list[LabelledArticle]:
     """The development half the story fit uses: every dev file but THEME_ONLY_FILES."""
     return _dev_articles_of([p for p in DEV_FILES if p.name not in THEME_ONLY_FILES])
 
 
-__all__ = ["LabelledArticle", "load_labelled", "dev_articles", "story_dev_articles", "DEV_FILES",
-           "THEME_ONLY_FILES"]
+__all__ = ["LabelledArticle", "load_labelled", "dev_articles", "story_dev_articles", "theme_articles",
+           "theme_files", "DEV_FILES", "THEME_ONLY_FILES", "THEME_SET_LAST_ROUND"]

@@ -1,5 +1,6 @@
 """SQL of ``model_calibration``: the parameters fitted for one embedding model (theme weights and
-thresholds under ``params["themes"]``, story thresholds under ``params["stories"]``)."""
+thresholds under ``params["themes"]``, story thresholds under ``params["stories"]``), and of
+``theme_exemplars``: the labelled theme set's vectors of a model that ships none."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 
 from psycopg.rows import class_row
 
-__all__ = ["Calibration", "load", "save"]
+__all__ = ["Calibration", "load", "save", "load_exemplars", "save_exemplars"]
 
 
 @dataclass(frozen=True)
@@ -44,4 +45,18 @@ def save(conn, model: str, params: dict, figures: dict) -> None:
            ON CONFLICT (model) DO UPDATE SET params = model_calibration.params || EXCLUDED.params,
                   dev_figures = model_calibration.dev_figures || EXCLUDED.dev_figures, fitted_at = now()""",
         (model, json.dumps(params), json.dumps(figures)),
+    )
+
+
+def load_exemplars(conn, model: str) -> bytes | None:
+    """The stored exemplar vectors of ``model`` (an .npz), or None."""
+    row = conn.execute("SELECT vectors FROM theme_exemplars WHERE model = %s", (model,)).fetchone()
+    return bytes(row[0]) if row else None
+
+
+def save_exemplars(conn, model: str, digest: str, vectors: bytes) -> None:
+    conn.execute(
+        """INSERT INTO theme_exemplars (model, digest, vectors) VALUES (%s, %s, %s)
+           ON CONFLICT (model) DO UPDATE SET digest = EXCLUDED.digest, vectors = EXCLUDED.vectors, stored_at = now()""",
+        (model, digest, vectors),
     )

@@ -136,6 +136,13 @@ def fit_story_params_with_figures(encoder, articles: Sequence[LabelledStoryArtic
     """Each grid cell is scored on every corpus (``articles``, then ``extra_corpora``, by default
     the demo corpus) and counts with its worst objective: a threshold has to hold on the varied
     labelled set and on a dense one-theme week alike. The figures returned are those on ``articles``."""
+    return choose_plateau(story_grid(encoder, articles, window_days, extra_corpora))
+
+
+def story_grid(encoder, articles: Sequence[LabelledStoryArticle], window_days: int = 7,
+               extra_corpora: Sequence[Sequence[LabelledStoryArticle]] | None = None,
+               ) -> dict[tuple[float, float], list[list[StoryFigures]]]:
+    """(lexical, time weight) -> per join threshold of JOIN_GRID, the figures on each corpus."""
     corpora = [list(articles)] + [list(c) for c in (extra_corpora if extra_corpora is not None else [demo_articles()])
                                   if c]
     prepared = [(labelled_items(encoder, corpus), corpus) for corpus in corpora]
@@ -144,7 +151,7 @@ def fit_story_params_with_figures(encoder, articles: Sequence[LabelledStoryArtic
         rows[(lexical, time_weight)] = [
             [evaluate(items, corpus, _params(j, lexical, time_weight), window_days) for items, corpus in prepared]
             for j in JOIN_GRID]
-    return choose_plateau(rows)
+    return rows
 
 
 def choose_plateau(rows: dict[tuple[float, float], list[list[StoryFigures]]]) -> tuple[StoryParams, StoryFigures]:
@@ -193,6 +200,6 @@ def story_params_from_dict(values: dict) -> StoryParams:
     return StoryParams(**{k: float(v) for k, v in (values or {}).items() if k in FITTED_FIELDS})
 
 
-__all__ = ["fit_story_params", "fit_story_params_with_figures", "choose_plateau", "story_figures", "evaluate",
+__all__ = ["fit_story_params", "fit_story_params_with_figures", "story_grid", "choose_plateau", "story_figures", "evaluate",
            "labelled_items", "demo_articles", "CorpusArticle", "story_params_to_dict", "story_params_from_dict", "StoryFigures",
            "STORY_FIT", "fit_version", "fitted_by_older_version"]

@@ -1,4 +1,5 @@
-"""Fitting the theme weights and threshold for one embedding model on the labelled development set.
+"""Fitting the theme weights and threshold for one embedding model on the labelled theme set (the
+dev files and the held-out sets of earlier rounds: pipeline.labelled.theme_articles).
 
 A pooled one-vs-rest logistic regression over the evidence features (embedding margin, keywords,
 negative keywords) with one bias per theme, L2-regularised, solved by Newton's method (no
@@ -25,10 +26,10 @@ from typing import Sequence
 
 import numpy as np
 
-from pipeline.embed.stage import encode_articles
 from pipeline.infra.config import DATA_DIR, UserError
-from pipeline.labelled import DEV_FILES, dev_articles
+from pipeline.labelled import DEV_FILES
 from pipeline.store import calibration as calibration_store
+from pipeline.themes.exemplars import Exemplars, exemplars_for, exemplars_of, theme_set
 from pipeline.themes.scorer import FEATURES, ThemeParams, ThemeScorer, decide
 from pipeline.themes.taxonomy import OTHER, THEMES_FILE, Taxonomy, default_taxonomy
 
@@ -120,17 +121,18 @@ def plateau_middle(curve: dict[float, float]) -> float:
     return float(np.round(np.median(good) * 20) / 20)
 
 
-def fit_themes(encoder, articles, taxonomy: Taxonomy | None = None) -> ThemeFit:
-    """Weights, biases and threshold for ``encoder`` fitted on ``articles`` (labelled)."""
+def fit_themes(encoder, exemplars: Exemplars, taxonomy: Taxonomy | None = None) -> ThemeFit:
+    """Weights, biases and threshold for ``encoder`` fitted on the labelled ``exemplars`` (each
+    article's neighbours evidence without its own story, as a new article has none in the set)."""
     taxonomy = taxonomy or default_taxonomy()
-    scorer = ThemeScorer(taxonomy, encoder)
-    vectors = encode_articles(encoder, [(a.title, a.body) for a in articles])
-    feats = scorer.features(vectors, [a.title for a in articles], [a.body for a in articles],
-                            [a.language for a in articles])
-    return fit_features(scorer, feats, articles, taxonomy.digest)
+    scorer = ThemeScorer(taxonomy, encoder, exemplars=exemplars)
+    articles = exemplars.articles
+    feats = scorer.features(exemplars.vectors, [a.title for a in articles], [a.body for a in articles],
+                            [a.language for a in articles], own_stories=exemplars.stories)
+    return fit_features(scorer, feats, articles, taxonomy.digest, exemplars.digest)
 
 
-def fit_features(scorer: ThemeScorer, feats: np.ndarray, articles, digest: str = "") -> ThemeFit:
+def fit_features(scorer: ThemeScorer, feats: np.ndarray, articles, digest: str = "", exemplars: str = "") -> ThemeFit:
     """The fit from already computed evidence (``scorer.features``) of labelled ``articles``."""
     weights, bias = fit_weights(feats, [a.theme for a in articles], [a.alternatives for a in articles], scorer.keys)
     probs = scorer.probabilities(feats, ThemeParams(weights, bias, 0.5))
@@ -139,7 +141,7 @@ def fit_features(scorer: ThemeScorer, feats: np.ndarray, articles, digest: str =
     curve = {t: threshold_score(articles, [decide(scorer.keys, p, t, scorer.outranks)
                                            for p in (probs if held_out is None else held_out)])
              for t in THRESHOLDS}
-    params = ThemeParams(weights, bias, plateau_middle(curve), digest)
+    params = ThemeParams(weights, bias, plateau_middle(curve), digest, exemplars)
     figures = measure(articles, [decide(scorer.keys, p, params.threshold, scorer.outranks) for p in probs])
     if held_out is None:
         figures["threshold_from"] = "in-sample"
@@ -166,16 +168,15 @@ SHIPPED_DIR = DATA_DIR / "calibration"
 _FITS: dict[tuple, ThemeFit] = {}  # (model, encoder object, taxonomy file version) -> fit
 
 
-def fit_dev(encoder) -> ThemeFit:
-    """The fit on the shipped development set (cached per process: same encoder, same taxonomy)."""
-    articles = dev_articles()
-    if not articles:
+def fit_dev(encoder, exemplars: Exemplars | None = None) -> ThemeFit:
+    """The fit on the shipped theme set (cached per process: same encoder, same taxonomy)."""
+    if not theme_set()[0]:
         raise CalibrationError(
             f"embedding model {encoder.name} has no calibration and the labelled development set "
             f"({DEV_FILES[0].parent}) is not installed: import one with `newsmon calibrate --import FILE`")
     key = (encoder.name, id(encoder), THEMES_FILE.stat().st_mtime)
     if key not in _FITS:
-        _FITS[key] = fit_themes(encoder, articles)
+        _FITS[key] = fit_themes(encoder, exemplars or exemplars_of(encoder))
     return _FITS[key]
 
 
@@ -223,11 +224,19 @@ def read_calibration_file(path: Path, check_themes: bool = True) -> dict:
 
 
 def fitted_with_this_taxonomy(themes: dict | None) -> bool:
-    """Whether theme parameters (as stored or shipped) were fitted with this very themes file."""
-    return bool(themes) and themes.get("taxonomy") == default_taxonomy().digest
+    """Whether theme parameters (as stored or shipped) were fitted with this very themes file, on
+    this very labelled theme set."""
+    return (bool(themes) and themes.get("taxonomy") == default_taxonomy().digest
+            and themes.get("exemplars") == theme_set()[1])
 
 
-def theme_params(pool, encoder) -> ThemeParams:
+def theme_scorer(pool, encoder, taxonomy: Taxonomy | None = None) -> ThemeScorer:
+    """The scorer of the encoder's model: its exemplars and its calibrated parameters."""
+    exemplars = exemplars_for(pool, encoder)
+    return ThemeScorer(taxonomy or default_taxonomy(), encoder, theme_params(pool, encoder, exemplars), exemplars)
+
+
+def theme_params(pool, encoder, exemplars: Exemplars | None = None) -> ThemeParams:
     """The stored theme parameters of the encoder's model; the first time a model is used they
     come from the calibration shipped for it, else they are fitted on the development set, and
     are stored."""
@@ -235,8 +244,9 @@ def theme_params(pool, encoder) -> ThemeParams:
         stored = calibration_store.load(conn, encoder.name)
     if stored and stored.themes and set(stored.themes.get("weights") or ()) == set(FEATURES):
         if not fitted_with_this_taxonomy(stored.themes):
-            log.warning("the theme calibration of %s was fitted with another version of themes.yaml or of "
-                        "its keyword matching: run `newsmon calibrate` to refit it", encoder.name)
+            log.warning("the theme calibration of %s was fitted with another version of themes.yaml, of "
+                        "its keyword matching or of the labelled theme set: run `newsmon calibrate` to refit it",
+                        encoder.name)
         return ThemeParams.from_json(stored.themes)
     if stored and stored.themes:  # weights for another set of evidence (an older newsmon): unusable
         log.warning("the stored theme calibration of %s weighs other evidence than this version "
@@ -245,7 +255,7 @@ def theme_params(pool, encoder) -> ThemeParams:
     if shipped and fitted_with_this_taxonomy(shipped["params"].get("themes")):
         params, figures = ThemeParams.from_json(shipped["params"]["themes"]), shipped["dev_figures"].get("themes", {})
     else:
-        fit = fit_dev(encoder)
+        fit = fit_dev(encoder, exemplars)
         params, figures = fit.params, fit.figures
         log.info("calibrated the themes for embedding model %s on the development set (accuracy %.3f)",
                  encoder.name, fit.figures["accuracy"])
@@ -255,5 +265,5 @@ def theme_params(pool, encoder) -> ThemeParams:
 
 
 __all__ = ["ThemeFit", "CalibrationError", "fit_themes", "fit_features", "fit_weights", "out_of_fold",
-           "threshold_score", "FOLDS", "fit_dev", "theme_params", "measure",
+           "threshold_score", "FOLDS", "fit_dev", "theme_params", "theme_scorer", "measure",
            "plateau_middle", "read_calibration_file", "shipped_calibration", "fitted_with_this_taxonomy", "THRESHOLDS", "FILE_FORMAT", "SHIPPED_DIR"]

@@ -11,7 +11,9 @@ the labelled development set (pipeline/themes/calibrate.py) and stored in ``mode
 - negative keywords in the article's language: ``1 - exp(-hits)``;
 - spread: the share of the title and the lead's sentences that hold positive keyword evidence
   (a theme the article is about runs through it; a passing mention sits in one sentence), over at
-  least SPREAD_MIN_UNITS units, so that a title-only item with a keyword is no full spread.
+  least SPREAD_MIN_UNITS units, so that a title-only item with a keyword is no full spread;
+- neighbours: cosine to the article's nearest labelled reports of the theme minus cosine to its
+  nearest labelled off-topic ones (pipeline/themes/exemplars.py).
 
 Every theme whose probability reaches the threshold is kept (``themes``); the most probable one
 is the primary theme. Below the threshold the article is ``other`` with
@@ -31,7 +33,7 @@ from pipeline.text import split_sentences
 from pipeline.themes.taxonomy import LANGUAGES, OTHER, Taxonomy
 
 KEYWORD_TEXT_CHARS = 4000  # keywords are looked for in the title and the lead
-FEATURES = ("margin", "keywords", "negative", "spread")
+FEATURES = ("margin", "keywords", "negative", "spread", "neighbours")
 # the spread's denominator is never below this (title + three sentences): with an empty or one-line
 # body, one hit would otherwise be the whole article (spread 1.0, the most of a long article)
 SPREAD_MIN_UNITS = 4
@@ -51,16 +53,17 @@ class ThemeParams:
     bias: dict[str, float]  # theme -> bias
     threshold: float
     taxonomy: str = ""  # digest of the themes file the weights were fitted with
+    exemplars: str = ""  # digest of the labelled theme set they were fitted on (exemplars.theme_set)
 
     def to_json(self) -> dict:
         return {"weights": dict(self.weights), "bias": dict(self.bias), "threshold": self.threshold,
-                "taxonomy": self.taxonomy}
+                "taxonomy": self.taxonomy, "exemplars": self.exemplars}
 
     @classmethod
     def from_json(cls, data: dict) -> "ThemeParams":
         return cls(weights={f: float(data["weights"][f]) for f in FEATURES},
                    bias={k: float(v) for k, v in data["bias"].items()}, threshold=float(data["threshold"]),
-                   taxonomy=str(data.get("taxonomy") or ""))
+                   taxonomy=str(data.get("taxonomy") or ""), exemplars=str(data.get("exemplars") or ""))
 
 
 @dataclass
@@ -75,8 +78,9 @@ class Assignment:
 class ThemeScorer:
     """Scores articles against a taxonomy with one encoder's prototype vectors."""
 
-    def __init__(self, taxonomy: Taxonomy, encoder, params: ThemeParams | None = None):
+    def __init__(self, taxonomy: Taxonomy, encoder, params: ThemeParams | None = None, exemplars=None):
         self.taxonomy = taxonomy
+        self.exemplars = exemplars  # pipeline/themes/exemplars.Exemplars of the encoder's model
         self.model = encoder.name
         self.keys = list(taxonomy.themes)
         texts = [d for k in self.keys for d in taxonomy.themes[k].descriptions]
@@ -89,8 +93,9 @@ class ThemeScorer:
         self.outranks = {k: tuple(taxonomy.themes[k].outranks) for k in self.keys}
 
     def features(self, vectors: np.ndarray, titles: Sequence[str], texts: Sequence[str],
-                 languages: Sequence[str]) -> np.ndarray:
-        """(n, themes, len(FEATURES)): embedding margin, keyword evidence, negative evidence, spread."""
+                 languages: Sequence[str], own_stories: Sequence[str] | None = None) -> np.ndarray:
+        """(n, themes, len(FEATURES)): embedding margin, keyword evidence, negative evidence, spread,
+        neighbours (0 without exemplars; ``own_stories`` when the articles are exemplars themselves)."""
         n = len(titles)
         out = np.zeros((n, len(self.keys), len(FEATURES)), dtype=np.float64)
         if n == 0:
@@ -108,6 +113,8 @@ class ThemeScorer:
                 out[i, t, 2] = 1.0 - math.exp(-neg)
                 spread = theme.sentences_with_evidence(titles[i] or "", sentences[i], languages[i])
                 out[i, t, 3] = spread / max(len(sentences[i]) + 1, SPREAD_MIN_UNITS)
+        if self.exemplars is not None:
+            out[:, :, 4] = self.exemplars.margins(vectors, self.keys, own_stories)
         return out
 
     def probabilities(self, features: np.ndarray, params: ThemeParams | None = None) -> np.ndarray:
@@ -119,6 +126,8 @@ class ThemeScorer:
     def assign(self, vectors: np.ndarray, titles: Sequence[str], texts: Sequence[str],
                languages: Sequence[str]) -> list[Assignment]:
         """One assignment per article; ``languages`` are 'de', 'en' or anything else (no theme)."""
+        if self.exemplars is None or self.exemplars.model != self.model:
+            raise ValueError(f"theme scoring with {self.model} needs that model's labelled exemplars")
         scored = [i for i, lang in enumerate(languages) if lang in LANGUAGES]
         out = [Assignment(OTHER, 1.0, {}, [], REASON_LANGUAGE) for _ in languages]
         if scored:

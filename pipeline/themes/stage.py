@@ -11,8 +11,7 @@ from pipeline.ingest.extract import detect_language
 from pipeline.infra.runs import StageResult, record_stage
 from pipeline.store import embeddings as embeddings_store
 from pipeline.store import themes as store
-from pipeline.themes.calibrate import theme_params
-from pipeline.themes.scorer import ThemeScorer
+from pipeline.themes.calibrate import theme_scorer
 from pipeline.themes.taxonomy import Taxonomy, default_taxonomy
 
 
@@ -37,7 +36,7 @@ def run_themes(rt, batch_size: int = 250, *, encoder=None, taxonomy: Taxonomy | 
         if not total:
             return result
         encoder = encoder if encoder is not None and encoder.name == model else load_encoder(model, fallback=False)
-        scorer = ThemeScorer(taxonomy, encoder, theme_params(rt.pool, encoder))
+        scorer = theme_scorer(rt.pool, encoder, taxonomy)
         with rt.progress.task("themes", total) as tracker:
             while True:
                 # Claimed with SKIP LOCKED and written in one transaction: parallel tasks share

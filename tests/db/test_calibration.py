@@ -56,8 +56,8 @@ def test_first_themes_run_calibrates_and_stores_all_themes(runtime, themed, use_
         rows = {aid: (theme, themes, reason) for aid, theme, themes, reason in conn.execute(
             "SELECT article_id, theme, themes, theme_reason FROM analytics.articles")}
         daily = dict(conn.execute("SELECT theme, sum(article_count) FROM analytics.theme_daily GROUP BY 1"))
-    assert stored is not None and set(stored.themes) == {"weights", "bias", "threshold", "taxonomy"}
-    assert stored.dev_figures["themes"]["accuracy"] >= 0.97  # in-sample on the dev half
+    assert stored is not None and set(stored.themes) == {"weights", "bias", "threshold", "taxonomy", "exemplars"}
+    assert stored.dev_figures["themes"]["accuracy"] >= 0.97  # in-sample on the theme set
     assert rows[ids["sanc"]][0] == "sanctions" and rows[ids["sanc"]][1][0] == "sanctions"
     assert rows[ids["fab"]][:2] == ("chips", ["chips"]) and rows[ids["fab"]][2] is None
     assert rows[ids["phone"]] == ("other", [], None)
@@ -264,3 +264,53 @@ def test_story_calibration_of_an_older_fit_is_used_with_one_warning(runtime, use
         with caplog.at_level("WARNING", logger="pipeline.stories.stage"):
             stories_stage.story_params_for(conn, use_encoder.name)
     assert not [r for r in caplog.records if "older newsmon" in r.getMessage()]
+
+
+class UnbundledEncoder(CountingEncoder):
+    """USE under another name: a model newsmon ships no calibration and no exemplars for."""
+
+    def __init__(self, inner):
+        super().__init__(inner)
+        self.name = "unbundled-test-model"
+
+
+def test_a_model_without_shipped_exemplars_encodes_them_once_into_the_database(runtime, use_encoder,  # noqa: F811
+                                                                               monkeypatch):
+    """The first themes run of such a model encodes the labelled theme set, fits on it and stores
+    the vectors; a later worker reads them from the database without encoding; a changed set is
+    encoded again and replaces them (its digest no longer matches)."""
+    from pipeline.labelled import dev_articles
+    from pipeline.themes import calibrate as themes_calibrate
+    from pipeline.themes import exemplars
+
+    small, per_theme = [], Counter()
+    for article in dev_articles():  # 30 of each theme: enough for a fit, cheap to encode
+        per_theme[article.theme] += 1
+        if per_theme[article.theme] <= 30:
+            small.append(article)
+    small = tuple(small)
+    monkeypatch.setattr(exemplars, "theme_set", lambda: (small, "small-set"))
+    monkeypatch.setattr(themes_calibrate, "theme_set", lambda: (small, "small-set"))
+    with runtime.pool.connection() as conn:
+        insert_article(conn, key="e", title="US adds Chinese chipmakers to the Entity List",
+                       body="Exporters need a licence.", language="en", published_at=T0)
+        conn.commit()
+    first = UnbundledEncoder(use_encoder)
+    run_embed(runtime, encoder=first)
+    assert run_themes(runtime, encoder=first).counts["assigned"] == 1
+    assert len(first.texts) >= len(small)  # the set (and the article) reached the model once
+    with runtime.pool.connection() as conn:
+        stored = calibration_store.load_exemplars(conn, first.name)
+        calibration = calibration_store.load(conn, first.name)
+    assert exemplars.from_bytes(stored, first.name).digest == "small-set"
+    assert calibration.themes["exemplars"] == "small-set"
+
+    later = UnbundledEncoder(use_encoder)  # another worker: reads, never encodes
+    found = exemplars.exemplars_for(runtime.pool, later)
+    assert found.source == "stored" and len(found.articles) == len(small) and not later.texts
+
+    monkeypatch.setattr(exemplars, "theme_set", lambda: (small[:-1], "small-set-2"))
+    changed = UnbundledEncoder(use_encoder)
+    assert exemplars.exemplars_for(runtime.pool, changed).source == "encoded" and len(changed.texts) >= len(small) - 1
+    with runtime.pool.connection() as conn:
+        assert exemplars.from_bytes(calibration_store.load_exemplars(conn, first.name), first.name).digest == "small-set-2"

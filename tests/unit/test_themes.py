@@ -12,6 +12,7 @@ from pipeline.embed.stage import encode_articles
 from pipeline.infra.config import BASE_THEMES, known_themes
 from pipeline.labelled import dev_articles, story_dev_articles
 from pipeline.themes.calibrate import fit_dev, fit_weights, measure
+from pipeline.themes.exemplars import exemplars_of, theme_set
 from pipeline.themes.scorer import FEATURES, OUTRANK_RATIO, REASON_LANGUAGE, ThemeParams, ThemeScorer, decide
 from pipeline.themes.taxonomy import OTHER, ThemeError, compile_keywords, default_taxonomy, load_taxonomy
 from tests.support.labelled import dev_half, frozen_test_half
@@ -174,11 +175,13 @@ def test_fit_on_dev_half(fitted):
     assert fitted.params.weights["margin"] > 0 and fitted.params.weights["keywords"] > 0
     assert fitted.params.weights["spread"] > 0
     assert 0.1 <= fitted.params.threshold <= 0.9
+    assert fitted.params.weights["neighbours"] > 0
+    assert fitted.figures["articles"] == len(theme_set()[0]) > 6000  # the theme set, not the dev files alone
     assert fitted.figures["accuracy"] >= 0.97  # in-sample, by design
     # the threshold comes from out-of-fold probabilities (each story scored without itself)
-    assert fitted.figures["out_of_fold"]["accuracy"] >= 0.95
-    # since 0.6.0 the dev half holds r7w's 150 off-topic web pages: USE themes 4 of 456 out of fold
-    assert fitted.figures["out_of_fold"]["off_topic_given_theme"] <= 4
+    assert fitted.figures["out_of_fold"]["accuracy"] >= 0.98
+    # 0.9.4, the theme set of 6,006 reports: USE themes 10 of 2,300 off-topic reports out of fold
+    assert fitted.figures["out_of_fold"]["off_topic_given_theme"] <= 12
     scores = {float(t): v for t, v in fitted.figures["score_by_threshold"].items()}
     assert scores[fitted.params.threshold] >= max(scores.values()) - 0.01
     assert ThemeParams.from_json(fitted.params.to_json()) == fitted.params
@@ -210,29 +213,33 @@ def test_out_of_fold_never_scores_an_article_with_its_own_story(monkeypatch):
         assert {i // 2 for i in train}.isdisjoint({i // 2 for i in held_out})
 
 
+def _scorer(encoder, fitted) -> ThemeScorer:
+    return ThemeScorer(default_taxonomy(), encoder, fitted.params, exemplars_of(encoder))
+
+
 def _assign(encoder, fitted, articles):
-    scorer = ThemeScorer(default_taxonomy(), encoder, fitted.params)
+    scorer = _scorer(encoder, fitted)
     vectors = encode_articles(encoder, [(a.title, a.body) for a in articles])
     return scorer.assign(vectors, [a.title for a in articles], [a.body for a in articles],
                          [a.language for a in articles])
 
 
 def test_frozen_test_half_figures(use_encoder, fitted):  # noqa: F811
-    """Measured on the frozen test half with the weights fitted on the dev half (README, 0.9.0,
-    `bench/models.py`): accuracy 0.971, 3 of 93 off-topic articles given a theme; chips P 0.963
-    R 0.963, open_source P 0.963 R 1.000, sanctions P 0.923 R 0.960 (0.6.0: 0.965, chips P 0.962
-    R 0.926; 0.5.0: 0.953, 4 of 93; round 3: 0.959, 3 of 93; round 2: 0.942, 6 of 93). Asserted
-    with a small margin."""
-    _assert_test_half(use_encoder, fitted, sanctions_precision=0.86)
+    """Measured on the frozen test half with the weights fitted on the theme set (README, 0.9.4,
+    `bench/models.py`): accuracy 0.983, 1 of 93 off-topic articles given a theme; chips P 1.000
+    R 0.889, open_source P 0.963 R 1.000, sanctions P 0.963 R 1.000 (0.9.3: 0.977, 3 of 93; 0.9.0:
+    0.971; 0.6.0: 0.965; 0.5.0: 0.953, 4 of 93; round 2: 0.942, 6 of 93). Asserted with a small
+    margin."""
+    _assert_test_half(use_encoder, fitted, sanctions_precision=0.86, chips_recall=0.86)
 
 
-def _assert_test_half(encoder, fitted, sanctions_precision: float) -> None:
+def _assert_test_half(encoder, fitted, sanctions_precision: float, chips_recall: float) -> None:
     """The frozen test half's figures with ``fitted``, against floors a little under the measured."""
     articles = frozen_test_half()
     figures = measure(articles, _assign(encoder, fitted, articles))
     assert figures["accuracy"] >= 0.945
     assert figures["off_topic_given_theme"] <= 4
-    floors = {"chips": (0.90, 0.86), "open_source": (0.93, 0.97), "sanctions": (sanctions_precision, 0.93)}
+    floors = {"chips": (0.90, chips_recall), "open_source": (0.93, 0.97), "sanctions": (sanctions_precision, 0.93)}
     for theme, (precision, recall) in floors.items():
         assert figures[theme]["precision"] >= precision and figures[theme]["recall"] >= recall, (theme, figures[theme])
 
@@ -257,7 +264,7 @@ def test_bad_input(use_encoder, fitted):  # noqa: F811
              ("US adds Chinese chipmakers to the Entity List", ""),
              ("TSMC expands wafer capacity", long_body)]
     vectors = encode_articles(use_encoder, items)
-    scorer = ThemeScorer(default_taxonomy(), use_encoder, fitted.params)
+    scorer = _scorer(use_encoder, fitted)
     french, title_only, huge = scorer.assign(vectors, [t for t, _ in items], [b for _, b in items], ["other", "en", "en"])
     assert french.theme == OTHER and french.reason == REASON_LANGUAGE and french.themes == []
     assert title_only.theme in ("sanctions", "chips") and title_only.reason is None
@@ -297,7 +304,7 @@ def test_issue_examples(use_encoder, fitted):  # noqa: F811
         ("en", "Key players in China's chip sector expand output",
          "China's largest chipmakers are adding capacity at their fabs as Beijing pushes for self-sufficiency."),
     ]
-    scorer = ThemeScorer(default_taxonomy(), use_encoder, fitted.params)
+    scorer = _scorer(use_encoder, fitted)
     vectors = encode_articles(use_encoder, [(t, b) for _, t, b in items])
     assigned = scorer.assign(vectors, [t for _, t, _ in items], [b for _, _, b in items], [lang for lang, _, _ in items])
     *off_topic, export_ban, players = assigned
@@ -312,6 +319,7 @@ def _assert_shipped_is(model, fitted):
     assert shipped["model"] == model
     themes = ThemeParams.from_json(shipped["params"]["themes"])
     assert themes.taxonomy == default_taxonomy().digest, "themes.yaml changed: re-export the shipped calibration"
+    assert themes.exemplars == theme_set()[1], "the labelled theme set changed: bench/models.py --ship"
     assert themes.threshold == fitted.params.threshold
     for name, weight in fitted.params.weights.items():
         assert themes.weights[name] == pytest.approx(weight, abs=1e-3)
@@ -327,14 +335,27 @@ def _assert_shipped_is(model, fitted):
 @pytest.mark.timeout(1800)
 def test_shipped_calibration_of_the_default_model_is_a_fresh_fit(default_encoder, fitted_default):  # noqa: F811
     """The calibration shipped for the default model is what `newsmon calibrate` fits today (a
-    change to themes.yaml, the stories or the dev half without re-exporting it fails here)."""
+    change to themes.yaml, the theme set, the stories or the dev files without re-exporting it
+    fails here).
+
+    The themes fit on the shipped vectors, so their weights are the same on any machine. The story
+    grid encodes the dev files afresh, and E5's C engine gives vectors that differ in the last
+    bits between CPUs (0.9.4: on an AVX-512 machine the theme weights of 0.9.3 moved by 0.004 and
+    the story plateau's middle by one cell). What must hold on any CPU: the shipped story cell is on
+    the plateau of a fresh fit (its worst objective within PLATEAU_TOLERANCE of the best cell's)."""
     from pipeline.infra.config import DEFAULT_EMBED_MODEL
-    from pipeline.stories.calibrate import fit_story_params, story_params_to_dict
+    from pipeline.stories.calibrate import (JOIN_GRID, MERGE_MARGIN, PLATEAU_TOLERANCE, STORY_FIT,
+                                           story_grid)
 
     assert DEFAULT_EMBED_MODEL == default_encoder.name
-    shipped = _assert_shipped_is(DEFAULT_EMBED_MODEL, fitted_default)
-    fresh = story_params_to_dict(fit_story_params(default_encoder, story_dev_articles()))
-    assert shipped["params"]["stories"] == pytest.approx(fresh)
+    shipped = _assert_shipped_is(DEFAULT_EMBED_MODEL, fitted_default)["params"]["stories"]
+    assert shipped["fit"] == STORY_FIT
+    assert shipped["merge_threshold"] == pytest.approx(shipped["join_threshold"] + MERGE_MARGIN)
+    rows = story_grid(default_encoder, story_dev_articles())
+    worst = {(key, join): min(f.objective for f in cell)
+             for key, row in rows.items() for join, cell in zip(JOIN_GRID, row)}
+    cell = ((shipped["lexical_weight"], shipped["time_weight"]), round(shipped["join_threshold"], 2))
+    assert worst[cell] >= max(worst.values()) - PLATEAU_TOLERANCE, (worst[cell], max(worst.values()))
 
 
 def test_shipped_calibration_of_the_fallback_model_is_a_fresh_fit(use_encoder, fitted):  # noqa: F811
@@ -346,12 +367,12 @@ def test_shipped_calibration_of_the_fallback_model_is_a_fresh_fit(use_encoder, f
 
 
 def test_frozen_test_half_figures_of_the_default_model(default_encoder, fitted_default):  # noqa: F811
-    """The default model (E5) on the frozen test half with its dev-half fit, measured in 0.9.0
-    (README, *Labelled sets*): accuracy 0.988, 2 of 93 off-topic articles given a theme; chips
-    P 1.000 R 0.963, open_source P 0.963 R 1.000, sanctions P 0.963 R 1.000 (0.6.0: 0.977, chips
-    R 0.926, sanctions P 0.926 R 0.960; 0.5.0: 0.959, 4 of 93; 0.4.0: 0.959, 3 of 93). Asserted
-    with a small margin."""
-    _assert_test_half(default_encoder, fitted_default, sanctions_precision=0.83)
+    """The default model (E5) on the frozen test half with its theme-set fit, measured in 0.9.4
+    (README, *0.9.4*): accuracy 0.971, 1 of 93 off-topic articles given a theme; chips P 1.000
+    R 0.815, open_source P 0.963 R 1.000, sanctions P 0.897 R 1.000. Lower than 0.9.0-0.9.3
+    (0.988, 2 of 93, chips R 0.963): the neighbours evidence gained on every fresh and held-out
+    set and lost four chips reports here (README, *0.9.4*). Asserted with a small margin."""
+    _assert_test_half(default_encoder, fitted_default, sanctions_precision=0.83, chips_recall=0.77)
 
 
 class _FlatEncoder:
@@ -436,3 +457,54 @@ def test_a_shipped_calibration_of_an_older_format_is_refitted_not_fatal(tmp_path
     assert len([r for r in caplog.records if "spread" in r.getMessage()]) == 1  # warned once
     with pytest.raises(UserError, match="params.themes is incomplete"):
         calibrate.read_calibration_file(path)  # an explicit --import is still refused
+
+
+def _unit(angle: float) -> np.ndarray:
+    return np.array([np.cos(angle), np.sin(angle)], dtype=np.float32)
+
+
+def test_neighbours_are_the_nearest_labelled_reports_never_of_the_own_story():
+    """The neighbours evidence of a theme is the mean cosine of the K nearest exemplars of that
+    theme minus that of the K nearest off-topic ones; an exemplar scored for the fit never counts
+    its own story (a new article has no report of itself in the set)."""
+    from pipeline.labelled import LabelledArticle
+    from pipeline.themes.exemplars import K, Exemplars
+
+    angles = [0.02 * i for i in range(K + 1)] + [1.5 - 0.02 * i for i in range(K + 1)]  # chips near 0, other near pi/2
+    themes = ["chips"] * (K + 1) + [OTHER] * (K + 1)
+    articles = tuple(LabelledArticle(f"x{i}", f"s{i}", "en", None, "src", t, (), "t", "b")
+                     for i, t in enumerate(themes))
+    exemplars = Exemplars("m", "d", articles, np.stack([_unit(a) for a in angles]))
+    query = np.stack([_unit(0.0), _unit(1.5)])
+    margins = exemplars.margins(query, ["chips", "sanctions"])
+    chips_mean = np.mean([np.cos(a) for a in angles[:K]])  # the K nearest of K + 1
+    assert margins[0, 0] > 0.5 > 0 > margins[1, 0]  # a chips-like article, an off-topic-like one
+    assert margins[0, 0] == pytest.approx(chips_mean - np.sort([np.cos(a) for a in angles[K + 1:]])[-K:].mean(), abs=1e-5)
+    assert margins[0, 1] < 0 and margins[1, 1] < 0  # no sanctions exemplar: only the off-topic side counts
+    # the first chips exemplar scored as part of the set: its own story (itself) is not a neighbour
+    own = exemplars.margins(exemplars.vectors[:1], ["chips"], own_stories=["s0"])
+    without_self = np.mean([np.cos(a) for a in angles[1:K + 1]]) - np.sort(
+        [np.cos(a) for a in angles[K + 1:]])[-K:].mean()
+    assert own[0, 0] == pytest.approx(without_self, abs=1e-5) and own[0, 0] < margins[0, 0]
+
+
+def test_a_scorer_without_its_models_exemplars_refuses_to_assign(use_encoder, fitted):  # noqa: F811
+    with pytest.raises(ValueError, match="exemplars"):
+        ThemeScorer(default_taxonomy(), use_encoder, fitted.params).assign(np.ones((1, 512)), ["t"], ["b"], ["en"])
+
+
+@pytest.mark.parametrize("model_fixture", ["use_encoder", "default_encoder"])
+def test_shipped_exemplars_are_the_models_vectors_of_this_theme_set(model_fixture, request):
+    """The vectors shipped for a bundled model encode today's theme set with that model (a changed
+    labelled file without re-shipping them fails here, and at run time they would be re-encoded)."""
+    from pipeline.themes.exemplars import shipped_path
+
+    encoder = request.getfixturevalue(model_fixture)
+    exemplars = exemplars_of(encoder)
+    articles, digest = theme_set()
+    assert exemplars.source == "shipped" and shipped_path(encoder.name).is_file()
+    assert exemplars.digest == digest and len(exemplars.vectors) == len(articles)
+    sample = list(range(0, len(articles), len(articles) // 24))
+    fresh = encode_articles(encoder, [(articles[i].title, articles[i].body) for i in sample])
+    cosines = np.sum(fresh * exemplars.vectors[sample], axis=1) / np.linalg.norm(exemplars.vectors[sample], axis=1)
+    assert cosines.min() > 0.999

@@ -16,6 +16,7 @@ from pipeline.labelled import dev_articles
 from pipeline.stages import run_stage
 from pipeline.store import calibration as calibration_store
 from pipeline.themes import calibrate as themes_calibrate
+from pipeline.themes import exemplars
 from tests.db.test_calibration import ARTICLES, T0
 from tests.support.newsdata import insert_article
 
@@ -47,7 +48,10 @@ def test_e5_is_calibrated_on_first_use_and_runs_themes_and_stories(runtime, e5, 
     dev = _dev_slice()
     monkeypatch.setattr(calibrate, "dev_articles", lambda: dev)
     monkeypatch.setattr(calibrate, "story_dev_articles", lambda: dev)
-    monkeypatch.setattr(themes_calibrate, "dev_articles", lambda: dev)
+    # the theme set is the slice too: its E5 vectors are encoded here (the shipped ones are of the
+    # whole set, so their digest does not match), as for any model that ships none
+    monkeypatch.setattr(themes_calibrate, "theme_set", lambda: (tuple(dev), "e5-slice"))
+    monkeypatch.setattr(exemplars, "theme_set", lambda: (tuple(dev), "e5-slice"))
     monkeypatch.setattr(calibrate, "shipped_calibration", lambda model: None)  # nothing shipped for E5
     monkeypatch.setattr(themes_calibrate, "shipped_calibration", lambda model: None)
     with runtime.pool.connection() as conn:
@@ -70,6 +74,7 @@ def test_e5_is_calibrated_on_first_use_and_runs_themes_and_stories(runtime, e5, 
         theme = dict(conn.execute("SELECT article_id, theme FROM analytics.articles"))
         story = dict(conn.execute("SELECT article_id, story_id FROM analytics.articles WHERE story_id IS NOT NULL"))
     assert stored.themes and stored.stories  # calibrated for E5 itself, not borrowed from USE
+    assert stored.themes["exemplars"] == "e5-slice"
     assert stored.stories["join_threshold"] != pytest.approx(0.0)
     assert theme[ids["phone"]] == "other" and theme[ids["fr"]] == "other"
     assert theme[ids["sanc"]] == "sanctions" and theme[ids["nl_en"]] in {"sanctions", "chips"}

@@ -156,7 +156,7 @@ def exemplars_for(pool, encoder) -> Exemplars:
 
 
 def write_shipped(exemplars: Exemplars) -> Path:
-    """Ship the exemplars of a bundled model (bench/models.py --ship-exemplars)."""
+    """Ship the exemplars of a bundled model (bench/models.py --ship)."""
     path = shipped_path(exemplars.model)
     path.write_bytes(to_bytes(exemplars))
     return path

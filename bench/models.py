@@ -81,11 +81,12 @@ def story_line(name, figures, articles, predicted=None) -> str:
             f"{figures.cross_lingual_together} of {figures.cross_lingual_pairs} ({figures.cross_lingual:.3f})")
 
 
-def quality(model: str, dev, story_dev, reports: dict[str, list], shipped: bool = False,
+def quality(model: str, story_dev, reports: dict[str, list], shipped: bool = False,
             errors: bool = False) -> dict:
-    """Calibrate ``model`` on the dev files (or, with ``shipped``, take the calibration shipped for
-    it), then report it on each named set (never fitted on); with ``errors``, list what each set
-    got wrong under its figures."""
+    """Calibrate ``model`` (themes on the theme set, stories on the dev files; or, with ``shipped``,
+    take the calibration shipped for it), then report it on each named set (the theme lines of sets
+    in the theme set are marked in-sample); with ``errors``, list what each set got wrong under its
+    figures."""
     encoder = CachedEncoder(load_encoder(model, fallback=False))
     t0 = time.perf_counter()
     if shipped:  # the same parameters as a refit (the shipped file is one, of this version), without its minutes
@@ -203,7 +204,7 @@ def ship(model: str) -> None:
     encoder = load_encoder(model, fallback=False)
     exemplars = encode_exemplars(encoder)
     print(f"wrote {write_shipped(exemplars)} ({len(exemplars.articles)} articles, set {exemplars.digest})")
-    fit = fit_themes(encoder, exemplars_of(encoder))
+    fit = fit_themes(encoder, exemplars)
     path = SHIPPED_DIR / f"{model}.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     data["params"]["themes"], data["dev_figures"]["themes"] = fit.params.to_json(), fit.figures
@@ -261,7 +262,7 @@ def main() -> None:
     results = []
     for model in models:
         try:
-            results.append(quality(model, dev, story_dev, reports, shipped=args.shipped, errors=args.errors))
+            results.append(quality(model, story_dev, reports, shipped=args.shipped, errors=args.errors))
         except Exception as exc:  # a model that cannot be loaded here is reported, not fatal
             print(f"model {model}: cannot be measured here ({type(exc).__name__}: {str(exc)[:160]})")
     if not args.skip_throughput:

@@ -26,10 +26,10 @@ from typing import Sequence
 
 import numpy as np
 
-from pipeline.infra.config import DATA_DIR, UserError
+from pipeline.infra.config import UserError
 from pipeline.labelled import DEV_FILES
 from pipeline.store import calibration as calibration_store
-from pipeline.themes.exemplars import Exemplars, exemplars_for, exemplars_of, theme_set
+from pipeline.themes.exemplars import SHIPPED_DIR, Exemplars, exemplars_for, exemplars_of, theme_set
 from pipeline.themes.scorer import FEATURES, ThemeParams, ThemeScorer, decide
 from pipeline.themes.taxonomy import OTHER, THEMES_FILE, Taxonomy, default_taxonomy
 
@@ -162,10 +162,10 @@ class CalibrationError(UserError):
 
 
 FILE_FORMAT = "newsmon-calibration/1"
-# Calibrations shipped for bundled models (`newsmon calibrate --export`, checked against a fresh
-# fit by tests/unit/test_themes.py), so that a new database needs no fitting for the default model.
-SHIPPED_DIR = DATA_DIR / "calibration"
-_FITS: dict[tuple, ThemeFit] = {}  # (model, encoder object, taxonomy file version) -> fit
+# Calibrations shipped for bundled models lie in SHIPPED_DIR (`newsmon calibrate --export`, checked
+# against a fresh fit by tests/unit/test_themes.py), so that a new database needs no fitting for the
+# default model.
+_FITS: dict[tuple, ThemeFit] = {}  # (model, encoder object, taxonomy file version, theme set) -> fit
 
 
 def fit_dev(encoder, exemplars: Exemplars | None = None) -> ThemeFit:
@@ -174,9 +174,10 @@ def fit_dev(encoder, exemplars: Exemplars | None = None) -> ThemeFit:
         raise CalibrationError(
             f"embedding model {encoder.name} has no calibration and the labelled development set "
             f"({DEV_FILES[0].parent}) is not installed: import one with `newsmon calibrate --import FILE`")
-    key = (encoder.name, id(encoder), THEMES_FILE.stat().st_mtime)
+    exemplars = exemplars or exemplars_of(encoder)
+    key = (encoder.name, id(encoder), THEMES_FILE.stat().st_mtime, exemplars.digest)
     if key not in _FITS:
-        _FITS[key] = fit_themes(encoder, exemplars or exemplars_of(encoder))
+        _FITS[key] = fit_themes(encoder, exemplars)
     return _FITS[key]
 
 

@@ -35,7 +35,7 @@ from pipeline.themes.taxonomy import OTHER
 log = logging.getLogger(__name__)
 
 K = 5  # nearest exemplars per theme (3, 5 and 10 scored within one report of 5,186 on the used sets)
-SHIPPED_DIR = DATA_DIR / "calibration"
+SHIPPED_DIR = DATA_DIR / "calibration"  # beside the bundled models' calibration files (themes/calibrate.py)
 SUFFIX = ".exemplars.npz"
 _NOT_OWN = -9.0  # a similarity no neighbour reaches: an exemplar of the article's own story
 

@@ -20,7 +20,7 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -51,9 +51,13 @@ class Exemplars:
     vectors: np.ndarray  # (n, dims) float32
     source: str = "encoded"  # or "shipped", "stored"
 
-    @property
-    def stories(self) -> list[str]:
-        return [a.story for a in self.articles]
+    @cached_property
+    def stories(self) -> np.ndarray:
+        return np.array([a.story for a in self.articles])
+
+    @cached_property
+    def themes(self) -> np.ndarray:
+        return np.array([a.theme for a in self.articles])
 
     def margins(self, vectors: np.ndarray, keys: Sequence[str],
                 own_stories: Sequence[str] | None = None) -> np.ndarray:
@@ -64,11 +68,10 @@ class Exemplars:
             return out
         sims = np.asarray(vectors, dtype=np.float32) @ self.vectors.T
         if own_stories is not None:
-            sims[np.asarray(own_stories)[:, None] == np.asarray(self.stories)[None, :]] = _NOT_OWN
-        themes = np.array([a.theme for a in self.articles])
-        other = _top_mean(sims[:, themes == OTHER])
+            sims[np.asarray(own_stories)[:, None] == self.stories[None, :]] = _NOT_OWN
+        other = _top_mean(sims[:, self.themes == OTHER])
         for t, key in enumerate(keys):
-            out[:, t] = _top_mean(sims[:, themes == key]) - other
+            out[:, t] = _top_mean(sims[:, self.themes == key]) - other
         return out
 
 
@@ -149,7 +152,9 @@ def exemplars_for(pool, encoder) -> Exemplars:
     if found is not None:
         return found
     exemplars = exemplars_of(encoder)
-    if exemplars.source == "encoded":
+    # (none encoded when the labelled files are not installed: nothing worth a row, and the
+    # themes refuse with their own line)
+    if exemplars.source == "encoded" and exemplars.articles:
         with pool.connection() as conn, conn.transaction():
             calibration_store.save_exemplars(conn, encoder.name, exemplars.digest, to_bytes(exemplars))
     return exemplars

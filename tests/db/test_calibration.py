@@ -314,3 +314,17 @@ def test_a_model_without_shipped_exemplars_encodes_them_once_into_the_database(r
     assert exemplars.exemplars_for(runtime.pool, changed).source == "encoded" and len(changed.texts) >= len(small) - 1
     with runtime.pool.connection() as conn:
         assert exemplars.from_bytes(calibration_store.load_exemplars(conn, first.name), first.name).digest == "small-set-2"
+
+
+def test_without_the_labelled_files_no_empty_exemplar_set_is_stored(runtime, use_encoder, monkeypatch):  # noqa: F811
+    """An install without the labelled files has no theme set: nothing is encoded into the
+    database for a model that ships none (the themes refuse with their own line instead)."""
+    from pipeline.themes import exemplars
+
+    monkeypatch.setattr(exemplars, "theme_set", lambda: ((), ""))
+    bare = UnbundledEncoder(use_encoder)
+    found = exemplars.exemplars_for(runtime.pool, bare)
+    assert found.source == "encoded" and not found.articles
+    with runtime.pool.connection() as conn:
+        assert calibration_store.load_exemplars(conn, bare.name) is None
+        assert conn.execute("SELECT count(*) FROM theme_exemplars").fetchone()[0] == 0

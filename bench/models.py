@@ -27,7 +27,6 @@ import argparse
 import dataclasses
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -46,7 +45,7 @@ from themes import line  # noqa: E402  (bench/themes.py: one line of theme figur
 from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE_MODEL, CachedEncoder,  # noqa: E402
                                      E5Encoder, load_encoder)
 from pipeline.embed.stage import article_text, encode_articles  # noqa: E402
-from pipeline.labelled import DEV_DIR, dev_articles, load_labelled, story_dev_articles, theme_files  # noqa: E402
+from pipeline.labelled import dev_articles, held_out_files, load_labelled, story_dev_articles, theme_files  # noqa: E402
 from pipeline.stories.calibrate import (demo_articles, fit_story_params_with_figures, labelled_items,  # noqa: E402
                                        fitted_by_older_version, story_figures, story_params_from_dict)
 from pipeline.stories.cluster import cluster_articles  # noqa: E402
@@ -61,12 +60,10 @@ MODELS = (USE_MODEL, E5_MODEL, MINILM_MODEL)
 
 
 def unseen_files() -> list[Path]:
-    """Every held-out set shipped beside the dev files (articles_unseen_rNx.yaml), in the order they
-    were written: round, then letter."""
-    def order(path: Path) -> tuple:
-        match = re.fullmatch(r"articles_unseen_r(\d+)(\w*)", path.stem)
-        return (int(match[1]), match[2]) if match else (1 << 30, path.stem)
-    return sorted(DEV_DIR.glob("articles_unseen_*.yaml"), key=order)
+    """Every measured held-out set shipped beside the dev files (articles_unseen_rNx.yaml of rounds up
+    to pipeline.labelled.MEASURED_LAST_ROUND), in the order they were written: round, then letter.
+    Later rounds' sets are kept fresh for the next change: name one with --unseen to measure it."""
+    return [path for _, path in held_out_files()]
 
 
 def story_line(name, figures, articles, predicted=None) -> str:
@@ -220,8 +217,8 @@ def main() -> None:
     ap.add_argument("--unseen", action="append", metavar="FILE",
                     help="also report on this labelled file (a set written after the fit; repeatable)")
     ap.add_argument("--all-unseen", action="store_true",
-                    help="report on every held-out set shipped in pipeline/data/labelled/ "
-                         "(articles_unseen_*.yaml), then on all of them pooled")
+                    help="report on every measured held-out set shipped in pipeline/data/labelled/ "
+                         "(articles_unseen_*.yaml up to MEASURED_LAST_ROUND), then on all of them pooled")
     ap.add_argument("--errors", action="store_true",
                     help="under each set's figures, list its wrong themes and its wrongly joined or split events")
     ap.add_argument("--shipped", action="store_true",

@@ -11,11 +11,11 @@ still has to be built and judged on fresh sets (the clustering is sequential and
 is pairwise). One clustering of every story set costs ~25 s a parameter cell; this costs seconds
 once the vectors are encoded.
 
-    .venv/bin/python bench/story_signals.py [--model NAME] [--train-last-round 17] [--last-round 25]
+    .venv/bin/python bench/story_signals.py [--model NAME] [--train-last-round 17] [--last-round N]
                                             [--lead 400] [--second-model NAME] [--boosted]
 
-Sets of rounds after --last-round are left out: they are kept fresh, unmeasured, to judge the next
-story candidate by a rule written before it is measured.
+Sets of rounds after --last-round (by default pipeline.labelled.MEASURED_LAST_ROUND) are left
+out: they are kept fresh, unmeasured, to judge the next story candidate by a rule written first.
 
 Vectors are cached under bench/out/story_signals/ (E5 takes ~8 min for the ~5,800 reports).
 The pairwise lexical share here is article-to-article and ignores the clusterer's cross-lingual
@@ -28,7 +28,6 @@ import argparse
 import hashlib
 import math
 import os
-import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -40,7 +39,7 @@ import numpy as np  # noqa: E402
 
 from pipeline.embed.encoders import E5_MODEL, USE_MODEL, CachedEncoder, load_encoder  # noqa: E402
 from pipeline.embed.stage import DEFAULT_MAX_CHARS, encode_articles  # noqa: E402
-from pipeline.labelled import DEV_DIR, load_labelled  # noqa: E402
+from pipeline.labelled import MEASURED_LAST_ROUND, held_out_files, load_labelled  # noqa: E402
 from pipeline.stories.evidence import FIGURE_PREFIX, is_evidence_key, subject_keys  # noqa: E402
 from pipeline.stories.state import IDF_OFFSET, LEXICAL_FLOOR  # noqa: E402
 from pipeline.stories.terms import NAME, terms_of  # noqa: E402
@@ -50,17 +49,6 @@ WINDOW_DAYS = 7
 RARE_NAME_SHARE = 0.05  # a headline name in at most this share of the set's reports is "rare"
 BASE = ("cosine", "lexical", "gap", "subject_conflict", "cross_lingual", "cosine_x_cross_lingual")
 CANDIDATES = ("headline_overlap", "rare_name_conflict", "headline_figure_conflict", "lead_cosine", "second_cosine")
-
-
-def story_sets(last_round: int) -> list[tuple[int, Path]]:
-    """(round, path) of the held-out story sets (articles_unseen_rN*.yaml) up to ``last_round``,
-    in round order."""
-    out = []
-    for path in DEV_DIR.glob("articles_unseen_*.yaml"):
-        match = re.fullmatch(r"articles_unseen_r(\d+)\w*", path.stem)
-        if match and int(match[1]) <= last_round:
-            out.append((int(match[1]), path))
-    return sorted(out, key=lambda item: (item[0], item[1].stem))
 
 
 def cached_vectors(encoder, path: Path, articles, max_chars: int) -> np.ndarray:
@@ -142,7 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=E5_MODEL)
     parser.add_argument("--train-last-round", type=int, default=17, help="fit on rounds up to this, score the later ones")
-    parser.add_argument("--last-round", type=int, default=25,
+    parser.add_argument("--last-round", type=int, default=MEASURED_LAST_ROUND,
                         help="leave out the sets of later rounds (kept fresh for the next candidate)")
     parser.add_argument("--lead", type=int, default=0, help="also a vector of the title and this many characters")
     parser.add_argument("--second-model", default="", help=f"also the cosine of a second model (e.g. {USE_MODEL})")
@@ -152,7 +140,7 @@ def main() -> None:
     second = CachedEncoder(load_encoder(args.second_model, fallback=False)) if args.second_model else None
     subjects = subject_keys()
     parts: dict[bool, tuple[list, list]] = {True: ([], []), False: ([], [])}
-    sets = story_sets(args.last_round)
+    sets = held_out_files(args.last_round)
     for number, (round_, path) in enumerate(sets, 1):
         articles = load_labelled(path)
         print(f"\r{number}/{len(sets)} {path.stem}", end="", file=sys.stderr, flush=True)

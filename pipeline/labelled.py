@@ -33,6 +33,11 @@ THEME_ONLY_FILES = frozenset({"articles_dev_r7w.yaml"})
 # neighbours (pipeline/themes/exemplars.py); later rounds' sets stay fresh until they are measured.
 # The story fit keeps to the dev files: the held-out sets stay its held-out sets.
 THEME_SET_LAST_ROUND = 23
+# Held-out sets of later rounds are shipped unmeasured, to judge the next change by a rule written
+# before they are read: the benches that read every held-out set (bench/models.py --all-unseen,
+# bench/story_signals.py) stop at this round; naming a later set with --unseen measures it and
+# uses it up.
+MEASURED_LAST_ROUND = 25
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the theme set is 6,000 articles
 _UNSEEN = re.compile(r"articles_unseen_r(\d+)(\w*)")
 
@@ -80,11 +85,17 @@ def dev_articles() -> list[LabelledArticle]:
     return _dev_articles_of(DEV_FILES)
 
 
+def held_out_files(last_round: int = MEASURED_LAST_ROUND) -> list[tuple[int, Path]]:
+    """(round, path) of the held-out sets (articles_unseen_rNx.yaml) of rounds up to ``last_round``,
+    in the order they were written: round, then letter (r9b before r10a)."""
+    held_out = [(int(m[1]), m[2], p) for p in DEV_DIR.glob("articles_unseen_r*.yaml")
+                if (m := _UNSEEN.fullmatch(p.stem)) and int(m[1]) <= last_round]
+    return [(number, p) for number, _, p in sorted(held_out)]
+
+
 def theme_files() -> list[Path]:
     """The dev files, then the held-out sets of rounds up to THEME_SET_LAST_ROUND in round order."""
-    held_out = [(int(m[1]), m[2], p) for p in DEV_DIR.glob("articles_unseen_r*.yaml")
-                if (m := _UNSEEN.fullmatch(p.stem)) and int(m[1]) <= THEME_SET_LAST_ROUND]
-    return list(DEV_FILES) + [p for *_, p in sorted(held_out)]
+    return list(DEV_FILES) + [p for _, p in held_out_files(THEME_SET_LAST_ROUND)]
 
 
 def theme_articles() -> list[LabelledArticle]:
@@ -100,4 +111,5 @@ def story_dev_articles() -> list[LabelledArticle]:
 
 
 __all__ = ["LabelledArticle", "load_labelled", "dev_articles", "story_dev_articles", "theme_articles",
-           "theme_files", "DEV_FILES", "THEME_ONLY_FILES", "THEME_SET_LAST_ROUND"]
+           "theme_files", "held_out_files", "DEV_FILES", "THEME_ONLY_FILES", "THEME_SET_LAST_ROUND",
+           "MEASURED_LAST_ROUND"]

@@ -1,4 +1,5 @@
-"""bench/story_signals.py: which pairs it scores, the evidence it reads from them, and which sets it leaves fresh."""
+"""bench/story_signals.py: which pairs it scores and the evidence it reads from them; pipeline.labelled:
+which held-out sets the benches leave fresh."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.labelled import LabelledArticle
+from pipeline.labelled import DEV_DIR, MEASURED_LAST_ROUND, LabelledArticle, held_out_files
 from pipeline.stories.evidence import subject_keys
 
 
@@ -47,10 +48,12 @@ def test_pairs_within_the_window_with_their_evidence():
     assert np.allclose(column["lead_cosine"], 0.0) and np.allclose(column["second_cosine"], 0.0)  # not asked for
 
 
-def test_sets_after_the_last_round_stay_fresh():
-    rounds = [r for r, _ in signals.story_sets(25)]
-    assert rounds and max(rounds) <= 25 and rounds == sorted(rounds)
-    assert len(signals.story_sets(24)) < len(signals.story_sets(25))
+def test_sets_after_the_last_measured_round_stay_fresh():
+    rounds = [r for r, _ in held_out_files()]
+    assert rounds and max(rounds) == MEASURED_LAST_ROUND and rounds == sorted(rounds)
+    assert len(held_out_files(MEASURED_LAST_ROUND - 1)) < len(rounds)
+    later = [p for p in DEV_DIR.glob("articles_unseen_r*.yaml") if p not in {path for _, path in held_out_files()}]
+    assert all(int(p.stem.removeprefix("articles_unseen_r")[:2]) > MEASURED_LAST_ROUND for p in later)
 
 
 def test_best_pairwise_f1_over_thresholds():

@@ -9,7 +9,7 @@ pairs kept together, and encode throughput on one thread (articles/s, the same t
 
     .venv/bin/python bench/models.py [--model NAME ...] [--dev-only] [--unseen FILE] [--throughput-n 120]
     .venv/bin/python bench/models.py --shipped ...  # the shipped calibrations instead of a refit
-    .venv/bin/python bench/models.py --shipped --all-unseen --skip-throughput  # every held-out set, pooled
+    .venv/bin/python bench/models.py --shipped --all-unseen --skip-throughput  # every measured held-out set, pooled
     .venv/bin/python bench/models.py --shipped --errors --unseen FILE ...  # and what each set got wrong
     .venv/bin/python bench/models.py --fit-center   # (re)write E5's centring vector (dev + demo)
     .venv/bin/python bench/models.py --ship --model NAME  # encode the theme set and refit the shipped

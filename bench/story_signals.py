@@ -6,7 +6,7 @@ or not; a logistic regression is fitted on the pairs of the earlier rounds and s
 ones (average precision, and the best pairwise F1 over thresholds). The first feature set is the
 evidence the placement score already weighs (pipeline/stories/cluster.py: cosine, lexical share,
 time gap, subject conflict, cross-lingual); each candidate row adds one feature to it. A candidate
-that does not lift the pairwise figures here will not lift the clustering either; one that does
+that does not lift the pairwise figures here is unlikely to lift the clustering; one that does
 still has to be built and judged on fresh sets (the clustering is sequential and transitive, this
 is pairwise). One clustering of every story set costs ~25 s a parameter cell; this costs seconds
 once the vectors are encoded.
@@ -53,7 +53,7 @@ CANDIDATES = ("headline_overlap", "rare_name_conflict", "headline_figure_conflic
 
 def cached_vectors(encoder, path: Path, articles, max_chars: int) -> np.ndarray:
     digest = hashlib.sha256("".join(a.id + a.title + a.body for a in articles).encode()).hexdigest()[:12]
-    file = CACHE / f"{encoder.name}-{max_chars}-{path.stem}-{digest}.npy"
+    file = CACHE / f"{encoder.name.replace('/', '__')}-{max_chars}-{path.stem}-{digest}.npy"  # hub names have a /
     if file.is_file():
         return np.load(file)
     vectors = encode_articles(encoder, [(a.title, a.body) for a in articles], max_chars=max_chars)
@@ -107,9 +107,12 @@ def pair_rows(articles, vectors: np.ndarray, lead: np.ndarray | None, second: np
 
 
 def best_f1(y: np.ndarray, p: np.ndarray) -> float:
-    order = np.argsort(-p)
+    """The best pairwise F1 over thresholds on ``p``: pairs of equal score fall on one side together."""
+    order = np.argsort(-p, kind="stable")
+    ranked = p[order]
     hits = np.cumsum(y[order])
-    return float((2 * hits / (np.arange(1, len(p) + 1) + y.sum())).max())
+    cut = np.r_[ranked[1:] != ranked[:-1], True]  # only after the last pair of each score
+    return float((2 * hits / (np.arange(1, len(p) + 1) + y.sum()))[cut].max())
 
 
 def score(columns: list[int], train: tuple, test: tuple, boosted: bool) -> tuple[float, float, list[float]]:
@@ -118,7 +121,7 @@ def score(columns: list[int], train: tuple, test: tuple, boosted: bool) -> tuple
     from sklearn.metrics import average_precision_score
 
     (x_train, y_train), (x_test, y_test) = train, test
-    model = (HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05) if boosted
+    model = (HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0) if boosted
              else LogisticRegression(C=10, max_iter=2000))
     model.fit(x_train[:, columns], y_train)
     p = model.predict_proba(x_test[:, columns])[:, 1]

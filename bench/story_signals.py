@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from pipeline.embed.encoders import E5_MODEL, USE_MODEL, CachedEncoder, load_encoder  # noqa: E402
+from pipeline.embed.encoders import E5_MODEL, USE_MODEL, load_encoder  # noqa: E402
 from pipeline.embed.stage import DEFAULT_MAX_CHARS, encode_articles  # noqa: E402
 from pipeline.labelled import MEASURED_LAST_ROUND, held_out_files, load_labelled  # noqa: E402
 from pipeline.stories.evidence import FIGURE_PREFIX, is_evidence_key, subject_keys  # noqa: E402
@@ -139,8 +139,9 @@ def main() -> None:
     parser.add_argument("--second-model", default="", help=f"also the cosine of a second model (e.g. {USE_MODEL})")
     parser.add_argument("--boosted", action="store_true", help="gradient-boosted trees instead of a logistic regression")
     args = parser.parse_args()
-    encoder = CachedEncoder(load_encoder(args.model, fallback=False))
-    second = CachedEncoder(load_encoder(args.second_model, fallback=False)) if args.second_model else None
+    # each text is encoded once anyway (cached_vectors keeps them on disk): no in-memory cache
+    encoder = load_encoder(args.model, fallback=False)
+    second = load_encoder(args.second_model, fallback=False) if args.second_model else None
     subjects = subject_keys()
     parts: dict[bool, tuple[list, list]] = {True: ([], []), False: ([], [])}
     sets = held_out_files(args.last_round)

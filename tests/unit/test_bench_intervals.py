@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from pipeline.stories.calibrate import story_figures
+from tests.support.bench import bench_module
 
-# bench/ is scripts, not a package: load the module by its path (no bench module on sys.path)
-_spec = importlib.util.spec_from_file_location("bench_intervals", Path(__file__).resolve().parents[2] / "bench" / "intervals.py")
-intervals = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(intervals)
+intervals = bench_module("intervals")
 f1_interval, rate_interval = intervals.f1_interval, intervals.rate_interval
 
 

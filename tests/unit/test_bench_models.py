@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 from types import SimpleNamespace
 
 from pipeline.labelled import DEV_DIR, DEV_FILES, MEASURED_LAST_ROUND, LabelledArticle
+from tests.support.bench import bench_module
 
 
-def _bench_module(name: str):
-    """bench/ is scripts, not a package: load one by its path (models.py puts bench/ on sys.path itself)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(__file__).resolve().parents[2] / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-models, errors = _bench_module("models"), _bench_module("errors")
+models, errors = bench_module("models"), bench_module("errors")
 
 
 def test_all_unseen_reads_every_measured_held_out_set_in_the_order_written():

@@ -3,24 +3,16 @@ which held-out sets the benches leave fresh."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 
 from pipeline.labelled import DEV_DIR, MEASURED_LAST_ROUND, LabelledArticle, held_out_files
 from pipeline.stories.evidence import subject_keys
+from tests.support.bench import bench_module
 
 
-def _bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(__file__).resolve().parents[2] / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-signals = _bench_module("story_signals")
+signals = bench_module("story_signals")
 COLUMNS = signals.BASE + signals.CANDIDATES
 
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from pipeline.embed.encoders import load_encoder  # noqa: E402
-from pipeline.embed.stage import article_text  # noqa: E402
+from pipeline.embed.stage import DEFAULT_MAX_CHARS, article_text  # noqa: E402
 from pipeline.text import one_line  # noqa: E402
 from pipeline.stories.calibrate import story_figures  # noqa: E402
 from pipeline.stories.cluster import NewArticle, cluster_articles  # noqa: E402
@@ -80,7 +80,8 @@ def input_variants(encoder):
         lengths = [len(c[1]) for c in corpus]
         print(f"{name}: {len(corpus)} articles, body length median {int(np.median(lengths))} chars, max {max(lengths)}")
         variants = {
-            "title + lead 600 (default)": lambda c: encoder.encode([article_text(c[0], c[1], 600)])[0],
+            f"title + lead {DEFAULT_MAX_CHARS} (default)": lambda c: encoder.encode([article_text(c[0], c[1])])[0],
+            "title + lead 600 (before 0.9.6)": lambda c: encoder.encode([article_text(c[0], c[1], 600)])[0],
             "title + lead 1200": lambda c: encoder.encode([article_text(c[0], c[1], 1200)])[0],
             "whole text": lambda c: encoder.encode([article_text(c[0], c[1], 10**9)])[0],
             "chunked, mean-pooled": lambda c: chunked(encoder, c[0], c[1]),

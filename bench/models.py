@@ -44,7 +44,7 @@ from intervals import f1_interval  # noqa: E402  (bench/intervals.py)
 from themes import line  # noqa: E402  (bench/themes.py: one line of theme figures)
 from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE_MODEL, CachedEncoder,  # noqa: E402
                                      E5Encoder, load_encoder)
-from pipeline.embed.stage import article_text, encode_articles  # noqa: E402
+from pipeline.embed.stage import DEFAULT_MAX_CHARS, article_text, encode_articles  # noqa: E402
 from pipeline.labelled import dev_articles, held_out_files, load_labelled, story_dev_articles, theme_files  # noqa: E402
 from pipeline.stories.calibrate import (demo_articles, fit_story_params_with_figures, labelled_items,  # noqa: E402
                                        fitted_by_older_version, story_figures, story_params_from_dict)
@@ -169,7 +169,7 @@ def throughput(models, n: int) -> None:
     """Each model in its own process (one thread each, one after the other), on the same texts:
     the first n dev articles as the embed stage cuts them. Per CPU second too: on a busy machine
     the wall clock measures the neighbours, the process's CPU time much less so."""
-    print(f"== encode throughput, one thread, the first {n} dev articles (title + lead, <= 600 chars); "
+    print(f"== encode throughput, one thread, the first {n} dev articles (title + lead, <= {DEFAULT_MAX_CHARS} chars); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     for model in models:

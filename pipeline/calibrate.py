@@ -5,7 +5,9 @@ databases (a file for another model is refused, naming both).
 
 ``ensure_calibrated`` runs before the themes and stories stages (pipeline/stages.py): the first
 time an uncalibrated model is active, it gets the calibration shipped for it (bundled models) or
-is calibrated on the development set; without either the stages refuse with one line.
+is calibrated on the development set; without either the stages refuse with one line. A stored
+part fitted for an older newsmon (another theme set or embedded text, an older story fit) is
+replaced by the shipped one when that one fits this version.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pipeline.labelled import dev_articles, story_dev_articles
 from pipeline.store import calibration as store
 from pipeline.store import embeddings as embeddings_store
 from pipeline.store import locks
-from pipeline.stories.calibrate import fit_story_params_with_figures, story_params_to_dict
+from pipeline.stories.calibrate import fit_story_params_with_figures, fitted_by_older_version, story_params_to_dict
 from pipeline.themes.calibrate import (FILE_FORMAT, CalibrationError, fit_dev, fitted_with_this_taxonomy,
                                       read_calibration_file, shipped_calibration)
 from pipeline.themes.exemplars import exemplars_for
@@ -94,6 +96,11 @@ def ensure_calibrated(rt, encoder=None) -> CalibrateResult | None:
         return _ensure_calibrated(rt, encoder)
 
 
+def _outdated(part: str, values: dict | None) -> bool:
+    """Whether calibrated ``part`` was fitted for another version's evidence."""
+    return not fitted_with_this_taxonomy(values) if part == "themes" else fitted_by_older_version(values)
+
+
 def _ensure_calibrated(rt, encoder=None) -> CalibrateResult | None:
     with rt.pool.connection() as conn:
         active = embeddings_store.active_model(conn)
@@ -101,15 +108,24 @@ def _ensure_calibrated(rt, encoder=None) -> CalibrateResult | None:
     if active is None:
         return None
     missing = tuple(p for p in ("themes", "stories") if not (stored and stored.params.get(p)))
+    shipped = shipped_calibration(active.model)
+    current = {p for p in ("themes", "stories") if shipped and p in shipped["params"] and not _outdated(p, shipped["params"][p])}
+    # after an upgrade: a stored part fitted for the older version gives way to this version's shipped one
+    outdated = tuple(p for p in ("themes", "stories") if p not in missing and p in current
+                     and _outdated(p, stored.params[p]))
+    if not missing and not outdated:
+        return None
+    if set(missing) <= current:
+        parts = missing + outdated
+        with rt.pool.connection() as conn, conn.transaction():
+            store.save(conn, active.model, {p: shipped["params"][p] for p in parts},
+                       {p: shipped["dev_figures"][p] for p in parts if p in shipped.get("dev_figures", {})})
+        if outdated:
+            log.warning("the stored %s calibration of %s was fitted for an older newsmon: replaced by the one "
+                        "shipped with this version", " and ".join(outdated), active.model)
+        return CalibrateResult(active.model, list(parts), notes=["from the calibration shipped with newsmon"])
     if not missing:
         return None
-    shipped = shipped_calibration(active.model)
-    if shipped is not None and all(p in shipped["params"] for p in missing) and (
-            "themes" not in missing or fitted_with_this_taxonomy(shipped["params"]["themes"])):
-        with rt.pool.connection() as conn, conn.transaction():
-            store.save(conn, active.model, {p: shipped["params"][p] for p in missing},
-                       {p: shipped["dev_figures"][p] for p in missing if p in shipped.get("dev_figures", {})})
-        return CalibrateResult(active.model, list(missing), notes=["from the calibration shipped with newsmon"])
     if not dev_articles():
         raise CalibrationError(
             f"embedding model {active.model} has no calibration and the labelled development set is not "

@@ -11,7 +11,7 @@ Read-only views of the ``analytics`` schema for ops and analysts, plus the lates
 | ``/api/feed-health`` | ``analytics.feed_health``, failing feeds first (``failing_only``) |
 | ``/digest`` | HTML of the latest digest file (or ``?day=YYYY-MM-DD``; rendered on demand when no file exists) |
 | ``/api/stages`` | ``analytics.stage_status``: per stage the newest run and failure (``stage``, ``failing_only``) |
-| ``/api/backlogs`` | ``analytics.backlogs``: pending extraction, pending embedding, unthemed, unplaced |
+| ``/api/backlogs`` | ``analytics.backlogs``: pending extraction, pending embedding, unthemed, unplaced, stale vectors |
 | ``/api/mail`` | ``analytics.mail_deliveries``: digest and alert mails per recipient (``recipient``, ``status``, ``kind``) |
 | ``/api/api-fetches`` | ``analytics.api_fetches``: failed API reads (``status=failed|ok|all``, ``provider``, ``repo``) |
 | ``/docs``, ``/redoc``, ``/openapi.json`` | the API's documentation, behind the same login |
@@ -292,7 +292,7 @@ on the next run</button></form>
                      "last_failure_error", "failures"])}
 <h2>Backlogs</h2>
 <p>JSON: <a href="api/backlogs">backlogs</a></p>
-{_table(backlog, ["pending_extraction", "oldest_pending_extraction", "pending_embedding", "unthemed", "unplaced"])}
+{_table(backlog, ["pending_extraction", "oldest_pending_extraction", "pending_embedding", "unthemed", "unplaced", "stale_embedding"])}
 <h2>Failed mail</h2>
 <p>JSON: <a href="api/mail">every delivery</a> · <a href="api/mail?status=failed">failed</a> ·
 <a href="api/mail?kind=alert">alerts</a> (filters: recipient, status, kind)</p>

@@ -47,7 +47,8 @@ def copy_temp(conn, table: str, columns: Sequence[tuple[str, str]], rows: Iterab
     return n
 
 
-def claim_unfinished(conn, claim: Callable[[], list], table: str, model: str) -> list:
+def claim_unfinished(conn, claim: Callable[[], list], table: str, model: str,
+                     current: tuple[str, object] | None = None) -> list:
     """Run ``claim`` (a ``SKIP LOCKED`` claim of articles with no row in ``table`` for
     ``model``) until it gives rows no other task has finished meanwhile; [] when nothing is left.
 
@@ -56,13 +57,18 @@ def claim_unfinished(conn, claim: Callable[[], list], table: str, model: str) ->
     those rows once that commit released them, and still see them as pending (measured: 128 of
     2,000 articles embedded twice by two tasks). Holding the locks, a new statement (a new
     snapshot in READ COMMITTED) sees every earlier claimer's committed rows, so those are
-    dropped. ``table``: embeddings or article_themes."""
+    dropped. ``table``: embeddings or article_themes; ``current``: (column, value) that a finished
+    row also holds (a vector from another text length is not finished)."""
     query = sql.SQL("SELECT article_id FROM {} WHERE model = %s AND article_id = ANY(%s)").format(sql.Identifier(table))
+    extra: tuple = ()
+    if current is not None:
+        query = sql.SQL("{} AND {} = %s").format(query, sql.Identifier(current[0]))
+        extra = (current[1],)
     while True:
         rows = claim()
         if not rows:
             return rows
-        done = {row[0] for row in conn.execute(query, (model, [r.article_id for r in rows]))}
+        done = {row[0] for row in conn.execute(query, (model, [r.article_id for r in rows], *extra))}
         rows = [r for r in rows if r.article_id not in done]
         if rows or not done:
             return rows

@@ -238,6 +238,7 @@ class Backlogs:
     unthemed: int
     unplaced: int
     embedding_model: str | None
+    stale_embedding: int  # vectors from another text length, recomputed by the embed stage
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,7 @@ def stage_status(conn, stage: str | None = None, failing_only: bool = False) -> 
 def backlogs(conn) -> Backlogs:
     (row,) = _fetch(conn, Backlogs,
                     "SELECT pending_extraction, oldest_pending_extraction, pending_embedding, unthemed, unplaced, "
-                    "embedding_model FROM analytics.backlogs", ())
+                    "embedding_model, stale_embedding FROM analytics.backlogs", ())
     return row
 
 

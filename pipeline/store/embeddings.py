@@ -14,7 +14,7 @@ from psycopg.rows import class_row
 from pipeline.store import claim_unfinished, copy_temp
 
 __all__ = ["ActiveModel", "ArticleText", "Neighbour", "active_model", "lock_models", "register_model",
-           "delete_vectors", "count_pending", "count_empty", "claim_pending", "write_vectors",
+           "delete_vectors", "count_pending", "count_stale", "count_empty", "claim_pending", "write_vectors",
            "copy_duplicate_vectors", "index_name", "ensure_index", "nearest_articles", "load_vectors",
            "as_array", "stack_vectors"]
 
@@ -30,6 +30,7 @@ class ArticleText(NamedTuple):
     article_id: int
     title: str | None
     body_text: str | None  # the first 20,000 characters
+    stale: bool = False  # it has a vector, from another text length
 
 
 class Neighbour(NamedTuple):
@@ -39,10 +40,13 @@ class Neighbour(NamedTuple):
 
 # An article is worth embedding when it was extracted and has some text.
 _HAS_TEXT = "(coalesce(btrim({a}.title), '') <> '' OR coalesce(btrim({a}.body_text), '') <> '')"
-# A syndicated copy whose original will get a vector reuses that vector instead.
+# Pending: no vector of the model computed from today's text (``text_chars``), so a vector from
+# another text length (an older newsmon's) is recomputed too. A syndicated copy whose original
+# will get a vector reuses that vector instead.
 _PENDING_WHERE = f"""
     a.extract_status = 'ok' AND {_HAS_TEXT.format(a='a')}
-    AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = %(model)s)
+    AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = %(model)s
+                    AND e.text_chars = %(chars)s)
     AND NOT EXISTS (SELECT 1 FROM articles o WHERE o.article_id = a.duplicate_of
                     AND o.extract_status = 'ok' AND {_HAS_TEXT.format(a='o')})
 """
@@ -58,14 +62,14 @@ def lock_models(conn) -> None:
     conn.execute("LOCK TABLE embedding_models IN SHARE ROW EXCLUSIVE MODE")
 
 
-def register_model(conn, model: str, dims: int, backend: str, *, activate: bool) -> None:
+def register_model(conn, model: str, dims: int, backend: str, *, activate: bool, text_chars: int) -> None:
     if activate:
         conn.execute("UPDATE embedding_models SET active = false WHERE active AND model <> %s", (model,))
     conn.execute(
-        """INSERT INTO embedding_models (model, dims, backend, active) VALUES (%s, %s, %s, %s)
+        """INSERT INTO embedding_models (model, dims, backend, active, text_chars) VALUES (%s, %s, %s, %s, %s)
            ON CONFLICT (model) DO UPDATE SET dims = EXCLUDED.dims, backend = EXCLUDED.backend,
-                  active = embedding_models.active OR EXCLUDED.active""",
-        (model, dims, backend, activate),
+                  active = embedding_models.active OR EXCLUDED.active, text_chars = EXCLUDED.text_chars""",
+        (model, dims, backend, activate, text_chars),
     )
 
 
@@ -73,8 +77,15 @@ def delete_vectors(conn, model: str) -> int:
     return conn.execute("DELETE FROM embeddings WHERE model = %s", (model,)).rowcount
 
 
-def count_pending(conn, model: str) -> int:
-    return conn.execute(f"SELECT count(*) FROM articles a WHERE {_PENDING_WHERE}", {"model": model}).fetchone()[0]
+def count_pending(conn, model: str, *, text_chars: int) -> int:
+    return conn.execute(f"SELECT count(*) FROM articles a WHERE {_PENDING_WHERE}",
+                        {"model": model, "chars": text_chars}).fetchone()[0]
+
+
+def count_stale(conn, model: str, *, text_chars: int) -> int:
+    """Vectors of the model computed from another text length (recomputed by the stage)."""
+    return conn.execute("SELECT count(*) FROM embeddings WHERE model = %s AND text_chars IS DISTINCT FROM %s",
+                        (model, text_chars)).fetchone()[0]
 
 
 def count_empty(conn, model: str) -> int:
@@ -84,48 +95,58 @@ def count_empty(conn, model: str) -> int:
     ).fetchone()[0]
 
 
-def claim_pending(conn, model: str, limit: int, skip: Sequence[int] = ()) -> list[ArticleText]:
-    """Up to ``limit`` articles to embed, by id, locked until the caller's transaction ends
+_HAS_VECTOR = "EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = %(model)s)"
+
+
+def claim_pending(conn, model: str, limit: int, skip: Sequence[int] = (), *, text_chars: int) -> list[ArticleText]:
+    """Up to ``limit`` articles to embed, locked until the caller's transaction ends
     (``FOR NO KEY UPDATE ... SKIP LOCKED``): several embedding tasks share one backlog, each
     article is encoded by one of them, and a task that dies gives its rows back with its
     transaction. Call inside a transaction that also writes the vectors. ``skip``: articles
-    this caller could not encode (not claimed again by it)."""
+    this caller could not encode (not claimed again by it). Articles with no vector come first,
+    oldest first; then stale vectors, newest first (a story window's articles before the archive)."""
     def claim():
         with conn.cursor(row_factory=class_row(ArticleText)) as cur:
             return cur.execute(
-                f"""SELECT a.article_id, a.title, left(a.body_text, 20000) AS body_text FROM articles a
+                f"""SELECT a.article_id, a.title, left(a.body_text, 20000) AS body_text, {_HAS_VECTOR} AS stale
+                    FROM articles a
                     WHERE {_PENDING_WHERE} AND a.article_id <> ALL(%(skip)s)
-                    ORDER BY a.article_id LIMIT %(limit)s FOR NO KEY UPDATE OF a SKIP LOCKED""",
-                {"model": model, "limit": limit, "skip": list(skip)},
+                    ORDER BY {_HAS_VECTOR}, CASE WHEN {_HAS_VECTOR} THEN -a.article_id ELSE a.article_id END
+                    LIMIT %(limit)s FOR NO KEY UPDATE OF a SKIP LOCKED""",
+                {"model": model, "limit": limit, "skip": list(skip), "chars": text_chars},
             ).fetchall()
 
-    return claim_unfinished(conn, claim, "embeddings", model)
+    return claim_unfinished(conn, claim, "embeddings", model, current=("text_chars", text_chars))
 
 
-def write_vectors(conn, model: str, ids: Sequence[int], vectors: np.ndarray) -> int:
+def write_vectors(conn, model: str, ids: Sequence[int], vectors: np.ndarray, *, text_chars: int) -> int:
     """Binary COPY into a temp table, then upsert (articles deleted meanwhile are skipped);
     several calls in one transaction each upsert only their own rows (``copy_temp``)."""
     copy_temp(conn, "embed_in", [("article_id", "bigint"), ("embedding", "vector")], zip(ids, vectors),
               binary_types=["int8", "vector"])
     with conn.cursor() as cur:
         cur.execute(
-            """INSERT INTO embeddings (article_id, model, embedding)
-               SELECT i.article_id, %s, i.embedding FROM embed_in i JOIN articles a USING (article_id)
-               ON CONFLICT (article_id, model) DO UPDATE SET embedding = EXCLUDED.embedding, created_at = now()""",
-            (model,),
+            """INSERT INTO embeddings (article_id, model, embedding, text_chars)
+               SELECT i.article_id, %s, i.embedding, %s FROM embed_in i JOIN articles a USING (article_id)
+               ON CONFLICT (article_id, model) DO UPDATE SET embedding = EXCLUDED.embedding,
+                      text_chars = EXCLUDED.text_chars, created_at = now()""",
+            (model, text_chars),
         )
         return cur.rowcount
 
 
-def copy_duplicate_vectors(conn, model: str) -> int:
-    """Syndicated copies get their original's vector (same text, same vector)."""
+def copy_duplicate_vectors(conn, model: str, *, text_chars: int) -> int:
+    """Syndicated copies get their original's vector (same text, same vector), replacing a copy's
+    stale one."""
     return conn.execute(
-        """INSERT INTO embeddings (article_id, model, embedding)
-           SELECT d.article_id, e.model, e.embedding
-           FROM articles d JOIN embeddings e ON e.article_id = d.duplicate_of AND e.model = %s
+        """INSERT INTO embeddings (article_id, model, embedding, text_chars)
+           SELECT d.article_id, e.model, e.embedding, e.text_chars
+           FROM articles d JOIN embeddings e ON e.article_id = d.duplicate_of AND e.model = %s AND e.text_chars = %s
            WHERE d.extract_status = 'ok'
-           ON CONFLICT (article_id, model) DO NOTHING""",
-        (model,),
+           ON CONFLICT (article_id, model) DO UPDATE SET embedding = EXCLUDED.embedding,
+                  text_chars = EXCLUDED.text_chars, created_at = now()
+           WHERE embeddings.text_chars IS DISTINCT FROM EXCLUDED.text_chars""",
+        (model, text_chars),
     ).rowcount
 
 

@@ -37,9 +37,10 @@ PLATEAU_TOLERANCE = 0.02  # cells within this of the best objective form the pla
 FITTED_FIELDS = ("join_threshold", "merge_threshold", "lexical_weight", "time_weight")
 # stored beside the fitted fields: 2 since 0.8.0 (the wider time grid), 3 since 0.9.0 (the subject
 # conflict compares headlines only, and the thresholds moved with it), 4 since 0.9.3 (a story's
-# subjects are those at least half of its headlines name); a stored calibration with a lower
-# number (or none) was fitted for an older newsmon's clustering
-STORY_FIT = 4
+# subjects are those at least half of its headlines name), 5 since 0.9.6 (vectors of the title and
+# 400 characters, not 600); a stored calibration with a lower number (or none) was fitted for an
+# older newsmon's clustering, and gives way to the shipped one (pipeline/calibrate.py)
+STORY_FIT = 5
 
 
 class LabelledStoryArticle(Protocol):

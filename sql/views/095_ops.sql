@@ -28,7 +28,7 @@ COMMENT ON VIEW analytics.stage_status IS 'Per stage: the newest run (status, ti
 -- analytics.backlogs: one row, the work each stage has not done yet, counted with the same
 -- conditions the stages select by (pipeline/store/embeddings.py, themes.py, stories.py).
 CREATE VIEW analytics.backlogs AS
-WITH active AS (SELECT model FROM embedding_models WHERE active)
+WITH active AS (SELECT model, text_chars FROM embedding_models WHERE active)
 SELECT
     (SELECT count(*) FROM articles a WHERE a.extract_status = 'pending')::integer AS pending_extraction,
     (SELECT min(a.created_at) FROM articles a WHERE a.extract_status = 'pending') AS oldest_pending_extraction,
@@ -45,9 +45,12 @@ SELECT
      WHERE t.article_id IS NULL OR t.model IS DISTINCT FROM e.model)::integer AS unthemed,
     (SELECT count(*) FROM embeddings e JOIN active m ON m.model = e.model
      WHERE NOT EXISTS (SELECT 1 FROM story_members s WHERE s.article_id = e.article_id))::integer AS unplaced,
-    (SELECT m.model FROM active m) AS embedding_model;
+    (SELECT m.model FROM active m) AS embedding_model,
+    -- vectors computed from another text length (an older newsmon's): the embed stage recomputes them
+    (SELECT count(*) FROM embeddings e JOIN active m ON m.model = e.model
+     WHERE e.text_chars IS DISTINCT FROM m.text_chars)::integer AS stale_embedding;
 
-COMMENT ON VIEW analytics.backlogs IS 'One row: articles waiting for extraction, embedding (active model), a theme, a story.';
+COMMENT ON VIEW analytics.backlogs IS 'One row: articles waiting for extraction, embedding (active model), a theme, a story; vectors to recompute.';
 
 -- analytics.mail_deliveries: every digest mail and (when the alerts table exists) every alert
 -- mail, per recipient, newest first.

@@ -261,6 +261,7 @@ def test_backlogs(analyst_client):
     # the seeded articles have text but no vector yet; one page waits for extraction
     assert body["pending_extraction"] == 1 and body["pending_embedding"] == 3
     assert body["unthemed"] == 0 and body["unplaced"] == 0 and body["embedding_model"] is None
+    assert body["stale_embedding"] == 0
 
 
 def test_mail_deliveries_per_recipient_with_filters(analyst_client):

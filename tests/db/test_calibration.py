@@ -328,3 +328,39 @@ def test_without_the_labelled_files_no_empty_exemplar_set_is_stored(runtime, use
     with runtime.pool.connection() as conn:
         assert calibration_store.load_exemplars(conn, bare.name) is None
         assert conn.execute("SELECT count(*) FROM theme_exemplars").fetchone()[0] == 0
+
+
+def test_an_upgrade_replaces_outdated_parts_by_the_shipped_calibration(runtime, use_encoder, tmp_path,  # noqa: F811
+                                                                      monkeypatch, caplog):
+    """A database upgraded from 0.9.5 holds a calibration fitted on vectors of another text (600
+    characters): other exemplars, story fit 4. Before the next themes or stories run, each such
+    part gives way to the one shipped with this version, with one warning; a part newsmon ships
+    nothing newer for stays the operator's."""
+    from pipeline.stories.calibrate import STORY_FIT
+    from pipeline.themes import calibrate as themes_calibrate
+
+    shipped = themes_calibrate.shipped_calibration(use_encoder.name)
+    older = {"themes": {**shipped["params"]["themes"], "exemplars": "0123456789ab"},
+             "stories": {**shipped["params"]["stories"], "join_threshold": 0.61, "fit": STORY_FIT - 1}}
+    with runtime.pool.connection() as conn:
+        insert_article(conn, key="u", title="Chip export controls", body="New rules.", language="en",
+                       published_at=T0)
+        calibration_store.save(conn, use_encoder.name, older, {})
+        conn.commit()
+    run_embed(runtime, encoder=use_encoder)
+
+    monkeypatch.setattr(themes_calibrate, "SHIPPED_DIR", tmp_path)  # nothing shipped: nothing replaced
+    assert calibrate.ensure_calibrated(runtime, encoder=use_encoder) is None
+    with runtime.pool.connection() as conn:
+        assert calibration_store.load(conn, use_encoder.name).params == older
+    monkeypatch.undo()
+
+    with caplog.at_level("WARNING", logger="pipeline.calibrate"):
+        result = calibrate.ensure_calibrated(runtime, encoder=use_encoder)
+    assert result.fitted == ["themes", "stories"] and "shipped" in result.notes[0]
+    with runtime.pool.connection() as conn:
+        stored = calibration_store.load(conn, use_encoder.name)
+    assert stored.themes == shipped["params"]["themes"] and stored.stories == shipped["params"]["stories"]
+    warnings = [r.getMessage() for r in caplog.records if "older newsmon" in r.getMessage()]
+    assert len(warnings) == 1 and "themes and stories" in warnings[0] and use_encoder.name in warnings[0]
+    assert calibrate.ensure_calibrated(runtime, encoder=use_encoder) is None  # once

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 import pipeline.embed.stage as embed_stage
-from pipeline.embed.stage import run_embed
+from pipeline.embed.stage import DEFAULT_MAX_CHARS, run_embed
 from pipeline.store import embeddings as emb_store
 from pipeline.store import themes as themes_store
 from pipeline.themes.stage import run_themes
@@ -85,7 +85,7 @@ def test_two_embedding_tasks_share_the_backlog(runtime, use_encoder, monkeypatch
     assert sum(r.counts.get("embedded", 0) for r in results) == 40
     assert sum(r.counts.get("copied_from_original", 0) for r in results) == 1
     with runtime.pool.connection() as conn:
-        assert emb_store.count_pending(conn, use_encoder.name) == 0
+        assert emb_store.count_pending(conn, use_encoder.name, text_chars=DEFAULT_MAX_CHARS) == 0
         assert conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 41
 
 
@@ -149,7 +149,7 @@ def test_one_bad_article_is_skipped_with_its_reason(runtime, use_encoder):  # no
     assert any(f"article {bad}: not embedded (ValueError: tokenizer" in n for n in result.notes)
     assert any(f"article {nan}: not embedded (the model returned non-finite" in n for n in result.notes)
     with runtime.pool.connection() as conn:
-        assert emb_store.count_pending(conn, use_encoder.name) == 2  # tried again on the next run
+        assert emb_store.count_pending(conn, use_encoder.name, text_chars=DEFAULT_MAX_CHARS) == 2  # tried again on the next run
         assert conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == len(ids)
 
 
@@ -226,3 +226,63 @@ def test_no_article_is_embedded_twice_by_racing_claims(runtime):
     results = _in_two_threads(task)
     assert sorted(r.counts.get("embedded", 0) for r in results) != [0, 400]  # both took a share
     assert sum(r.counts.get("embedded", 0) for r in results) == 400
+
+
+class _Recording:
+    """The bundled encoder, recording each text it is given, in order."""
+
+    def __init__(self, inner):
+        self.inner, self.texts = inner, []
+        self.name, self.dims, self.backend = inner.name, inner.dims, inner.backend
+
+    def encode(self, texts):
+        self.texts.extend(texts)
+        return self.inner.encode(texts)
+
+
+def test_vectors_from_another_text_length_are_recomputed_after_new_articles(runtime, use_encoder,  # noqa: F811
+                                                                           monkeypatch):
+    """After an upgrade that changed the embedded text (0.9.6: 400 characters, not 600), the stored
+    vectors say which text they came from; the stage recomputes the stale ones once, after the
+    articles that have no vector yet, newest first, at most RECOMPUTE_PER_RUN per run, and a
+    syndicated copy follows its original."""
+    ids = _backlog(runtime, 6)  # six articles and a copy of the first
+    run_embed(runtime, encoder=use_encoder)
+    stale, copy = ids[:4], ids[-1]
+    with runtime.pool.connection() as conn:
+        right = dict(zip(*emb_store.load_vectors(conn, use_encoder.name, ids)))
+        # an older newsmon's vectors: another text length (and here another vector, to see it replaced)
+        conn.execute("UPDATE embeddings SET text_chars = 600, embedding = (SELECT embedding FROM embeddings "
+                     "WHERE article_id = %s) WHERE article_id = ANY(%s)", (ids[5], stale + [copy]))
+        conn.execute("UPDATE embedding_models SET text_chars = 600")
+        new = [insert_article(conn, key=f"new-{i}", title=f"{TOPICS[i][0]} (new)", body=TOPICS[i][1])
+               for i in range(2)]
+        conn.commit()
+        assert emb_store.count_stale(conn, use_encoder.name, text_chars=DEFAULT_MAX_CHARS) == 5
+        assert emb_store.count_pending(conn, use_encoder.name, text_chars=DEFAULT_MAX_CHARS) == 6
+    monkeypatch.setattr(embed_stage, "RECOMPUTE_PER_RUN", 2)
+    recording = _Recording(use_encoder)
+    first = run_embed(runtime, encoder=recording, batch_size=2)
+    assert first.counts["embedded"] == 4 and first.counts["recomputed"] == 2
+    assert any("5 vectors" in n and "another text length" in n and "at most 2" in n for n in first.notes)
+    with runtime.pool.connection() as conn:  # the copy waits for its original
+        assert conn.execute("SELECT pending_embedding, stale_embedding FROM analytics.backlogs").fetchone() == (0, 3)
+    second = run_embed(runtime, encoder=recording, batch_size=2)
+    assert second.counts["recomputed"] == 2 and second.counts["copied_from_original"] == 1
+    by_text = {embed_stage.article_text(t, b): a for a, t, b in _texts(runtime, new + stale)}
+    assert [by_text[t] for t in recording.texts] == new + sorted(stale, reverse=True)
+    with runtime.pool.connection() as conn:
+        assert conn.execute("SELECT pending_embedding, stale_embedding FROM analytics.backlogs").fetchone() == (0, 0)
+        now = dict(zip(*emb_store.load_vectors(conn, use_encoder.name, ids)))
+    for article in stale:
+        assert now[article] == pytest.approx(right[article], abs=1e-6)
+    assert now[copy] == pytest.approx(now[ids[0]], abs=1e-6)
+    recording.texts.clear()
+    again = run_embed(runtime, encoder=recording)  # once is enough
+    assert recording.texts == [] and "embedded" not in again.counts
+
+
+def _texts(runtime, ids: list[int]) -> list[tuple[int, str, str]]:
+    with runtime.pool.connection() as conn:
+        return conn.execute("SELECT article_id, title, body_text FROM articles WHERE article_id = ANY(%s)",
+                            (ids,)).fetchall()

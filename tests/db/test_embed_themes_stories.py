@@ -270,9 +270,9 @@ def test_vector_writes_share_one_transaction(runtime):
     with runtime.pool.connection() as conn, conn.transaction():
         first, second = (insert_article(conn, key=f"w{i}", title=f"Title {i}", body="Body.", published_at=t0)
                          for i in range(2))
-        emb_store.register_model(conn, "test/three-dims", 3, "test", activate=True)
-        assert emb_store.write_vectors(conn, "test/three-dims", [first], np.eye(3, dtype=np.float32)[:1]) == 1
-        assert emb_store.write_vectors(conn, "test/three-dims", [second], np.eye(3, dtype=np.float32)[1:2]) == 1
+        emb_store.register_model(conn, "test/three-dims", 3, "test", activate=True, text_chars=400)
+        assert emb_store.write_vectors(conn, "test/three-dims", [first], np.eye(3, dtype=np.float32)[:1], text_chars=400) == 1
+        assert emb_store.write_vectors(conn, "test/three-dims", [second], np.eye(3, dtype=np.float32)[1:2], text_chars=400) == 1
     with runtime.pool.connection() as conn:
         ids, vectors = emb_store.load_vectors(conn, "test/three-dims", [first, second])
     assert ids == sorted([first, second]) and vectors.shape == (2, 3)

@@ -22,7 +22,8 @@ def test_article_text_is_title_and_lead():
     assert article_text("Intel delays fab", "Intel delays fab. The plant waits.") == "Intel delays fab. The plant waits."
     # NUL and control characters go, whitespace collapses, huge titles are capped
     assert article_text("a\x00b\n\n c\x07", None) == "ab c"
-    assert len(article_text("x" * 100_000, "")) == embed.MAX_TITLE_CHARS
+    assert len(article_text("x" * 100_000, "", max_chars=10**6)) == embed.MAX_TITLE_CHARS
+    assert len(article_text("x" * 100_000, "")) == embed.DEFAULT_MAX_CHARS  # the whole text is cut too
     # cut at a word boundary, never mid-word
     text = article_text("T", "word " * 1000, max_chars=100)
     assert len(text) <= 100 and text.endswith("word")

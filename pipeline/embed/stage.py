@@ -128,24 +128,26 @@ def _embed_pending(rt, encoder: Encoder, batch_size: int, max_chars: int, result
     RECOMPUTE_PER_RUN stale vectors were claimed (they come after every new article)."""
     recompute_limit = RECOMPUTE_PER_RUN
     with rt.pool.connection() as conn:
-        total = store.count_pending(conn, encoder.name, text_chars=max_chars)
-        stale = store.count_stale(conn, encoder.name, text_chars=max_chars)
+        new = store.count_pending(conn, encoder.name, text_chars=max_chars, stale=False)
+        stale = store.count_pending(conn, encoder.name, text_chars=max_chars, stale=True)
         skipped = store.count_empty(conn, encoder.name)
     if skipped:
         result.add("skipped_empty", skipped)
     if stale:  # after an upgrade that changed the embedded text: a one-off, shown in the task log
-        result.notes.append(f"{stale} vectors of {encoder.name} were computed from another text length than "
-                            f"{max_chars} characters: recomputing them after the articles that have none, "
+        result.notes.append(f"{stale} articles have a vector of {encoder.name} computed from another text length "
+                            f"than {max_chars} characters: recomputing them after the articles that have none, "
                             f"at most {recompute_limit} in this run")
+    total = new + min(stale, recompute_limit)
     if not total:
         return
-    written = recomputed = 0
+    written = claimed_stale = recomputed = 0
     unusable: dict[int, str] = {}  # article -> why it has no vector (skipped for this run)
     # The bar's total is the whole backlog; parallel tasks each advance it by what they embedded.
-    with rt.progress.task(f"embed ({encoder.name})", total - max(0, stale - recompute_limit)) as tracker:
-        while recomputed < recompute_limit:
+    with rt.progress.task(f"embed ({encoder.name})", total) as tracker:
+        while claimed_stale < recompute_limit:
             with rt.pool.connection() as conn, conn.transaction():
-                batch = store.claim_pending(conn, encoder.name, batch_size, skip=list(unusable), text_chars=max_chars)
+                batch = store.claim_pending(conn, encoder.name, min(batch_size, recompute_limit - claimed_stale),
+                                            skip=list(unusable), text_chars=max_chars)
                 if not batch:
                     break
                 vectors, failed = _encode(encoder, [article_text(r.title, r.body_text, max_chars) for r in batch])
@@ -154,7 +156,8 @@ def _embed_pending(rt, encoder: Encoder, batch_size: int, max_chars: int, result
                     written += store.write_vectors(conn, encoder.name, [batch[i].article_id for i in good],
                                                    vectors[good], text_chars=max_chars)
             unusable.update({batch[i].article_id: reason for i, reason in failed.items()})
-            recomputed += sum(r.stale for r in batch)
+            claimed_stale += sum(r.stale for r in batch)
+            recomputed += sum(batch[i].stale for i in good)
             tracker.advance(len(batch))
     result.add("embedded", written)
     if recomputed:

@@ -14,7 +14,7 @@ from psycopg.rows import class_row
 from pipeline.store import claim_unfinished, copy_temp
 
 __all__ = ["ActiveModel", "ArticleText", "Neighbour", "active_model", "lock_models", "register_model",
-           "delete_vectors", "count_pending", "count_stale", "count_empty", "claim_pending", "write_vectors",
+           "delete_vectors", "count_pending", "count_empty", "claim_pending", "write_vectors",
            "copy_duplicate_vectors", "index_name", "ensure_index", "nearest_articles", "load_vectors",
            "as_array", "stack_vectors"]
 
@@ -40,16 +40,17 @@ class Neighbour(NamedTuple):
 
 # An article is worth embedding when it was extracted and has some text.
 _HAS_TEXT = "(coalesce(btrim({a}.title), '') <> '' OR coalesce(btrim({a}.body_text), '') <> '')"
-# Pending: no vector of the model computed from today's text (``text_chars``), so a vector from
-# another text length (an older newsmon's) is recomputed too. A syndicated copy whose original
-# will get a vector reuses that vector instead.
-_PENDING_WHERE = f"""
+# Pending work of two kinds: an article with no vector of the model (new), and one whose vector
+# was computed from another text length than today's ``text_chars`` (stale: an older newsmon's).
+# A syndicated copy whose original will get a vector reuses that vector instead.
+_CLAIMABLE = f"""
     a.extract_status = 'ok' AND {_HAS_TEXT.format(a='a')}
-    AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = %(model)s
-                    AND e.text_chars = %(chars)s)
     AND NOT EXISTS (SELECT 1 FROM articles o WHERE o.article_id = a.duplicate_of
                     AND o.extract_status = 'ok' AND {_HAS_TEXT.format(a='o')})
 """
+_NEW = "NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = %(model)s)"
+_STALE = ("EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = %(model)s "
+          "AND e.text_chars IS DISTINCT FROM %(chars)s)")
 
 
 def active_model(conn) -> ActiveModel | None:
@@ -77,15 +78,11 @@ def delete_vectors(conn, model: str) -> int:
     return conn.execute("DELETE FROM embeddings WHERE model = %s", (model,)).rowcount
 
 
-def count_pending(conn, model: str, *, text_chars: int) -> int:
-    return conn.execute(f"SELECT count(*) FROM articles a WHERE {_PENDING_WHERE}",
+def count_pending(conn, model: str, *, text_chars: int, stale: bool | None = None) -> int:
+    """Articles the stage would embed: new ones (``stale=False``), stale ones (True), or both."""
+    kinds = {None: f"({_NEW} OR {_STALE})", False: _NEW, True: _STALE}[stale]
+    return conn.execute(f"SELECT count(*) FROM articles a WHERE {_CLAIMABLE} AND {kinds}",
                         {"model": model, "chars": text_chars}).fetchone()[0]
-
-
-def count_stale(conn, model: str, *, text_chars: int) -> int:
-    """Vectors of the model computed from another text length (recomputed by the stage)."""
-    return conn.execute("SELECT count(*) FROM embeddings WHERE model = %s AND text_chars IS DISTINCT FROM %s",
-                        (model, text_chars)).fetchone()[0]
 
 
 def count_empty(conn, model: str) -> int:
@@ -95,28 +92,28 @@ def count_empty(conn, model: str) -> int:
     ).fetchone()[0]
 
 
-_HAS_VECTOR = "EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = %(model)s)"
-
-
 def claim_pending(conn, model: str, limit: int, skip: Sequence[int] = (), *, text_chars: int) -> list[ArticleText]:
     """Up to ``limit`` articles to embed, locked until the caller's transaction ends
     (``FOR NO KEY UPDATE ... SKIP LOCKED``): several embedding tasks share one backlog, each
     article is encoded by one of them, and a task that dies gives its rows back with its
     transaction. Call inside a transaction that also writes the vectors. ``skip``: articles
-    this caller could not encode (not claimed again by it). Articles with no vector come first,
-    oldest first; then stale vectors, newest first (a story window's articles before the archive)."""
-    def claim():
-        with conn.cursor(row_factory=class_row(ArticleText)) as cur:
-            return cur.execute(
-                f"""SELECT a.article_id, a.title, left(a.body_text, 20000) AS body_text, {_HAS_VECTOR} AS stale
-                    FROM articles a
-                    WHERE {_PENDING_WHERE} AND a.article_id <> ALL(%(skip)s)
-                    ORDER BY {_HAS_VECTOR}, CASE WHEN {_HAS_VECTOR} THEN -a.article_id ELSE a.article_id END
-                    LIMIT %(limit)s FOR NO KEY UPDATE OF a SKIP LOCKED""",
-                {"model": model, "limit": limit, "skip": list(skip), "chars": text_chars},
-            ).fetchall()
+    this caller could not encode (not claimed again by it). New articles come first, oldest
+    first; only when none is left, stale ones, newest first (a story window's articles before
+    the archive). Two plain queries, so neither sorts the whole stale archive."""
+    def claim(kind: str, order: str, stale: bool):
+        def run():
+            with conn.cursor(row_factory=class_row(ArticleText)) as cur:
+                return cur.execute(
+                    f"""SELECT a.article_id, a.title, left(a.body_text, 20000) AS body_text, {stale} AS stale
+                        FROM articles a WHERE {_CLAIMABLE} AND {kind} AND a.article_id <> ALL(%(skip)s)
+                        ORDER BY a.article_id {order} LIMIT %(limit)s FOR NO KEY UPDATE OF a SKIP LOCKED""",
+                    {"model": model, "limit": limit, "skip": list(skip), "chars": text_chars},
+                ).fetchall()
+        return run
 
-    return claim_unfinished(conn, claim, "embeddings", model, current=("text_chars", text_chars))
+    current = ("text_chars", text_chars)
+    return (claim_unfinished(conn, claim(_NEW, "ASC", False), "embeddings", model, current=current)
+            or claim_unfinished(conn, claim(_STALE, "DESC", True), "embeddings", model, current=current))
 
 
 def write_vectors(conn, model: str, ids: Sequence[int], vectors: np.ndarray, *, text_chars: int) -> int:
@@ -137,16 +134,18 @@ def write_vectors(conn, model: str, ids: Sequence[int], vectors: np.ndarray, *, 
 
 def copy_duplicate_vectors(conn, model: str, *, text_chars: int) -> int:
     """Syndicated copies get their original's vector (same text, same vector), replacing a copy's
-    stale one."""
+    stale one. Only the copies that need it are selected: an upsert's conflict check would lock
+    (and write) every copy's row on every run."""
     return conn.execute(
         """INSERT INTO embeddings (article_id, model, embedding, text_chars)
            SELECT d.article_id, e.model, e.embedding, e.text_chars
-           FROM articles d JOIN embeddings e ON e.article_id = d.duplicate_of AND e.model = %s AND e.text_chars = %s
-           WHERE d.extract_status = 'ok'
+           FROM articles d JOIN embeddings e ON e.article_id = d.duplicate_of AND e.model = %(model)s
+                                            AND e.text_chars = %(chars)s
+           LEFT JOIN embeddings c ON c.article_id = d.article_id AND c.model = %(model)s
+           WHERE d.extract_status = 'ok' AND (c.article_id IS NULL OR c.text_chars IS DISTINCT FROM %(chars)s)
            ON CONFLICT (article_id, model) DO UPDATE SET embedding = EXCLUDED.embedding,
-                  text_chars = EXCLUDED.text_chars, created_at = now()
-           WHERE embeddings.text_chars IS DISTINCT FROM EXCLUDED.text_chars""",
-        (model, text_chars),
+                  text_chars = EXCLUDED.text_chars, created_at = now()""",
+        {"model": model, "chars": text_chars},
     ).rowcount
 
 

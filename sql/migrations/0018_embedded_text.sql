@@ -5,6 +5,7 @@
 -- articles that have no vector yet.
 ALTER TABLE embeddings ADD COLUMN IF NOT EXISTS text_chars integer DEFAULT 600;
 ALTER TABLE embeddings ALTER COLUMN text_chars DROP DEFAULT;
--- The text length the embed stage writes for this model now (set when it registers the model).
+-- The text length the embed stage writes for this model now: set on each embed run; 0.9.6's
+-- length from the start, so analytics.backlogs counts the older vectors as stale at once.
 ALTER TABLE embedding_models ADD COLUMN IF NOT EXISTS text_chars integer;
-UPDATE embedding_models SET text_chars = 600 WHERE text_chars IS NULL;
+UPDATE embedding_models SET text_chars = 400 WHERE text_chars IS NULL;

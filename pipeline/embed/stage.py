@@ -31,7 +31,7 @@ DEFAULT_MAX_CHARS = 400
 CLAIM_BATCH = 32
 # Stale vectors (another text length) recomputed per stage call at most: after an upgrade the
 # whole archive is stale, and one task must still end well inside its timeout (2,000 is about
-# 5 minutes of E5 on one core); the next runs go on where this one stopped.
+# 4 minutes of E5 on one core: bench/embed.py --lead-cost); the next runs go on where this one stopped.
 RECOMPUTE_PER_RUN = 2000
 
 

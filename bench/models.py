@@ -13,7 +13,7 @@ pairs kept together, and encode throughput on one thread (articles/s, the same t
     .venv/bin/python bench/models.py --shipped --errors --unseen FILE ...  # and what each set got wrong
     .venv/bin/python bench/models.py --fit-center   # (re)write E5's centring vector (dev + demo)
     .venv/bin/python bench/models.py --ship --model NAME  # encode the theme set and refit the shipped
-                                                          # theme calibration of a bundled model
+                                                          # calibration of a bundled model (themes, stories)
 
 The themes fit on the theme set (the dev files and the held-out sets of rounds up to
 pipeline.labelled.THEME_SET_LAST_ROUND): on those sets the theme lines are in-sample and say so.
@@ -45,6 +45,7 @@ from themes import line  # noqa: E402  (bench/themes.py: one line of theme figur
 from pipeline.embed.encoders import (E5_CENTER_FILE, E5_MODEL, MINILM_MODEL, USE_MODEL, CachedEncoder,  # noqa: E402
                                      E5Encoder, load_encoder)
 from pipeline.embed.stage import DEFAULT_MAX_CHARS, article_text, encode_articles  # noqa: E402
+from pipeline.calibrate import fit_stories  # noqa: E402
 from pipeline.labelled import dev_articles, held_out_files, load_labelled, story_dev_articles, theme_files  # noqa: E402
 from pipeline.stories.calibrate import (demo_articles, fit_story_params_with_figures, labelled_items,  # noqa: E402
                                        fitted_by_older_version, story_figures, story_params_from_dict)
@@ -196,18 +197,21 @@ def fit_center() -> None:
 
 
 def ship(model: str) -> None:
-    """Encode the theme set with a bundled model, ship the vectors and refit the themes part of its
-    shipped calibration (the stories part is kept: `newsmon calibrate` refits it)."""
-    encoder = load_encoder(model, fallback=False)
+    """Encode the theme set with a bundled model, ship the vectors and refit its shipped calibration
+    as `newsmon calibrate` fits it: the themes on the theme set, the stories on the dev files."""
+    encoder = CachedEncoder(load_encoder(model, fallback=False))  # the story fit re-encodes dev files
     exemplars = encode_exemplars(encoder)
     print(f"wrote {write_shipped(exemplars)} ({len(exemplars.articles)} articles, set {exemplars.digest})")
     fit = fit_themes(encoder, exemplars)
+    stories, story_fit_figures = fit_stories(encoder)
     path = SHIPPED_DIR / f"{model}.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     data["params"]["themes"], data["dev_figures"]["themes"] = fit.params.to_json(), fit.figures
+    data["params"]["stories"], data["dev_figures"]["stories"] = stories, story_fit_figures
     data["fitted_at"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {path}: threshold {fit.params.threshold}, out of fold {fit.figures['out_of_fold']['accuracy']}")
+    print(f"wrote {path}: threshold {fit.params.threshold}, out of fold {fit.figures['out_of_fold']['accuracy']}; "
+          f"stories {stories}")
 
 
 def main() -> None:
@@ -229,7 +233,7 @@ def main() -> None:
     ap.add_argument("--throughput-only", action="store_true")
     ap.add_argument("--fit-center", action="store_true")
     ap.add_argument("--ship", action="store_true", help="encode the theme set with each --model and refit "
-                                                        "the themes of its shipped calibration")
+                                                        "its shipped calibration (themes and stories)")
     ap.add_argument("--throughput-child", help=argparse.SUPPRESS)
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args()

@@ -47,13 +47,19 @@ from pipeline.stories.terms import NAME, terms_of  # noqa: E402
 CACHE = Path(__file__).resolve().parent / "out" / "story_signals"
 WINDOW_DAYS = 7
 RARE_NAME_SHARE = 0.05  # a headline name in at most this share of the set's reports is "rare"
+def _probe(encoder) -> bytes:
+    """The encoder's vector of one fixed text, rounded: what the model computes, for cache keys."""
+    return np.round(np.asarray(encoder.encode(["newsmon cache probe: chips, sanctions, open models"])[0]), 3).tobytes()
+
+
 BASE = ("cosine", "lexical", "gap", "subject_conflict", "cross_lingual", "cosine_x_cross_lingual")
 CANDIDATES = ("headline_overlap", "rare_name_conflict", "headline_figure_conflict", "lead_cosine", "second_cosine")
 
 
 def cached_vectors(encoder, path: Path, articles, max_chars: int) -> np.ndarray:
-    digest = hashlib.sha256("".join(a.id + a.title + a.body for a in articles).encode()).hexdigest()[:12]
-    file = CACHE / f"{encoder.name.replace('/', '__')}-{max_chars}-{path.stem}-{digest}.npy"  # hub names have a /
+    digest = hashlib.sha256("".join(a.id + a.title + a.body for a in articles).encode())
+    digest.update(_probe(encoder))  # a re-shipped E5 centre (0.9.6) changes every vector: a new cache file
+    file = CACHE / f"{encoder.name.replace('/', '__')}-{max_chars}-{path.stem}-{digest.hexdigest()[:12]}.npy"  # hub names have a /
     if file.is_file():
         return np.load(file)
     vectors = encode_articles(encoder, [(a.title, a.body) for a in articles], max_chars=max_chars)

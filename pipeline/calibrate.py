@@ -62,7 +62,7 @@ def _active_model(rt) -> str:
     return active.model if active else model_id(rt.settings.embed_model)
 
 
-def _fit_stories(encoder) -> tuple[dict, dict]:
+def fit_stories(encoder) -> tuple[dict, dict]:
     """(params, figures) of the stories' fit on the development set."""
     params, figures = fit_story_params_with_figures(encoder, story_dev_articles())
     # shares as floats, pair counts as ints (the summary prints the shares)
@@ -81,7 +81,7 @@ def calibrate(rt, *, parts: tuple[str, ...] = ("themes", "stories"), encoder=Non
         fit = fit_dev(encoder, exemplars_for(rt.pool, encoder))
         params["themes"], result.figures["themes"] = fit.params.to_json(), fit.figures
     if "stories" in parts:
-        params["stories"], result.figures["stories"] = _fit_stories(encoder)
+        params["stories"], result.figures["stories"] = fit_stories(encoder)
     with rt.pool.connection() as conn, conn.transaction():
         store.save(conn, model, params, result.figures)
     result.fitted = list(params)
@@ -159,4 +159,4 @@ def import_calibration(rt, path: Path) -> str:
     return f"imported the calibration of {model} from {path} ({', '.join(data['params']) or 'nothing'})"
 
 
-__all__ = ["CalibrateResult", "calibrate", "ensure_calibrated", "export_calibration", "import_calibration"]
+__all__ = ["CalibrateResult", "calibrate", "ensure_calibrated", "export_calibration", "import_calibration", "fit_stories"]

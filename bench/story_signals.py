@@ -25,6 +25,7 @@ The pairwise lexical share here is article-to-article and ignores the clusterer'
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import math
 import os
@@ -47,6 +48,7 @@ from pipeline.stories.terms import NAME, terms_of  # noqa: E402
 CACHE = Path(__file__).resolve().parent / "out" / "story_signals"
 WINDOW_DAYS = 7
 RARE_NAME_SHARE = 0.05  # a headline name in at most this share of the set's reports is "rare"
+@functools.cache  # once per encoder, not once per cached file
 def _probe(encoder) -> bytes:
     """The encoder's vector of one fixed text, rounded: what the model computes, for cache keys."""
     return np.round(np.asarray(encoder.encode(["newsmon cache probe: chips, sanctions, open models"])[0]), 3).tobytes()

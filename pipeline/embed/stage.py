@@ -1,9 +1,9 @@
 """The embed stage: text preparation and ``run_embed``.
 
 ``run_embed(rt)`` embeds every extracted article that has no vector for the active model, or
-one computed from another text length (the encoders are in pipeline/embed/encoders.py), writes the vectors with binary COPY and keeps one
-HNSW cosine index per model. Several ``run_embed`` may run at once: they claim disjoint
-batches of the backlog (SKIP LOCKED).
+one computed from another text length (the encoders are in pipeline/embed/encoders.py), writes
+the vectors with binary COPY and keeps one HNSW cosine index per model. Several ``run_embed``
+may run at once: they claim disjoint batches of the backlog (SKIP LOCKED).
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ The pairwise lexical share here is article-to-article and ignores the clusterer'
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import math
 import os
@@ -48,10 +47,17 @@ from pipeline.stories.terms import NAME, terms_of  # noqa: E402
 CACHE = Path(__file__).resolve().parent / "out" / "story_signals"
 WINDOW_DAYS = 7
 RARE_NAME_SHARE = 0.05  # a headline name in at most this share of the set's reports is "rare"
-@functools.cache  # once per encoder, not once per cached file
+_PROBES: dict[int, bytes] = {}  # once per encoder, not once per cached file
+
+
 def _probe(encoder) -> bytes:
-    """The encoder's vector of one fixed text, rounded: what the model computes, for cache keys."""
-    return np.round(np.asarray(encoder.encode(["newsmon cache probe: chips, sanctions, open models"])[0]), 3).tobytes()
+    """The encoder's vector of one fixed text, rounded: what the model computes, for cache keys.
+    Kept by the encoder's id: the bundled encoders are dataclasses, which do not hash, and each
+    lives as long as the run."""
+    if id(encoder) not in _PROBES:
+        _PROBES[id(encoder)] = np.round(np.asarray(
+            encoder.encode(["newsmon cache probe: chips, sanctions, open models"])[0]), 3).tobytes()
+    return _PROBES[id(encoder)]
 
 
 BASE = ("cosine", "lexical", "gap", "subject_conflict", "cross_lingual", "cosine_x_cross_lingual")

@@ -3,6 +3,7 @@ which held-out sets the benches leave fresh."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -65,3 +66,31 @@ def test_best_pairwise_f1_over_thresholds():
     assert signals.best_f1(y, np.array([0.9, 0.1, 0.8, 0.2])) == 2 / 3  # best: the top one alone (P 1, R 0.5)
     # a tie is not split: the right pair and the wrong one of score 0.9 are taken together or not at all
     assert signals.best_f1(np.array([True, False]), np.array([0.9, 0.9])) == 2 / 3  # not 1.0 from the right pair alone
+
+
+@dataclass
+class _CountingEncoder:
+    """A dataclass, like the bundled encoders: it does not hash."""
+    name: str
+    offset: float
+    calls: int = 0
+
+    def encode(self, texts):
+        self.calls += 1
+        return np.array([[len(t) + self.offset, 1.0] for t in texts])
+
+
+def test_vectors_are_cached_by_what_the_encoder_computes(tmp_path, monkeypatch):
+    monkeypatch.setattr(signals, "CACHE", tmp_path)
+    path = tmp_path / "articles_unseen_r99a.yaml"
+    articles = [_article("a1", "s", "Nvidia reports a quarter", 0), _article("a2", "s", "Nvidia meldet Zahlen", 0)]
+    first = _CountingEncoder("org/model", 0.0)
+    vectors = signals.cached_vectors(first, path, articles, 400)
+    calls = first.calls
+    assert np.array_equal(signals.cached_vectors(first, path, articles, 400), vectors)
+    assert first.calls == calls  # read from the cache, no second encode (and the probe ran once)
+    assert len(list(tmp_path.glob("org__model-400-articles_unseen_r99a-*.npy"))) == 1
+    # the same name computing other vectors (a re-shipped centre) gets its own file
+    moved = _CountingEncoder("org/model", 0.5)
+    assert not np.array_equal(signals.cached_vectors(moved, path, articles, 400), vectors)
+    assert len(list(tmp_path.glob("org__model-400-*.npy"))) == 2

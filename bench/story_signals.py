@@ -47,17 +47,17 @@ from pipeline.stories.terms import NAME, terms_of  # noqa: E402
 CACHE = Path(__file__).resolve().parent / "out" / "story_signals"
 WINDOW_DAYS = 7
 RARE_NAME_SHARE = 0.05  # a headline name in at most this share of the set's reports is "rare"
-_PROBES: dict[int, bytes] = {}  # once per encoder, not once per cached file
+# once per encoder, not once per cached file; by id, since the bundled encoders are dataclasses,
+# which do not hash. The entry holds the encoder too, so its id cannot be reused by another one.
+_PROBES: dict[int, tuple[object, bytes]] = {}
 
 
 def _probe(encoder) -> bytes:
-    """The encoder's vector of one fixed text, rounded: what the model computes, for cache keys.
-    Kept by the encoder's id: the bundled encoders are dataclasses, which do not hash, and each
-    lives as long as the run."""
+    """The encoder's vector of one fixed text, rounded: what the model computes, for cache keys."""
     if id(encoder) not in _PROBES:
-        _PROBES[id(encoder)] = np.round(np.asarray(
-            encoder.encode(["newsmon cache probe: chips, sanctions, open models"])[0]), 3).tobytes()
-    return _PROBES[id(encoder)]
+        _PROBES[id(encoder)] = (encoder, np.round(np.asarray(
+            encoder.encode(["newsmon cache probe: chips, sanctions, open models"])[0]), 3).tobytes())
+    return _PROBES[id(encoder)][1]
 
 
 BASE = ("cosine", "lexical", "gap", "subject_conflict", "cross_lingual", "cosine_x_cross_lingual")

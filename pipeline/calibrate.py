@@ -24,7 +24,8 @@ from pipeline.labelled import dev_articles, story_dev_articles
 from pipeline.store import calibration as store
 from pipeline.store import embeddings as embeddings_store
 from pipeline.store import locks
-from pipeline.stories.calibrate import fit_story_params_with_figures, fitted_by_older_version, story_params_to_dict
+from pipeline.stories.calibrate import (fit_story_params_with_figures, fitted_by_older_version, story_params_from_dict,
+                                        story_params_to_dict)
 from pipeline.themes.calibrate import (FILE_FORMAT, CalibrationError, fit_dev, fitted_with_this_taxonomy,
                                       read_calibration_file, shipped_calibration)
 from pipeline.themes.exemplars import exemplars_for
@@ -63,8 +64,11 @@ def _active_model(rt) -> str:
 
 
 def fit_stories(encoder) -> tuple[dict, dict]:
-    """(params, figures) of the stories' fit on the development set."""
-    params, figures = fit_story_params_with_figures(encoder, story_dev_articles())
+    """(params, figures) of the stories' fit on the development set. A bundled model's shipped
+    cells stay while they are on the fit's plateau (pipeline/stories/calibrate.py: choose_plateau)."""
+    shipped = (shipped_calibration(encoder.name) or {}).get("params", {}).get("stories")
+    current = story_params_from_dict(shipped) if shipped and not fitted_by_older_version(shipped) else None
+    params, figures = fit_story_params_with_figures(encoder, story_dev_articles(), current=current)
     # shares as floats, pair counts as ints (the summary prints the shares)
     figures = {k: v if isinstance(v, int) else float(v) for k, v in vars(figures).items()}
     return story_params_to_dict(params), figures

@@ -39,6 +39,8 @@ from typing import Sequence
 
 import numpy as np
 
+from pipeline.stories.actors import is_role_key
+from pipeline.stories.conflict import Actors, article_actors, in_conflict, story_actors
 from pipeline.stories.evidence import is_evidence_key, subject_keys
 from pipeline.stories.terms import LANGUAGES, NAME
 from pipeline.stories.state import (BLOCK_SIZE, CANDIDATES, JOIN_THRESHOLD, LEXICAL_WEIGHT, MAX_TERMS,  # noqa: F401
@@ -147,7 +149,7 @@ class StoryClusterer:
         names, numbers, codes, entities, figures, and words the window has seen in another language."""
         if portable_from is not None:
             terms = {key: value for key, value in terms.items() if self._portable(key, value, portable_from)}
-        weights = [(key, self._idf(key)) for key in terms]
+        weights = [(key, self._idf(key)) for key in terms if not is_role_key(key)]  # roles are no words
         return weights, sum(w for _, w in weights)
 
     def _portable(self, key: str, value: tuple, language: str) -> bool:
@@ -176,7 +178,7 @@ class StoryClusterer:
     def _term_vector(self, story: StoryState) -> tuple[dict[str, float], float]:
         """The story's IDF-weighted term shares and their norm (for merging)."""
         n = max(1, story.member_count_for_terms)
-        vec = {key: self._idf(key) * entry[0] / n for key, entry in story.terms.items()}
+        vec = {key: self._idf(key) * entry[0] / n for key, entry in story.terms.items() if not is_role_key(key)}
         return vec, math.sqrt(sum(x * x for x in vec.values()))
 
     @staticmethod
@@ -300,7 +302,7 @@ class StoryClusterer:
         cos = self._reps[roots] @ it.vector.astype(np.float32, copy=False)
         when, w = it.placed_at.timestamp(), self.window.total_seconds()
         weights: dict[bool, tuple] = {}  # per "the story has a member in the article's language"
-        subjects = self._subjects_of_article(it) if p.conflict_weight else None  # once per article
+        actors = article_actors(it.terms, self._subjects) if p.conflict_weight else None  # once per article
         for j in np.argsort(-cos, kind="stable"):
             c, cs = roots[j], float(cos[j])
             # sorted by cosine and the lexical overlap is at most 1: nothing after this one can
@@ -315,35 +317,11 @@ class StoryClusterer:
                 weights[same] = self._term_weights(it.terms, None if same else it.language)
             score = (cs + p.lexical_weight * self._lexical_weighted(*weights[same], story)
                      - self._time_penalty(max(0.0, self._first[c] - when, when - self._last[c])))
-            if subjects is not None and self._conflict(subjects, self._subjects_of_story(story)):
+            if actors is not None and in_conflict(actors, story_actors(story, self._subjects)):
                 score -= p.conflict_weight
             if score > best_score:
                 best, best_score, best_cos = c, score, cs
         return best, best_score, best_cos
-
-    # -- subject conflict: two reports headlined with different companies, models or chips
-    def _subjects_of_article(self, it: NewArticle) -> frozenset:
-        """The companies, models and chips the article's title names."""
-        return frozenset(k for k, v in it.terms.items() if k in self._subjects and v[1])
-
-    def _subjects_of_story(self, story: StoryState) -> frozenset:
-        """The companies, models and chips at least half of the members' titles name (0.9.3;
-        before, any member's title): a follow-up that also headlines a rival or a customer ("Qwen
-        beats Mistral's model") does not make it what the story is about, so Mistral's own
-        release still conflicts with the Qwen story."""
-        n = max(1, story.member_count_for_terms)  # so a counted subject is in at least one title
-        return frozenset(k for k, e in story.terms.items() if k in self._subjects and 2 * e[2] >= n)
-
-    @staticmethod
-    def _conflict(a: frozenset, b: frozenset) -> bool:
-        """Both headline a company, model or chip and share none: "Mistral releases Small 4" and
-        "Alibaba releases Qwen 3.5" on one day are two events however alike their wording. A
-        follow-up names its story's subject in its own headline ("Wingtech falls after the Dutch
-        seize Nexperia"). Only headlines count (0.9.0): reports of neighbouring events mention
-        each other in their text ("a week after Alibaba's Qwen release"), and until 0.9.0 such a
-        mention switched the conflict off (on eight fresh news months E5's pairwise F1 went from
-        0.917 to 0.963 with headlines only, the thresholds refitted)."""
-        return bool(a and b and not (a & b))
 
     def _time_penalty(self, gap_seconds: float) -> float:
         """time_weight times a time gap (between an article and a story's span, or between two
@@ -403,9 +381,9 @@ class StoryClusterer:
                 for a, row, cands in zip(block, sims, tops):
                     for b in cands:
                         cos[(min(a, b), max(a, b))] = float(row[b])
-            # term vectors and subjects are built once per story per round (nothing changes here)
+            # term vectors and actors are built once per story per round (nothing changes here)
             vectors: dict[int, tuple[dict[str, float], float]] = {}
-            subjects: dict[int, frozenset] = {}
+            actors: dict[int, Actors] = {}
             pairs = []
             for (a, b), c in cos.items():
                 va = vectors.get(a) or vectors.setdefault(a, self._term_vector(self.stories[a]))
@@ -413,10 +391,10 @@ class StoryClusterer:
                 gap = max(0.0, self._first[b] - self._last[a], self._first[a] - self._last[b])
                 score = c + p.lexical_weight * self._term_cosine(va, vb) - self._time_penalty(gap)
                 if p.conflict_weight:
-                    for s in (a, b):  # (an empty set is a cached answer too)
-                        if s not in subjects:
-                            subjects[s] = self._subjects_of_story(self.stories[s])
-                    if self._conflict(subjects[a], subjects[b]):
+                    for s in (a, b):
+                        if s not in actors:
+                            actors[s] = story_actors(self.stories[s], self._subjects)
+                    if in_conflict(actors[a], actors[b]):
                         score -= p.conflict_weight
                 if score >= p.merge_threshold:
                     pairs.append((-score, a, b))

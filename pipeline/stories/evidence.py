@@ -29,6 +29,7 @@ from pipeline.text import without_overlaps
 ENTITY_PREFIX = "@"
 FIGURE_PREFIX = "#"
 SUBJECT_TYPES = frozenset({"company", "model", "chip"})
+STATE_TYPES = frozenset({"country", "bloc"})
 MIN_BARE_NUMBER = 100  # a number without a scale word below this is no evidence ("10 percent")
 
 # a number, then maybe a scale word ("2,5 Milliarden"); not next to a hyphen or a letter, so
@@ -77,6 +78,9 @@ class EntityMatcher:
         # two events (pipeline/stories/cluster.py: subject conflict)
         self.subjects: frozenset[str] = frozenset(
             ENTITY_PREFIX + e.name.lower() for e in entities if set(e.types) & SUBJECT_TYPES)
+        # the states and blocs (pipeline/stories/actors.py: who imposes a sanction)
+        self.states: frozenset[str] = frozenset(
+            ENTITY_PREFIX + e.name.lower() for e in entities if set(e.types) & STATE_TYPES)
         for entity in entities:
             key = ENTITY_PREFIX + entity.name.lower()
             self.names[key] = entity.name
@@ -140,9 +144,14 @@ def subject_keys() -> frozenset[str]:
     return entity_matcher().subjects
 
 
+def state_keys() -> frozenset[str]:
+    """The entity keys of countries and blocs (EntityMatcher.states)."""
+    return entity_matcher().states
+
+
 def is_evidence_key(key: str) -> bool:
     return key[:1] in (ENTITY_PREFIX, FIGURE_PREFIX)
 
 
-__all__ = ["Evidence", "EntityMatcher", "entity_matcher", "evidence_in", "figures_in", "is_evidence_key", "subject_keys",
+__all__ = ["Evidence", "EntityMatcher", "entity_matcher", "evidence_in", "figures_in", "is_evidence_key", "subject_keys", "state_keys",
            "ENTITY_PREFIX", "FIGURE_PREFIX"]

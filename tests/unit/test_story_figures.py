@@ -46,7 +46,17 @@ def bilingual_events_together(articles, predicted) -> tuple[int, int]:
 # run with a calibration refit beside it, too close to the suite's 600 s.
 @pytest.mark.timeout(1800)
 def test_defaults_are_the_dev_fit(use_encoder, dev_half):
-    assert fit_story_params(use_encoder, dev_half) == StoryParams()
+    """`newsmon calibrate`'s story fit (pipeline.calibrate.fit_stories) gives the defaults: they are
+    on the dev fit's plateau, where a bundled model's shipped cell stays (0.9.8)."""
+    from pipeline.calibrate import fit_stories
+    from pipeline.stories.calibrate import story_params_from_dict
+
+    params, _ = fit_stories(use_encoder)
+    assert story_params_from_dict(params) == StoryParams()
+    # without the shipped cell the plateau's middle is another cell (0.9.8: join 0.58, time 0.4),
+    # which the used held-out sets score lower (README, *0.9.8*)
+    free = fit_story_params(use_encoder, dev_half)
+    assert free != StoryParams() and free.join_threshold > StoryParams().join_threshold
 
 
 def test_shipped_story_calibration_is_the_defaults(use_encoder):

@@ -1,0 +1,103 @@
+"""Who imposes a sanction: the state a sanctions headline names as its actor.
+
+"UK sanctions five Russian banks" and "US imposes blocking sanctions on Sberbank" on one day are
+two events however alike their wording; so are "EU beschließt Sanktionspaket" and "China
+verhängt Gegensanktionen". A headline names its sanctioning government as the subject of its
+clause, followed by the verb of the measure ("UK sanctions", "USA setzen ... auf die schwarze
+Liste", "EU-Staaten einigen sich", "US Treasury hits", "EU, US, UK and Canada hit"); a state
+written as an attribute ("Russian banks", "russischen Rüstungsindustrie") or after a preposition
+("gegen Russland") is a target, not an actor. Only articles whose title or first paragraph speak
+of sanctions, bans or export controls have a sanctioner: "Germany sweetens Intel deal" has none.
+
+The sanctioners ride in an article's terms as role keys ("!@usa", and ROLE_ANY once per article
+that names any), so that a story's stored terms count them per title like any other term
+(pipeline/stories/conflict.py reads them; labels and the lexical overlap leave them out).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.stories.evidence import Evidence, evidence_in, state_keys
+from pipeline.stories.state import ROLE_PREFIX
+
+ROLE_ANY = "!*"  # counted once per title that names any sanctioner
+LEAD_CHARS = 400  # the first paragraph or so: where a report says what the measure is
+
+_MEASURE = re.compile(
+    r"sanction|sanktion|blacklist|schwarze\w* liste|embargo|\bbans?\b|\bbanned\b|verbot|verbiet|entity list"
+    r"|strafzöll|strafen|listet|asset|vermögen|freez|friert|designation|export control|exportkontroll"
+    r"|retaliat|vergeltung|gegenmaßnahm", re.IGNORECASE)
+# the verb right after the actor (an adverb may come first): what governments do to impose a measure
+_VERB = re.compile(
+    r"^(?:['’]s)?\s+(?:(?:now|also|jetzt|auch|erneut|further|again|formally|officially)\s+)?"
+    r"(?:sanction|retaliat|impose|ban|blacklist|list|add|freez|hit|target|adopt|extend|widen|tighten|expand|slap"
+    r"|announce|unveil|agree|approve|renew|prolong|roll|put"
+    r"|verhäng|verbiet|verbot|setz|liste|frier|sanktionier|beschließ|beschlies|nimm|nehm|ziel|erheb|beleg|weite"
+    r"|verschärf|verläng|einig|kapp|bestraf|sperr)", re.IGNORECASE)
+_CLAUSE_START = re.compile(r"(?:^|[:;–—|]\s*)$")
+_AND = re.compile(r"^\s*(?:,|and|und|&)\s*$", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"(?:isch|ischen|ische|ischer|ian|ese|ish)$", re.IGNORECASE)  # Russian, russischen
+_COMPOUND_HEAD = re.compile(r"^[A-ZÄÖÜ][\w\-]*")  # "EU-Staaten", "US-Regierung"
+# one institution between the state and its verb: "US Treasury hits", "EU foreign ministers agree"
+_INSTITUTION_AFTER = re.compile(r"^\s+(?:[A-Z][\w\-]*|foreign ministers|finance ministers|government|lawmakers)(?=\s)")
+# institutions that speak for one state in sanctions headlines and that the gazetteer leaves out
+_INSTITUTIONS = [(re.compile(pattern), key) for pattern, key in (
+    (r"\bWhite House\b|\bWeiße[ns]? Haus\b|\bOFAC\b|\bCommerce Department\b|\bState Department\b"
+     r"|\bUS-Finanzministerium\b|\bUS-Handelsministerium\b", "@usa"),
+    (r"\bKremlin\b|\bKreml\b|\bMoskau\b|\bMoscow\b", "@russia"),
+    (r"\bDowning Street\b|\bWhitehall\b", "@united kingdom"))]
+
+
+def _state_mentions(title: str, language: str | None) -> list[Evidence]:
+    states = state_keys()
+    found = [e for e in evidence_in(title, language) if e.key in states]
+    spans = [(e.start, e.end) for e in found]
+    for regex, key in _INSTITUTIONS:
+        for m in regex.finditer(title):
+            if not any(start < m.end() and m.start() < end for start, end in spans):
+                found.append(Evidence(key, m.group(0), m.start(), m.end()))
+    return sorted(found, key=lambda e: e.start)
+
+
+def sanctioners_in(title: str | None, language: str | None, lead: str | None = "") -> frozenset[str]:
+    """The entity keys of the states the headline names as imposing a measure (often none)."""
+    title = title or ""
+    if not (_MEASURE.search(title) or _MEASURE.search((lead or "")[:LEAD_CHARS])):
+        return frozenset()
+    out: set[str] = set()
+    run: list[Evidence] = []  # the states of the clause's subject so far ("EU, US, UK and Canada")
+    for e in _state_mentions(title, language):
+        written = title[e.start:e.end]
+        if _ATTRIBUTE.search(written):
+            run = []
+            continue
+        if not (_CLAUSE_START.search(title[:e.start]) or (run and _AND.match(title[run[-1].end:e.start]))):
+            run = []
+            continue
+        run.append(e)
+        rest = title[e.end:]
+        if (written.endswith("-") or rest.startswith("-")) and (m := _COMPOUND_HEAD.match(rest.lstrip("-"))):
+            rest = rest.lstrip("-")[m.end():]
+        if not _VERB.match(rest) and (m := _INSTITUTION_AFTER.match(rest)):
+            rest = rest[m.end():]
+        if _VERB.match(rest):
+            out.update(x.key for x in run)
+            run = []
+    return frozenset(out)
+
+
+def role_keys(title: str | None, language: str | None, lead: str | None) -> dict[str, str]:
+    """The sanctioners as role keys for an article's terms, each with its entity key (terms_of
+    files them as title terms, so that a story counts them per title)."""
+    found = sanctioners_in(title, language, lead)
+    if not found:
+        return {}
+    return {ROLE_PREFIX + key: key for key in sorted(found)} | {ROLE_ANY: ""}
+
+
+def is_role_key(key: str) -> bool:
+    return key[:1] == ROLE_PREFIX
+
+
+__all__ = ["sanctioners_in", "role_keys", "is_role_key", "ROLE_PREFIX", "ROLE_ANY"]

@@ -23,6 +23,7 @@ from pipeline.stories.state import ROLE_PREFIX
 
 ROLE_ANY = "!*"  # counted once per title that names any sanctioner
 LEAD_CHARS = 400  # the first paragraph or so: where a report says what the measure is
+TITLE_CHARS = 300  # a headline; a runaway title (a feed's whole text) is not read further
 
 _MEASURE = re.compile(
     r"sanction|sanktion|blacklist|schwarze\w* liste|embargo|\bbans?\b|\bbanned\b|verbot|verbiet|entity list"
@@ -62,7 +63,7 @@ def _state_mentions(title: str, language: str | None) -> list[Evidence]:
 
 def sanctioners_in(title: str | None, language: str | None, lead: str | None = "") -> frozenset[str]:
     """The entity keys of the states the headline names as imposing a measure (often none)."""
-    title = title or ""
+    title = (title or "")[:TITLE_CHARS]
     if not (_MEASURE.search(title) or _MEASURE.search((lead or "")[:LEAD_CHARS])):
         return frozenset()
     out: set[str] = set()

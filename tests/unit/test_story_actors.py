@@ -47,6 +47,14 @@ def test_a_measure_named_only_in_the_lead_counts():
     assert sanctioners_in(title, "de", "Washington verhängt Sanktionen gegen vier Reedereien.") == {"@usa"}
 
 
+def test_runaway_titles_and_other_languages():
+    """Only a headline's length is read; a title in a third language or none at all has no sanctioner."""
+    assert sanctioners_in("Canada sanctions " + "ships and banks, " * 20_000, "en") == {"@canada"}
+    assert sanctioners_in("x " * 200 + "Canada sanctions three firms", "en") == frozenset()  # past the headline
+    assert sanctioners_in(None, "en", "Canada sanctions three firms.") == frozenset()
+    assert sanctioners_in("La France sanctionne trois entreprises", "fr") == frozenset()
+
+
 def test_terms_carry_the_sanctioners_as_roles_that_labels_leave_out():
     terms = terms_of("Canada sanctions three shipping firms", "Ottawa listed the firms on Monday.", language="en")
     assert terms["!@canada"][1] is True and ROLE_ANY in terms

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.stories.calibrate import evaluate, fit_story_params, labelled_items, story_params_to_dict
+from pipeline.stories.calibrate import evaluate, labelled_items, story_params_from_dict, story_params_to_dict
 from pipeline.stories.cluster import StoryParams, cluster_articles
 from pipeline.labelled import story_dev_articles
 from tests.support.labelled import LABELLED_FILE, load_labelled
@@ -48,15 +48,31 @@ def bilingual_events_together(articles, predicted) -> tuple[int, int]:
 def test_defaults_are_the_dev_fit(use_encoder, dev_half):
     """`newsmon calibrate`'s story fit (pipeline.calibrate.fit_stories) gives the defaults: they are
     on the dev fit's plateau, where a bundled model's shipped cell stays (0.9.8)."""
-    from pipeline.calibrate import fit_stories
-    from pipeline.stories.calibrate import story_params_from_dict
+    from pipeline.stories.calibrate import choose_plateau, story_grid
 
-    params, _ = fit_stories(use_encoder)
-    assert story_params_from_dict(params) == StoryParams()
+    rows = story_grid(use_encoder, dev_half)  # once: ~4 minutes
+    assert choose_plateau(rows, current=StoryParams())[0] == StoryParams()
     # without the shipped cell the plateau's middle is another cell (0.9.8: join 0.58, time 0.4),
-    # which the used held-out sets score lower (README, *0.9.8*)
-    free = fit_story_params(use_encoder, dev_half)
+    # which the used held-out sets and round 32 score no better (README, *0.9.8*)
+    free, _ = choose_plateau(rows)
     assert free != StoryParams() and free.join_threshold > StoryParams().join_threshold
+
+
+def test_calibrate_keeps_a_bundled_model_s_shipped_cell_on_the_plateau(monkeypatch, use_encoder):
+    """`newsmon calibrate` hands the shipped story cell of a bundled model to the plateau choice."""
+    import pipeline.calibrate as product
+    from pipeline.stories.calibrate import JOIN_GRID, StoryFigures
+
+    def grid(encoder, articles, window_days=7, extra_corpora=None):  # a flat plateau over every cell
+        return {(lexical, time): [[StoryFigures(0.9, 0.9, 0.9)] for _ in JOIN_GRID]
+                for lexical in (1.0, 1.25) for time in (0.4, 0.7)}
+
+    monkeypatch.setattr("pipeline.stories.calibrate.story_grid", grid)
+    params, _ = product.fit_stories(use_encoder)
+    assert story_params_from_dict(params) == StoryParams()  # the shipped cell, not the plateau's middle
+    monkeypatch.setattr(product, "shipped_calibration", lambda model: None)  # a model that ships none
+    params, _ = product.fit_stories(use_encoder)
+    assert story_params_from_dict(params) != StoryParams()
 
 
 def test_shipped_story_calibration_is_the_defaults(use_encoder):

@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 from pipeline.embed.encoders import E5_MODEL, USE_MODEL, load_encoder  # noqa: E402
 from pipeline.embed.stage import DEFAULT_MAX_CHARS, encode_articles  # noqa: E402
 from pipeline.labelled import MEASURED_LAST_ROUND, held_out_files, load_labelled  # noqa: E402
+from pipeline.stories.actors import is_role_key  # noqa: E402
 from pipeline.stories.evidence import FIGURE_PREFIX, is_evidence_key, subject_keys  # noqa: E402
 from pipeline.stories.state import IDF_OFFSET, LEXICAL_FLOOR  # noqa: E402
 from pipeline.stories.terms import NAME, terms_of  # noqa: E402
@@ -89,7 +90,9 @@ def pair_rows(articles, vectors: np.ndarray, lead: np.ndarray | None, second: np
               subjects: frozenset) -> tuple[np.ndarray, np.ndarray]:
     """One row of features per pair of reports within the window, and whether they are one event."""
     n = len(articles)
-    terms = [terms_of(a.title, a.body, language=a.language) for a in articles]
+    # role keys (who imposes a sanction) are no words: the clusterer leaves them out of every share
+    terms = [{k: v for k, v in terms_of(a.title, a.body, language=a.language).items() if not is_role_key(k)}
+             for a in articles]
     df = Counter(k for t in terms for k in t)
     idf = {k: max(0.0, math.log((n + 1) / (c + 1)) - IDF_OFFSET) for k, c in df.items()}
     keys = [set(t) for t in terms]

@@ -25,23 +25,38 @@ ROLE_ANY = "!*"  # counted once per title that names any sanctioner
 LEAD_CHARS = 400  # the first paragraph or so: where a report says what the measure is
 TITLE_CHARS = 300  # a headline; a runaway title (a feed's whole text) is not read further
 
-_MEASURE = re.compile(
+# a measure named in the title; the lead counts only with unambiguous words ("asset managers",
+# "freezing weather" and "Strafen" in a lead are no sanctions news)
+_MEASURE_TITLE = re.compile(
     r"sanction|sanktion|blacklist|schwarze\w* liste|embargo|\bbans?\b|\bbanned\b|verbot|verbiet|entity list"
-    r"|strafzöll|strafen|listet|asset|vermögen|freez|friert|designation|export control|exportkontroll"
-    r"|retaliat|vergeltung|gegenmaßnahm", re.IGNORECASE)
-# the verb right after the actor (an adverb may come first): what governments do to impose a measure
+    r"|strafzöll|strafmaßnahm|strafen|listet|freez|vermögen|friert|designation"
+    r"|export control|exportkontroll|retaliat|vergeltung|gegenmaßnahm", re.IGNORECASE)
+_MEASURE_LEAD = re.compile(
+    r"sanction|sanktion|blacklist|schwarze\w* liste|embargo|entity list|export control|exportkontroll"
+    r"|exportverbot|ausfuhrverbot|strafzöll|strafmaßnahm", re.IGNORECASE)
+# the verb right after the actor (an adverb may come first): what governments do to impose a
+# measure, as whole words ("US banks brace", "US addresses", "EU weiter uneinig" are no actors),
+# not in the passive ("Russia hit by new EU sanctions")
 _VERB = re.compile(
     r"^(?:['’]s)?\s+(?:(?:now|also|jetzt|auch|erneut|further|again|formally|officially)\s+)?"
-    r"(?:sanction|retaliat|impose|ban|blacklist|list|add|freez|hit|target|adopt|extend|widen|tighten|expand|slap"
-    r"|announce|unveil|agree|approve|renew|prolong|roll|put"
-    r"|verhäng|verbiet|verbot|setz|liste|frier|sanktionier|beschließ|beschlies|nimm|nehm|ziel|erheb|beleg|weite"
-    r"|verschärf|verläng|einig|kapp|bestraf|sperr)", re.IGNORECASE)
+    r"(?:sanction(?:s|ed)?|retaliat(?:es?|ed)|impos(?:es?|ed)|ban(?:s|ned)?|blacklist(?:s|ed)?|list(?:s|ed)?"
+    r"|add(?:s|ed)?|freez(?:es?)|froze|hit(?:s)?|target(?:s|ed)?|adopt(?:s|ed)?|extend(?:s|ed)?|widen(?:s|ed)?"
+    r"|tighten(?:s|ed)?|expand(?:s|ed)?|slap(?:s|ped)?|announc(?:es?|ed)|unveil(?:s|ed)?|agree(?:s|d)?"
+    r"|approv(?:es?|ed)|renew(?:s|ed)?|prolong(?:s|ed)?|roll(?:s|ed)?|put(?:s)?"
+    r"|verhäng(?:t|en)|verbiet(?:et|en)|verbot|setz(?:t|en)|liste(?:t|n)|frier(?:t|en)|sanktionier(?:t|en)"
+    r"|beschließ(?:t|en)|beschliess(?:t|en)|nimmt|nehmen|ziel(?:t|en)|erheb(?:t|en)|beleg(?:t|en)|weite(?:t|n)"
+    r"|verschärf(?:t|en)|verlänger(?:t|n)|einig(?:t|en)|kapp(?:t|en)|bestraf(?:t|en)|sperr(?:t|en))\b"
+    r"(?!\s+(?:by|von|durch)\b)", re.IGNORECASE)
 _CLAUSE_START = re.compile(r"(?:^|[:;–—|]\s*)$")
 _AND = re.compile(r"^\s*(?:,|and|und|&)\s*$", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"(?:isch|ischen|ische|ischer|ian|ese|ish)$", re.IGNORECASE)  # Russian, russischen
 _COMPOUND_HEAD = re.compile(r"^[A-ZÄÖÜ][\w\-]*")  # "EU-Staaten", "US-Regierung"
 # one institution between the state and its verb: "US Treasury hits", "EU foreign ministers agree"
-_INSTITUTION_AFTER = re.compile(r"^\s+(?:[A-Z][\w\-]*|foreign ministers|finance ministers|government|lawmakers)(?=\s)")
+# (named ones only: in "China Telecom added to US entity list" the state is a company's name)
+_INSTITUTION_AFTER = re.compile(
+    r"^\s+(?:Treasury|Commerce|Senate|Congress|House|Council|Commission|Parliament|Government|government"
+    r"|foreign ministers|finance ministers|trade ministers|leaders|lawmakers|Regierung|Außenminister|Finanzministerium"
+    r"|Handelsministerium)(?=\s)")
 # institutions that speak for one state in sanctions headlines and that the gazetteer leaves out
 _INSTITUTIONS = [(re.compile(pattern), key) for pattern, key in (
     (r"\bWhite House\b|\bWeiße[ns]? Haus\b|\bOFAC\b|\bCommerce Department\b|\bState Department\b"
@@ -64,7 +79,7 @@ def _state_mentions(title: str, language: str | None) -> list[Evidence]:
 def sanctioners_in(title: str | None, language: str | None, lead: str | None = "") -> frozenset[str]:
     """The entity keys of the states the headline names as imposing a measure (often none)."""
     title = (title or "")[:TITLE_CHARS]
-    if not (_MEASURE.search(title) or _MEASURE.search((lead or "")[:LEAD_CHARS])):
+    if not (_MEASURE_TITLE.search(title) or _MEASURE_LEAD.search((lead or "")[:LEAD_CHARS])):
         return frozenset()
     out: set[str] = set()
     run: list[Evidence] = []  # the states of the clause's subject so far ("EU, US, UK and Canada")
@@ -73,10 +88,13 @@ def sanctioners_in(title: str | None, language: str | None, lead: str | None = "
         if _ATTRIBUTE.search(written):
             run = []
             continue
-        if not (_CLAUSE_START.search(title[:e.start]) or (run and _AND.match(title[run[-1].end:e.start]))):
+        if run and _AND.match(title[run[-1].end:e.start]):
+            run.append(e)  # "EU, US, UK and Canada hit …"
+        elif _CLAUSE_START.search(title[:e.start]):
+            run = [e]  # a new clause, a new subject ("US-Sanktionen: China verhängt …")
+        else:
             run = []
             continue
-        run.append(e)
         rest = title[e.end:]
         if (written.endswith("-") or rest.startswith("-")) and (m := _COMPOUND_HEAD.match(rest.lstrip("-"))):
             rest = rest.lstrip("-")[m.end():]

@@ -20,7 +20,8 @@ lexical_floor of IDF mass, so two common words ("China", "chips") never make a f
 must lie in the time window of the article. Syndicated copies join their original's story.
 A report and a story whose titles name different companies, models or chips (a story's: those
 at least half of its titles name), and share none of them, lose conflict_weight (two releases on
-one day are two events however alike).
+one day are two events however alike); so do those whose headlines name different governments
+imposing a measure (pipeline/stories/conflict.py, actors.py).
 
 Cost: new articles are placed in time order, in blocks; each block is one matrix product
 against the live stories, and each article scores at most CANDIDATES stories exactly (a story

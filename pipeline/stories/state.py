@@ -124,7 +124,8 @@ class StoryParams:
     # articles ("China", "chips" in a week of chip news) is no evidence at all
     idf_offset: float = IDF_OFFSET
     # taken off the score of an article and a story (or two stories) whose headlines name
-    # companies, models or chips and share none of them (pipeline/stories/cluster.py)
+    # companies, models or chips and share none of them, or name governments imposing a measure
+    # and share none of them (pipeline/stories/conflict.py)
     conflict_weight: float = CONFLICT_WEIGHT
 
 

@@ -35,9 +35,23 @@ T0 = datetime(2024, 5, 6, 9, tzinfo=timezone.utc)
     ("China protests against Dutch export controls", "en", set()),
     # a state at the start that does something else
     ("Germany approves chip plant subsidy", "en", set()),
+    # a verb is a whole word, and a passive names the target
+    ("US banks brace for new sanctions", "en", set()),
+    ("US addresses sanctions loophole", "en", set()),
+    ("EU weiter uneinig über Sanktionen", "de", set()),
+    ("Russia hit by new EU sanctions", "en", set()),
+    ("China Telecom added to US entity list", "en", set()),
+    # each clause has its own subject
+    ("US-Sanktionen: China verhängt Gegensanktionen", "de", {"@china"}),
+    ("Russland-Sanktionen: EU beschließt neues Paket", "de", {"@eu"}),
 ])
 def test_sanctioners_in_headlines(title, language, expected):
     assert sanctioners_in(title, language) == frozenset(expected)
+
+
+def test_only_unambiguous_measure_words_in_the_lead_count():
+    assert sanctioners_in("Germany approves chip plant subsidy", "en", "Asset managers welcomed it.") == frozenset()
+    assert sanctioners_in("EU agrees on new budget rules", "en", "Freezes on funds were discussed.") == frozenset()
 
 
 def test_a_measure_named_only_in_the_lead_counts():

@@ -51,11 +51,10 @@ def test_defaults_are_the_dev_fit(use_encoder, dev_half):
     from pipeline.stories.calibrate import choose_plateau, story_grid
 
     rows = story_grid(use_encoder, dev_half)  # once: ~4 minutes
+    # the defaults are on the plateau (off it, the plateau's middle would be chosen); in 0.9.8 that
+    # middle is another cell (join 0.58, time 0.4), which fresh round 33 and the used held-out sets
+    # score lower (README, *0.9.8*)
     assert choose_plateau(rows, current=StoryParams())[0] == StoryParams()
-    # without the shipped cell the plateau's middle is another cell (0.9.8: join 0.58, time 0.4),
-    # which the used held-out sets and round 32 score no better (README, *0.9.8*)
-    free, _ = choose_plateau(rows)
-    assert free != StoryParams() and free.join_threshold > StoryParams().join_threshold
 
 
 def test_calibrate_keeps_a_bundled_model_s_shipped_cell_on_the_plateau(monkeypatch, use_encoder):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from pipeline.stories.evidence import Evidence, evidence_in, state_keys
-from pipeline.stories.state import ROLE_PREFIX
+from pipeline.stories.state import ROLE_PREFIX, is_role_key
 
 ROLE_ANY = "!*"  # counted once per title that names any sanctioner
 LEAD_CHARS = 400  # the first paragraph or so: where a report says what the measure is
@@ -113,10 +113,6 @@ def role_keys(title: str | None, language: str | None, lead: str | None) -> dict
     if not found:
         return {}
     return {ROLE_PREFIX + key: key for key in sorted(found)} | {ROLE_ANY: ""}
-
-
-def is_role_key(key: str) -> bool:
-    return key[:1] == ROLE_PREFIX
 
 
 __all__ = ["sanctioners_in", "role_keys", "is_role_key", "ROLE_PREFIX", "ROLE_ANY"]

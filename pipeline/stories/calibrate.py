@@ -174,8 +174,9 @@ def choose_plateau(rows: dict[tuple[float, float], list[list[StoryFigures]]],
     if current is not None:
         row = rows.get((current.lexical_weight, current.time_weight))
         join = round(current.join_threshold, 2)
-        if row is not None and join in JOIN_GRID and worst(row[JOIN_GRID.index(join)]) >= best - PLATEAU_TOLERANCE:
-            return _params(join, current.lexical_weight, current.time_weight), row[JOIN_GRID.index(join)][0]
+        cell = row[JOIN_GRID.index(join)] if row is not None and join in JOIN_GRID else None
+        if cell is not None and worst(cell) >= best - PLATEAU_TOLERANCE:
+            return _params(join, current.lexical_weight, current.time_weight), cell[0]
     choice = None
     for (lexical, time_weight), row in rows.items():
         good = [worst(cell) >= best - PLATEAU_TOLERANCE for cell in row]

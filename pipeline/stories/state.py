@@ -9,8 +9,9 @@ from datetime import datetime
 
 import numpy as np
 
-# the first character of a role key in a story's terms (pipeline/stories/actors.py): "!@usa" is
-# the USA named as imposing a sanction, not a word
+# the first character of a role key in a story's terms: "!@usa" is the USA named as imposing a
+# sanction (pipeline/stories/actors.py), "!#results" a headline about results (event_kinds.py);
+# neither is a word
 ROLE_PREFIX = "!"
 
 

@@ -14,6 +14,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from pipeline.stories.actors import is_role_key, role_keys
+from pipeline.stories.event_kinds import kind_keys
 from pipeline.stories.evidence import FIGURE_PREFIX, evidence_in
 
 if TYPE_CHECKING:  # labels read StoryState's term counts; the clustering does not need this module
@@ -158,7 +159,8 @@ def terms_of(title: str | None, text: str | None, lead_chars: int = LEAD_CHARS,
     names, German nouns), not at a sentence start nor in a Title Case headline; there a word
     counts as a name when the article writes it with a capital mid-sentence elsewhere. Verbs and
     function words of both languages are dropped; umlauts and compounds stay whole. The states the
-    title names as imposing a sanction come as role keys (pipeline/stories/actors.py).
+    title names as imposing a sanction, and the kinds of event it names, come as role keys
+    (pipeline/stories/actors.py, event_kinds.py).
     """
     title, lead = title or "", (text or "")[:lead_chars]
     language = language if language in LANGUAGES else guess_language(f"{title} {lead}")
@@ -196,8 +198,10 @@ def terms_of(title: str | None, text: str | None, lead_chars: int = LEAD_CHARS,
         kind = _kind(surface, known or key in capitals, language, key in lower_case)
         if kind is not None:
             out[key] = (surface, in_title, kind)
-    # who imposes a sanction, as title-level role keys (pipeline/stories/actors.py)
+    # who imposes a sanction and what kind of event it is, as title-level role keys
+    # (pipeline/stories/actors.py, event_kinds.py)
     out.update((key, (entity, True, NAME)) for key, entity in role_keys(title, language, lead).items())
+    out.update((key, (kind, True, NAME)) for key, kind in kind_keys(title, language).items())
     return out
 
 

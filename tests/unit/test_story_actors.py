@@ -27,6 +27,13 @@ T0 = datetime(2024, 5, 6, 9, tzinfo=timezone.utc)
     ("US Treasury hits ferry operator with sanctions", "en", {"@usa"}),  # one institution between
     ("Japan and South Korea freeze assets of arms broker", "en", {"@japan", "@south korea"}),
     ("Kremlin retaliates with ban on Dutch officials", "en", {"@russia"}),  # an institution for a state
+    # a head of government or a minister speaks for the state (0.9.9)
+    ("Trump sanctions Turkish ministers over Syria offensive", "en", {"@usa"}),
+    ("Pompeo announces visa bans on officials", "en", {"@usa"}),
+    ("Putin verhängt Gegensanktionen gegen Agrarimporte", "de", {"@russia"}),
+    ("EU ministers agree to curb arms sales but stop short of embargo", "en", {"@eu"}),
+    ("Trump Media shares jump after listing", "en", set()),  # no measure, no actor
+    ("Sanctions on Putin's allies take effect", "en", set()),  # a target, not the subject
     # targets and attributes are not actors
     ("Sanctions on Chinese drone makers take effect", "en", set()),
     ("Neue Sanktionen gegen Russland treten in Kraft", "de", set()),

@@ -1,0 +1,68 @@
+"""What kind of event a headline reports: results, a plant, a funding round, a release, a deal.
+
+"Micron posts record quarter" and "Micron confirms Hiroshima HBM plant" two days apart, or "Lumen
+raises $32 million" and "Lumen releases its 6B open model", share their company and much of their
+wording, and the embedding puts them close; they are two events. A headline says which kind it
+is in a few words, and those words are read per language ("plant" is a factory in English and
+"plans" in German). A title may name several kinds ("profit jumps as it plans a new fab"); most
+name none, and those decide nothing.
+
+Kinds ride in an article's terms as role keys like the sanctioners (pipeline/stories/actors.py):
+"!#results", and KIND_ANY once per title that names any, so a stored story counts them per title.
+pipeline/stories/conflict.py reads them: a report and a story whose known kinds are disjoint are
+in conflict.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.stories.actors import TITLE_CHARS
+from pipeline.stories.state import ROLE_PREFIX
+
+KIND_PREFIX = ROLE_PREFIX + "#"
+KIND_ANY = KIND_PREFIX + "*"  # counted once per title that names any kind
+
+# whole words of a headline, per language; each list names its kind directly, not a topic near it
+_KINDS = {
+    "en": {
+        "results": r"revenues?|profits?|earnings|quarterly|quarter|results|forecasts?|guidance|outlook",
+        # a capacity investment is a plant's news, not a results report ("Samsung to spend $11 billion")
+        "plant": r"fabs?|plants?|factory|factories|invests?|investments?|spend|spends|spending|capex|capacity"
+                 r"|production lines",
+        "funding": r"raises|raised|funding|valuation|series [a-e]",
+        "release": r"releases?|released|open-sources?|open-sourced|publishes",
+        "deal": r"buys|acquires|acquisition|takeover|merger",
+    },
+    "de": {
+        "results": r"umsatz\w*|gewinn\w*|quartal\w*|prognose\w*|\w*zahlen|bilanz|rekordumsatz|rekordgewinn",
+        "plant": r"\w*fabrik(?:en)?|(?:chip|halbleiter|speicher)?werke?s?|investier\w*|\w*investition\w*|kapazität\w*"
+                 r"|steckt",
+        "funding": r"sammelt|sammeln|finanzierung\w*",
+        "release": r"veröffentlicht|veröffentlichen",
+        "deal": r"übernimmt|übernahme\w*|kauft|fusion\w*",
+    },
+}
+_KIND_RES = {language: {kind: re.compile(rf"\b(?:{words})\b", re.IGNORECASE) for kind, words in kinds.items()}
+             for language, kinds in _KINDS.items()}
+
+
+def kinds_in(title: str | None, language: str | None) -> frozenset[str]:
+    """The kinds of event the headline names (often none; none for a language without lists)."""
+    title = (title or "")[:TITLE_CHARS]
+    return frozenset(kind for kind, regex in _KIND_RES.get(language or "", {}).items() if regex.search(title))
+
+
+def kind_keys(title: str | None, language: str | None) -> dict[str, str]:
+    """The kinds as role keys for an article's terms, each with its kind as the surface."""
+    found = kinds_in(title, language)
+    if not found:
+        return {}
+    return {KIND_PREFIX + kind: kind for kind in sorted(found)} | {KIND_ANY: ""}
+
+
+def is_kind_key(key: str) -> bool:
+    return key.startswith(KIND_PREFIX)
+
+
+__all__ = ["kinds_in", "kind_keys", "is_kind_key", "KIND_PREFIX", "KIND_ANY"]

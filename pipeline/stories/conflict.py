@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from pipeline.stories.actors import ROLE_ANY, is_role_key
+from pipeline.stories.actors import ROLE_ANY, ROLE_PREFIX
 from pipeline.stories.event_kinds import KIND_ANY, is_kind_key
 from pipeline.stories.state import StoryState
+
+
+SANCTIONER_PREFIX = ROLE_PREFIX + "@"
 
 
 class Actors(NamedTuple):
@@ -26,7 +29,7 @@ class Actors(NamedTuple):
 
 
 def _is_sanctioner_key(key: str) -> bool:
-    return is_role_key(key) and key != ROLE_ANY and not is_kind_key(key)
+    return key.startswith(SANCTIONER_PREFIX)  # "!@usa": the role prefix before a state's entity key
 
 
 def article_actors(terms: dict, subject_keys: frozenset) -> Actors:

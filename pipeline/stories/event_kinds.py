@@ -26,21 +26,28 @@ KIND_ANY = KIND_PREFIX + "*"  # counted once per title that names any kind
 # whole words of a headline, per language; each list names its kind directly, not a topic near it
 _KINDS = {
     "en": {
-        "results": r"revenues?|profits?|earnings|quarterly|quarter|results|forecasts?|guidance|outlook",
-        # a capacity investment is a plant's news, not a results report ("Samsung to spend $11 billion")
-        "plant": r"fabs?|plants?|factory|factories|invests?|investments?|spend|spends|spending|capex|capacity"
-                 r"|production lines",
-        "funding": r"raises|raised|funding|valuation|series [a-e]",
+        # "for-profit" and "non-profit" are no results, nor "a quarter of" or "benchmark results"
+        "results": r"revenues?|(?<!for-)(?<!non-)profits?|earnings|quarterly|(?:first|second|third|fourth|record)[- ]quarter"
+                   r"|(?<!benchmark )(?<!test )results|forecasts?|guidance|outlook",
+        # a capacity investment to come is a plant's news ("Samsung to spend $11 billion on display
+        # lines"); "AI spending soars" in a results report is not, nor "invests in OpenAI" (funding)
+        "plant": r"fabs?|plants?|factory|factories|megafab|gigafactory|(?:to|will) spend|production lines",
+        # money raised, not a dividend or a price ("raises dividend", "raises DRAM prices")
+        "funding": r"rais(?:es|ed)\s+(?:about\s+|another\s+|over\s+|more than\s+|up to\s+)?(?:[$€£]|eur\s?|usd\s?)?\d+"
+                   r"|funding|(?-i:Series [A-E])",
         "release": r"releases?|released|open-sources?|open-sourced|publishes",
-        "deal": r"buys|acquires|acquisition|takeover|merger",
+        "deal": r"buys(?!\s+back)|acquires|acquisition|takeover|merger",
     },
     "de": {
-        "results": r"umsatz\w*|gewinn\w*|quartal\w*|prognose\w*|\w*zahlen|bilanz|rekordumsatz|rekordgewinn",
-        "plant": r"\w*fabrik(?:en)?|(?:chip|halbleiter|speicher)?werke?s?|investier\w*|\w*investition\w*|kapazität\w*"
-                 r"|steckt",
-        "funding": r"sammelt|sammeln|finanzierung\w*",
+        # "gewinnt", "Gewinner", "zahlen" (to pay) and "zieht Bilanz" are no results
+        "results": r"umsatz\w*|gewinn(?!t\b|en\b|er)\w*|quartal\w*|prognose\w*|(?:quartals|geschäfts|jahres)zahlen"
+                   r"|(?-i:Zahlen)|(?<!zieht )(?<!ziehen )bilanz|rekordumsatz|rekordgewinn",
+        "plant": r"\w*fabrik(?:en)?|(?:chip|halbleiter|speicher)?werke?n?s?|steckt\s+(?:\S+\s+){0,3}(?:milliarden|millionen|mrd)",
+        # money collected, not data ("sammelt 18 Millionen Euro ein", not "sammelt Daten von Millionen")
+        "funding": r"sammel[tn]\s+(?:\S+\s+){0,3}(?:euro|dollar|pfund|franken)|finanzierung\w*",
         "release": r"veröffentlicht|veröffentlichen",
-        "deal": r"übernimmt|übernahme\w*|kauft|fusion\w*",
+        "deal": r"übernimmt(?!\s+(?:die\s+|den\s+)?(?:führung|spitze|leitung|vorsitz|verantwortung|spitzenplatz))"
+                r"|übernahme\w*|kauft|fusion(?!s?energie|sreaktor)\w*",
     },
 }
 _KIND_RES = {language: {kind: re.compile(rf"\b(?:{words})\b", re.IGNORECASE) for kind, words in kinds.items()}

@@ -34,6 +34,10 @@ T0 = datetime(2024, 5, 6, 9, tzinfo=timezone.utc)
     ("EU ministers agree to curb arms sales but stop short of embargo", "en", {"@eu"}),
     ("Trump Media shares jump after listing", "en", set()),  # no measure, no actor
     ("Sanctions on Putin's allies take effect", "en", set()),  # a target, not the subject
+    # a leader or a state the measure falls on, in the passive (review of 0.9.9)
+    ("Putin, Lavrov hit with EU asset freeze", "en", set()),
+    ("Lavrov added to EU sanctions list", "en", set()),
+    ("US hits Russia with sanctions", "en", {"@usa"}),
     # targets and attributes are not actors
     ("Sanctions on Chinese drone makers take effect", "en", set()),
     ("Neue Sanktionen gegen Russland treten in Kraft", "de", set()),

@@ -22,6 +22,7 @@ from pipeline.stories.evidence import Evidence, evidence_in, state_keys
 from pipeline.stories.state import ROLE_PREFIX, is_role_key
 
 ROLE_ANY = "!*"  # counted once per title that names any sanctioner
+SANCTIONER_PREFIX = ROLE_PREFIX + "@"  # "!@usa": the role prefix before a state's entity key
 LEAD_CHARS = 400  # the first paragraph or so: where a report says what the measure is
 TITLE_CHARS = 300  # a headline; a runaway title (a feed's whole text) is not read further
 
@@ -118,6 +119,10 @@ def sanctioners_in(title: str | None, language: str | None, lead: str | None = "
     return frozenset(out)
 
 
+def is_sanctioner_key(key: str) -> bool:
+    return key.startswith(SANCTIONER_PREFIX)
+
+
 def role_keys(title: str | None, language: str | None, lead: str | None) -> dict[str, str]:
     """The sanctioners as role keys for an article's terms, each with its entity key (terms_of
     files them as title terms, so that a story counts them per title)."""
@@ -127,4 +132,5 @@ def role_keys(title: str | None, language: str | None, lead: str | None) -> dict
     return {ROLE_PREFIX + key: key for key in sorted(found)} | {ROLE_ANY: ""}
 
 
-__all__ = ["sanctioners_in", "role_keys", "is_role_key", "ROLE_PREFIX", "ROLE_ANY"]
+__all__ = ["sanctioners_in", "role_keys", "is_role_key", "is_sanctioner_key", "ROLE_PREFIX", "ROLE_ANY",
+           "SANCTIONER_PREFIX"]

@@ -14,12 +14,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from pipeline.stories.actors import ROLE_ANY, ROLE_PREFIX
+from pipeline.stories.actors import ROLE_ANY, is_sanctioner_key
 from pipeline.stories.event_kinds import KIND_ANY, is_kind_key
 from pipeline.stories.state import StoryState
-
-
-SANCTIONER_PREFIX = ROLE_PREFIX + "@"
 
 
 class Actors(NamedTuple):
@@ -28,16 +25,12 @@ class Actors(NamedTuple):
     kinds: frozenset = frozenset()
 
 
-def _is_sanctioner_key(key: str) -> bool:
-    return key.startswith(SANCTIONER_PREFIX)  # "!@usa": the role prefix before a state's entity key
-
-
 def article_actors(terms: dict, subject_keys: frozenset) -> Actors:
     """The companies, models and chips the article's title names, its sanctioners and the kinds
     of event its title names."""
     return Actors(frozenset(k for k, v in terms.items() if k in subject_keys and v[1]),
-                  frozenset(k for k in terms if _is_sanctioner_key(k)),
-                  frozenset(k for k in terms if is_kind_key(k) and k != KIND_ANY))
+                  frozenset(k for k in terms if is_sanctioner_key(k)),
+                  frozenset(k for k in terms if is_kind_key(k)))
 
 
 def _titles_naming(story: StoryState, any_key: str) -> int:
@@ -58,9 +51,9 @@ def story_actors(story: StoryState, subject_keys: frozenset) -> Actors:
     for key, entry in story.terms.items():
         if key in subject_keys and 2 * entry[2] >= n:
             subjects.add(key)
-        elif _is_sanctioner_key(key) and 2 * entry[2] >= naming_sanctioner:
+        elif is_sanctioner_key(key) and 2 * entry[2] >= naming_sanctioner:
             sanctioners.add(key)
-        elif is_kind_key(key) and key != KIND_ANY and 2 * entry[2] >= naming_kind:
+        elif is_kind_key(key) and 2 * entry[2] >= naming_kind:
             kinds.add(key)
     return Actors(frozenset(subjects), frozenset(sanctioners), frozenset(kinds))
 

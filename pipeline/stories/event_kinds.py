@@ -69,7 +69,8 @@ def kind_keys(title: str | None, language: str | None) -> dict[str, str]:
 
 
 def is_kind_key(key: str) -> bool:
-    return key.startswith(KIND_PREFIX)
+    """A kind's role key ("!#results"), not the count of titles that name any (KIND_ANY)."""
+    return key.startswith(KIND_PREFIX) and key != KIND_ANY
 
 
 __all__ = ["kinds_in", "kind_keys", "is_kind_key", "KIND_PREFIX", "KIND_ANY"]

@@ -3,4 +3,4 @@
 The package never imports Airflow; DAG files in ``dags/`` call its stage functions.
 """
 
-__version__ = "0.9.9"
+__version__ = "0.9.10"

@@ -58,7 +58,16 @@ _COMPOUND_HEAD = re.compile(r"^[A-ZÄÖÜ][\w\-]*")  # "EU-Staaten", "US-Regieru
 _INSTITUTION_AFTER = re.compile(
     r"^\s+(?:Treasury|Commerce|Senate|Congress|House|Council|Commission|Parliament|Government|government"
     r"|foreign ministers|ministers|diplomats|finance ministers|trade ministers|leaders|lawmakers|Regierung|Außenminister|Finanzministerium"
-    r"|Handelsministerium)(?=\s)")
+    r"|Handelsministerium|administration|Administration|[Rr]egime)(?=\s)")
+# an office written before a person who speaks for a state ("President Trump", "US-Präsident
+# Trump", "Kanzlerin Merkel"): the person is still the clause's subject
+_BEFORE_PERSON = re.compile(
+    r"(?:^|[:;–—|]\s*)(?:(?:US|U\.S\.|EU|UK|US-|EU-|Russian|Chinese|French|German|British"
+    r"|Japanese|Canadian|russische[rn]?|chinesische[rn]?|französische[rn]?)?\s*(?:President|Präsident(?:in)?"
+    r"|Chancellor|Kanzler(?:in)?|Bundeskanzler(?:in)?|Prime Minister|PM|Premier|Premierminister(?:in)?"
+    r"|Secretary of State|Secretary|Treasury Secretary|Commerce Secretary|Foreign Minister"
+    r"|Außenminister(?:in)?|Finanzminister(?:in)?|Handelsminister(?:in)?|Minister(?:in)?)\s+)$")
+_POSSESSIVE = re.compile(r"^\S+['’]s\s+$")  # "Russia's Putin bans": the state's own leader
 # institutions and people that speak for one state in sanctions headlines and that the gazetteer
 # leaves out: heads of state and government and the foreign, treasury and commerce ministers of
 # the states that impose most measures, 2017 on ("Trump sanctions Turkish ministers", "Pompeo
@@ -78,15 +87,19 @@ _INSTITUTIONS = [(re.compile(pattern), key) for pattern, key in (
     (r"\b(?:Trudeau|Carney)\b", "@canada"))]
 
 
-def _state_mentions(title: str, language: str | None) -> list[Evidence]:
+def _state_mentions(title: str, language: str | None) -> tuple[list[Evidence], set[int]]:
+    """The states and the institutions or people that speak for one, in order, and the start
+    offsets of the institutions and people."""
     states = state_keys()
     found = [e for e in evidence_in(title, language) if e.key in states]
     spans = [(e.start, e.end) for e in found]
+    speakers: set[int] = set()
     for regex, key in _INSTITUTIONS:
         for m in regex.finditer(title):
             if not any(start < m.end() and m.start() < end for start, end in spans):
                 found.append(Evidence(key, m.group(0), m.start(), m.end()))
-    return sorted(found, key=lambda e: e.start)
+                speakers.add(m.start())
+    return sorted(found, key=lambda e: e.start), speakers
 
 
 def sanctioners_in(title: str | None, language: str | None, lead: str | None = "") -> frozenset[str]:
@@ -96,15 +109,18 @@ def sanctioners_in(title: str | None, language: str | None, lead: str | None = "
         return frozenset()
     out: set[str] = set()
     run: list[Evidence] = []  # the states of the clause's subject so far ("EU, US, UK and Canada")
-    for e in _state_mentions(title, language):
+    mentions, speakers = _state_mentions(title, language)
+    for e in mentions:
         written = title[e.start:e.end]
         if _ATTRIBUTE.search(written):
             run = []
             continue
         if run and _AND.match(title[run[-1].end:e.start]):
             run.append(e)  # "EU, US, UK and Canada hit …"
-        elif _CLAUSE_START.search(title[:e.start]):
-            run = [e]  # a new clause, a new subject ("US-Sanktionen: China verhängt …")
+        elif run and run[-1].key == e.key and _POSSESSIVE.match(title[run[-1].start:e.start]):
+            run[-1] = e  # "Russia's Putin bans …"
+        elif _CLAUSE_START.search(title[:e.start]) or (e.start in speakers and _BEFORE_PERSON.search(title[:e.start])):
+            run = [e]  # a new clause, a new subject ("US-Sanktionen: China verhängt …", "President Trump")
         else:
             run = []
             continue

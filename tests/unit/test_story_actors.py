@@ -37,6 +37,16 @@ T0 = datetime(2024, 5, 6, 9, tzinfo=timezone.utc)
     # a leader or a state the measure falls on, in the passive (review of 0.9.9)
     ("Putin, Lavrov hit with EU asset freeze", "en", set()),
     ("Lavrov added to EU sanctions list", "en", set()),
+    # a leader in the usual headline forms: an office before the name, the state's possessive, the
+    # administration after it (0.9.10); another's possessive is no subject
+    ("President Trump sanctions Turkish ministers", "en", {"@usa"}),
+    ("US-Präsident Trump verhängt Sanktionen gegen Iran", "de", {"@usa"}),
+    ("Treasury Secretary Mnuchin sanctions Maduro allies", "en", {"@usa"}),
+    ("Russian President Putin bans imports of Western food", "en", {"@russia"}),
+    ("Russia's Putin bans Western food imports", "en", {"@russia"}),
+    ("Trump administration adds Huawei to entity list", "en", {"@usa"}),
+    ("Huawei's Trump ban hits suppliers", "en", set()),
+    ("Critics of President Putin hit with travel bans", "en", set()),
     ("US hits Russia with sanctions", "en", {"@usa"}),
     # targets and attributes are not actors
     ("Sanctions on Chinese drone makers take effect", "en", set()),

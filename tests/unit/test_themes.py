@@ -98,6 +98,16 @@ def test_ambiguous_words_need_context():
     ("de", "Neues Modell von Mercedes", "Die Gewichte der Akkus sinken, das Training der Fahrer dauert.",
      "open_source", False),
     ("en", "Lab releases open weights", "The AI model weights are on Hugging Face.", "open_source", True),
+    # a state or a government that imposes or suffers a measure is a geopolitical actor (0.9.10)
+    ("en", "Canada imposes sanctions on Venezuelan officials", "", "sanctions", True),
+    ("de", "Bundesregierung verhängt Sanktionen gegen syrische Geschäftsleute", "", "sanctions", True),
+    ("en", "Premier League club faces sanctions", "The league fined the club over fan unrest.", "sanctions", False),
+    # an AI accelerator is the chip theme's core sense; "open-sources" is the verb's third person
+    ("en", "Cloud provider unveils a custom chip for machine learning inference", "", "chips", True),
+    ("de", "Start-up zeigt eigenen Chip für KI-Anwendungen", "", "chips", True),
+    ("en", "Bakery's new potato chip uses machine-cut slices", "", "chips", False),
+    ("en", "Lab open-sources its speech recognition toolkit", "", "open_source", True),
+    ("en", "City open-sources its parking app", "", "open_source", False),
 ])
 def test_core_sense_in_context(language, title, text, theme, on_topic):
     positive, _ = default_taxonomy().themes[theme].keyword_hits(title, text, language)
@@ -184,8 +194,9 @@ def test_fit_on_dev_half(fitted):
     assert fitted.figures["out_of_fold"]["accuracy"] >= 0.975
     # out of fold, USE themed 10 of 2,300 off-topic reports in 0.9.4's theme set (6,006 reports),
     # 20 of 3,005 in 0.9.7's (7,874, with rounds 24-29), 24 of 3,242 in 0.9.8's and 40 of 3,716 in
-    # 0.9.9's (9,747, with the 2018-2019 months of rounds 34-35): a share, as the set grows. On the
-    # fresh rounds that judged the larger sets, off-topic reports themed did not rise (README, *0.9.9*)
+    # 0.9.9's (9,747, with the 2018-2019 months of rounds 34-35) and 44 of 3,949 in 0.9.10's (10,372,
+    # rounds 36-37, the context words): a share, as the set grows. On the fresh rounds that judged
+    # the larger sets, off-topic reports themed did not rise (README, *0.9.9*, *0.9.10*)
     out_of_fold = fitted.figures["out_of_fold"]
     assert out_of_fold["off_topic"] > 2000
     assert out_of_fold["off_topic_given_theme"] <= 0.015 * out_of_fold["off_topic"]
@@ -379,7 +390,8 @@ def test_frozen_test_half_figures_of_the_default_model(default_encoder, fitted_d
     R 0.815, open_source P 0.963 R 1.000, sanctions P 0.897 R 1.000. Lower than 0.9.0-0.9.3
     (0.988, 2 of 93, chips R 0.963): the neighbours evidence gained on every fresh and held-out
     set and lost four chips reports here (README, *0.9.4*). 0.9.6 (400 characters embedded):
-    accuracy 0.977, 0 of 93, open_source P 1.000, the rest as in 0.9.4 (README, *0.9.6*).
+    accuracy 0.977, 0 of 93, open_source P 1.000, the rest as in 0.9.4 (README, *0.9.6*). 0.9.10
+    (the context words): as in 0.9.4 again, 0.971 and 1 of 93 (README, *0.9.10*).
     Asserted with a small margin."""
     _assert_test_half(default_encoder, fitted_default, sanctions_precision=0.83, chips_recall=0.77)
 

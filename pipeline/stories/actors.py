@@ -38,7 +38,8 @@ _MEASURE_LEAD = re.compile(
 # the verb right after the actor (an adverb may come first): what governments do to impose a
 # measure, as whole words ("US banks brace", "US addresses", "EU weiter uneinig" are no actors),
 # not in the passive ("Russia hit by new EU sanctions", "Putin, Lavrov hit with EU asset freeze",
-# "Lavrov added to EU sanctions list")
+# "Lavrov added to EU sanctions list", "President Putin sanctioned over Ukraine", "Lavrov
+# sanctioned": a participle with a preposition or nothing after it, where an active verb has its object)
 _VERB = re.compile(
     r"^(?:['’]s)?\s+(?:(?:now|also|jetzt|auch|erneut|further|again|formally|officially)\s+)?"
     r"(?:sanction(?:s|ed)?|retaliat(?:es?|ed)|impos(?:es?|ed)|ban(?:s|ned)?|blacklist(?:s|ed)?|list(?:s|ed)?"
@@ -48,7 +49,8 @@ _VERB = re.compile(
     r"|verhäng(?:t|en)|verbiet(?:et|en)|verbot|setz(?:t|en)|liste(?:t|n)|frier(?:t|en)|sanktionier(?:t|en)"
     r"|beschließ(?:t|en)|beschliess(?:t|en)|nimmt|nehmen|ziel(?:t|en)|erheb(?:t|en)|beleg(?:t|en)|weite(?:t|n)"
     r"|verschärf(?:t|en)|verlänger(?:t|n)|einig(?:t|en)|kapp(?:t|en)|bestraf(?:t|en)|sperr(?:t|en))\b"
-    r"(?!\s+(?:by|von|durch)\b)(?!(?<=[^e]ed)\s+(?:with|to|from|as)\b)(?!(?<=hit)\s+with\b)", re.IGNORECASE)
+    r"(?!\s+(?:by|von|durch)\b)(?!(?<=[^e]ed)\s+(?:with|to|from|as|over|in|on|for|after|amid|under)\b)"
+    r"(?!(?<=[^e]ed)\s*$)(?!(?<=hit)\s+with\b)", re.IGNORECASE)
 _CLAUSE_START = re.compile(r"(?:^|[:;–—|]\s*)$")
 _AND = re.compile(r"^\s*(?:,|and|und|&)\s*$", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"(?:isch|ischen|ische|ischer|ian|ese|ish)$", re.IGNORECASE)  # Russian, russischen

@@ -47,6 +47,11 @@ T0 = datetime(2024, 5, 6, 9, tzinfo=timezone.utc)
     ("Trump administration adds Huawei to entity list", "en", {"@usa"}),
     ("Huawei's Trump ban hits suppliers", "en", set()),
     ("Critics of President Putin hit with travel bans", "en", set()),
+    # ... and in the passive without an agent: a participle with a preposition or nothing after it
+    ("Russian President Putin sanctioned over Ukraine", "en", set()),
+    ("Russia's Lavrov sanctioned", "en", set()),
+    ("Chinese Foreign Minister Wang Yi listed on US entity list", "en", set()),
+    ("US sanctioned Chinese firms over Iran oil", "en", {"@usa"}),
     ("US hits Russia with sanctions", "en", {"@usa"}),
     # targets and attributes are not actors
     ("Sanctions on Chinese drone makers take effect", "en", set()),

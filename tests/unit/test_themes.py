@@ -102,6 +102,10 @@ def test_ambiguous_words_need_context():
     ("en", "Canada imposes sanctions on Venezuelan officials", "", "sanctions", True),
     ("de", "Bundesregierung verhängt Sanktionen gegen syrische Geschäftsleute", "", "sanctions", True),
     ("en", "Premier League club faces sanctions", "The league fined the club over fan unrest.", "sanctions", False),
+    # ... by name: "government" or a capital is as often a welfare sanction or a domestic ban (review of 0.9.10)
+    ("de", "Bürgergeld: Regierung verschärft Sanktionen für Arbeitsverweigerer", "", "sanctions", False),
+    ("de", "Landesregierung beschließt Böllerverbot in Berlin", "", "sanctions", False),
+    ("de", "Anerkennung: Stiftung veröffentlicht Jahresbericht", "", "open_source", False),
     # an AI accelerator is the chip theme's core sense; "open-sources" is the verb's third person
     ("en", "Cloud provider unveils a custom chip for machine learning inference", "", "chips", True),
     ("de", "Start-up zeigt eigenen Chip für KI-Anwendungen", "", "chips", True),

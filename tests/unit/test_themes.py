@@ -98,7 +98,7 @@ def test_ambiguous_words_need_context():
     ("de", "Neues Modell von Mercedes", "Die Gewichte der Akkus sinken, das Training der Fahrer dauert.",
      "open_source", False),
     ("en", "Lab releases open weights", "The AI model weights are on Hugging Face.", "open_source", True),
-    # a state or a government that imposes or suffers a measure is a geopolitical actor (0.9.10)
+    # a state that imposes or suffers a measure, named, is a geopolitical actor (0.9.10)
     ("en", "Canada imposes sanctions on Venezuelan officials", "", "sanctions", True),
     ("de", "Bundesregierung verhängt Sanktionen gegen syrische Geschäftsleute", "", "sanctions", True),
     ("en", "Premier League club faces sanctions", "The league fined the club over fan unrest.", "sanctions", False),
@@ -198,7 +198,7 @@ def test_fit_on_dev_half(fitted):
     assert fitted.figures["out_of_fold"]["accuracy"] >= 0.975
     # out of fold, USE themed 10 of 2,300 off-topic reports in 0.9.4's theme set (6,006 reports),
     # 20 of 3,005 in 0.9.7's (7,874, with rounds 24-29), 24 of 3,242 in 0.9.8's and 40 of 3,716 in
-    # 0.9.9's (9,747, with the 2018-2019 months of rounds 34-35) and 44 of 3,949 in 0.9.10's (10,372,
+    # 0.9.9's (9,747, with the 2018-2019 months of rounds 34-35) and 43 of 3,949 in 0.9.10's (10,372,
     # rounds 36-37, the context words): a share, as the set grows. On the fresh rounds that judged
     # the larger sets, off-topic reports themed did not rise (README, *0.9.9*, *0.9.10*)
     out_of_fold = fitted.figures["out_of_fold"]
